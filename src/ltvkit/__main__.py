@@ -1,0 +1,3 @@
+from ltvkit.cli import console_main
+
+console_main()

@@ -1,0 +1,73 @@
+"""The one exception tree of ltvkit.
+
+Every error a user can cause is an :class:`LtvkitError`; the CLI prints its message as one sentence and exits
+with status 1, never a traceback.
+
+::
+
+    * LtvkitError
+      x InputError              bad order data or a user mistake (missing column, unknown preset, bad date)
+        + UnknownFormatError    a file that is not a recognised order export
+        + MappingError          a column mapping (YAML) that does not fit the file
+      x NotFittedError          a model used before fit()
+      x ConvergenceError        an optimiser that did not converge; the message says what to try
+      x StoreError              the workspace file cannot be used
+        + MigrationError        a schema migration failed or the file is newer than this ltvkit
+      x MissingDataError        an analysis needs data the workspace does not hold yet
+    * StatisticalWarning (RuntimeWarning)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConvergenceError",
+    "InputError",
+    "LtvkitError",
+    "MappingError",
+    "MigrationError",
+    "MissingDataError",
+    "NotFittedError",
+    "StatisticalWarning",
+    "StoreError",
+    "UnknownFormatError",
+]
+
+
+class LtvkitError(Exception):
+    """Base class of every error ltvkit raises on purpose."""
+
+
+class InputError(LtvkitError, ValueError):
+    """Bad input data or a user mistake; the message says what to do."""
+
+
+class UnknownFormatError(InputError):
+    """The file is not an order export ltvkit recognises."""
+
+
+class MappingError(InputError):
+    """A column mapping does not fit the file it is applied to."""
+
+
+class NotFittedError(LtvkitError, ValueError, AttributeError):
+    """Raised when a model is used before ``fit()``."""
+
+
+class ConvergenceError(LtvkitError, ArithmeticError):
+    """An optimiser did not converge; the message lists what to try next."""
+
+
+class StoreError(LtvkitError):
+    """The workspace cannot be opened or written."""
+
+
+class MigrationError(StoreError):
+    """A schema migration failed, or the workspace was written by a newer ltvkit."""
+
+
+class MissingDataError(LtvkitError, LookupError):
+    """An analysis needs data that the workspace does not hold yet (e.g. no orders imported)."""
+
+
+class StatisticalWarning(RuntimeWarning):
+    """A result is computed but should be read with care (few customers, wide intervals)."""

@@ -1,0 +1,120 @@
+"""Named schema migrations, applied in order and recorded in the ``schema_migrations`` table.
+
+A migration is a name and a function of a DuckDB connection. ``migrate`` runs the pending ones, each in its own
+transaction, so a failure leaves the file at the last good version. A file that records a migration this
+version of ltvkit does not know was written by a newer ltvkit and is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from ..exceptions import MigrationError
+from ..ingest.schema import CONTACTS, CUSTOMERS, ORDER_LINES, PRODUCTS, QUARANTINE, ddl
+
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate", "pending_migrations"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _m001_core(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute(ddl("order_lines", ORDER_LINES))
+    con.execute(ddl("customers", CUSTOMERS))
+    con.execute(ddl("products", PRODUCTS))
+    con.execute(ddl("contacts", CONTACTS))
+    con.execute(ddl("quarantine", QUARANTINE))
+    con.execute(
+        """
+        CREATE TABLE import_log (
+          import_id BIGINT PRIMARY KEY,
+          file_name VARCHAR NOT NULL,
+          content_hash VARCHAR NOT NULL,
+          preset VARCHAR NOT NULL,
+          source VARCHAR,
+          encoding VARCHAR,
+          started_at TIMESTAMP NOT NULL,
+          finished_at TIMESTAMP,
+          rows_read BIGINT,
+          imported BIGINT,
+          updated BIGINT,
+          unchanged BIGINT,
+          quarantined BIGINT,
+          status VARCHAR NOT NULL
+        )
+        """
+    )
+    con.execute("CREATE SEQUENCE import_id_seq START 1")
+
+
+def _m002_results(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE result_log (
+          table_name VARCHAR PRIMARY KEY,
+          kind VARCHAR,
+          as_of DATE,
+          params VARCHAR,
+          created_at TIMESTAMP NOT NULL,
+          row_count BIGINT
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("m001_core_tables", _m001_core),
+    Migration("m002_result_log", _m002_results),
+)
+
+
+def _ensure_log(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+    )
+
+
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the migrations recorded in the file, oldest first."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    return [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY applied_at, name").fetchall()]
+
+
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[Migration]:
+    """Migrations not yet applied (read-only)."""
+    done = set(applied_migrations(con))
+    return [m for m in MIGRATIONS if m.name not in done]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending migrations, each in one transaction; return the names applied."""
+    known = {m.name for m in MIGRATIONS}
+    unknown = [n for n in applied_migrations(con) if n not in known]
+    if unknown:
+        raise MigrationError(
+            f"This workspace was written by a newer ltvkit (it has migration {unknown[0]!r}); upgrade ltvkit to open it."
+        )
+    applied = []
+    for migration in pending_migrations(con):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _ensure_log(con)
+            migration.apply(con)
+            con.execute("INSERT INTO schema_migrations VALUES (?, current_timestamp::TIMESTAMP)", [migration.name])
+            con.execute("COMMIT")
+        except Exception as exc:
+            con.execute("ROLLBACK")
+            raise MigrationError(f"Migration {migration.name} failed: {exc}") from exc
+        applied.append(migration.name)
+    return applied

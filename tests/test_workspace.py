@@ -1,0 +1,81 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+import ltvkit
+from ltvkit import Workspace
+from ltvkit.exceptions import MigrationError, MissingDataError
+from ltvkit.store import MIGRATIONS, applied_migrations
+
+
+def _lines(n=3, status="ordered"):
+    return pd.DataFrame({
+        "source": ["generic"] * n,
+        "order_id": [f"A{i // 2}" for i in range(n)],
+        "line_no": [i % 2 + 1 for i in range(n)],
+        "customer_key": ["c1"] * n,
+        "ordered_at": [dt.datetime(2025, 1, 1, 23, 30)] * n,
+        "sku": ["S1"] * n,
+        "quantity": [1] * n,
+        "unit_price": [1000] * n,
+        "line_amount": [1000] * n,
+        "shop_coupon": [0] * n,
+        "mall_coupon": [0] * n,
+        "points_used": [0] * n,
+        "shipping_fee": [0] * n,
+        "status": [status] * n,
+    })
+
+
+def test_new_workspace_records_every_migration(tmp_path):
+    ws = Workspace(tmp_path / "w.duckdb")
+    assert applied_migrations(ws.con) == [m.name for m in MIGRATIONS]
+    ws.close()
+    ws = Workspace(tmp_path / "w.duckdb")  # reopening applies nothing twice
+    assert applied_migrations(ws.con) == [m.name for m in MIGRATIONS]
+
+
+def test_newer_file_is_refused(tmp_path):
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.con.execute("INSERT INTO schema_migrations VALUES ('m999_future', now()::TIMESTAMP)")
+    ws.close()
+    with pytest.raises(MigrationError, match="newer ltvkit"):
+        Workspace(tmp_path / "w.duckdb")
+
+
+def test_append_is_an_upsert_on_the_natural_key():
+    ws = Workspace()
+    assert ws.append_order_lines(_lines()) == 3
+    ws.append_order_lines(_lines(status="cancelled"))
+    t = ws.orders().to_pandas()
+    assert len(t) == 3
+    assert set(t.status) == {"cancelled"}
+    assert pd.Timestamp(t.order_date.iloc[0]).date() == dt.date(2025, 1, 1)
+    assert ws.orders(include_cancelled=False).count().execute() == 0
+
+
+def test_info_counts_and_interop():
+    ws = Workspace()
+    ws.append_order_lines(_lines())
+    info = ws.info()
+    assert (info["orders"], info["order_lines"], info["customers"]) == (2, 3, 1)
+    assert info["sources"] == [{"source": "generic", "orders": 2, "order_lines": 3}]
+    assert ws.orders().to_polars().height == 3
+    assert ws.orders().to_pyarrow().num_rows == 3
+
+
+def test_results_round_trip():
+    ws = Workspace()
+    ws.write_result("scores", pd.DataFrame({"customer_key": ["a"], "score": [0.5]}), kind="test")
+    assert ws.read_result("scores").to_pandas().score.tolist() == [0.5]
+    with pytest.raises(MissingDataError):
+        ws.table("nope")
+
+
+def test_public_surface_is_complete():
+    import inspect
+
+    public = {n for n, v in vars(ltvkit).items() if not n.startswith("_") and not inspect.ismodule(v)}
+    public.discard("annotations")
+    assert sorted(ltvkit.__all__, key=str.casefold) == sorted(public, key=str.casefold)
