@@ -97,8 +97,8 @@ class Workspace:
 
     # -- metadata -----------------------------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else default
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()  # fetchall: DuckDB 2
+        return rows[0][0] if rows else default
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
@@ -140,7 +140,7 @@ class Workspace:
 
     def require_orders(self) -> None:
         """Raise :class:`MissingDataError` when no order has been imported yet."""
-        n = self.con.execute("SELECT count(*) FROM order_lines").fetchone()[0]
+        n = self.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]  # fetchall: DuckDB 2 blocks Ibis after a partly read result
         if n == 0:
             raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
 
@@ -197,7 +197,7 @@ class Workspace:
                     con.execute(f'CREATE OR REPLACE TABLE "{table_name}" AS SELECT * FROM _result_in')
                 finally:
                     con.unregister("_result_in")
-            rows = con.execute(f'SELECT count(*) FROM "{table_name}"').fetchone()[0]
+            rows = con.execute(f'SELECT count(*) FROM "{table_name}"').fetchall()[0][0]
             con.execute(
                 "INSERT OR REPLACE INTO result_log VALUES (?, ?, ?, ?, current_timestamp::TIMESTAMP, ?)",
                 [table_name, kind, as_of, json.dumps(params or {}, default=str, ensure_ascii=False), rows],
@@ -225,14 +225,14 @@ class Workspace:
         """Counts, date range and sources of the order store."""
         q = self.con.execute
         counts = {
-            "orders": q("SELECT count(*) FROM (SELECT DISTINCT source, order_id FROM order_lines)").fetchone()[0],
-            "order_lines": q("SELECT count(*) FROM order_lines").fetchone()[0],
-            "customers": q("SELECT count(DISTINCT customer_key) FROM order_lines").fetchone()[0],
-            "products": q("SELECT count(DISTINCT sku) FROM order_lines").fetchone()[0],
-            "quarantined": q("SELECT count(*) FROM quarantine").fetchone()[0],
-            "imports": q("SELECT count(*) FROM import_log").fetchone()[0],
+            "orders": q("SELECT count(*) FROM (SELECT DISTINCT source, order_id FROM order_lines)").fetchall()[0][0],
+            "order_lines": q("SELECT count(*) FROM order_lines").fetchall()[0][0],
+            "customers": q("SELECT count(DISTINCT customer_key) FROM order_lines").fetchall()[0][0],
+            "products": q("SELECT count(DISTINCT sku) FROM order_lines").fetchall()[0][0],
+            "quarantined": q("SELECT count(*) FROM quarantine").fetchall()[0][0],
+            "imports": q("SELECT count(*) FROM import_log").fetchall()[0][0],
         }
-        first, last = q("SELECT min(ordered_at), max(ordered_at) FROM order_lines").fetchone()
+        first, last = q("SELECT min(ordered_at), max(ordered_at) FROM order_lines").fetchall()[0]
         sources = [
             {"source": s, "orders": o, "order_lines": n}
             for s, o, n in q("SELECT source, count(DISTINCT order_id), count(*) FROM order_lines GROUP BY 1 ORDER BY 1").fetchall()

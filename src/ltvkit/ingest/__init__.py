@@ -1,1 +1,28 @@
-"""ingest"""
+"""Getting order exports in: readers per source, one shared SQL pipeline, quarantine and pseudonymous keys.
+
+>>> from ltvkit import Workspace
+>>> from ltvkit.ingest import import_orders
+>>> result = import_orders(Workspace(), "orders.csv")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._reader import Reader
+from .generic import load_mapping, reader_from_mapping
+from .pipeline import ImportResult, import_orders
+from .quarantine import REASONS
+from .registry import PRESETS, detect_reader, get_reader, readers, register_reader
+
+__all__ = [
+    "REASONS",
+    "ImportResult",
+    "PRESETS",
+    "Reader",
+    "detect_reader",
+    "get_reader",
+    "import_orders",
+    "load_mapping",
+    "reader_from_mapping",
+    "readers",
+    "register_reader",
+]

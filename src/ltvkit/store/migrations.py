@@ -85,7 +85,7 @@ def applied_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Names of the migrations recorded in the file, oldest first."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return []
     return [r[0] for r in con.execute("SELECT name FROM schema_migrations ORDER BY applied_at, name").fetchall()]

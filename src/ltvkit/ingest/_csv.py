@@ -1,0 +1,297 @@
+"""Text-file plumbing shared by every reader: encodings, headers, and SQL for Japanese numbers and dates.
+
+Japanese exports arrive as CP932 (Shift_JIS), UTF-8 or UTF-8 with a BOM. DuckDB reads only UTF-8, so CP932 files
+are transcoded once, in streamed chunks, to a temporary UTF-8 file (see ``engines.md`` §4.4). Headers are matched
+by name after NFKC normalisation (``郵便番号１`` = ``郵便番号1``, ``住所：都道府県`` = ``住所:都道府県``), never by
+position. Values are normalised in SQL so that no per-row Python runs on large files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..exceptions import UnknownFormatError
+
+__all__ = [
+    "FileInfo",
+    "norm_header",
+    "sniff_file",
+    "sql_clean_number",
+    "sql_int",
+    "sql_money",
+    "sql_money_from",
+    "sql_int_from",
+    "sql_double_from",
+    "sql_decimal",
+    "sql_fold",
+    "sql_text",
+    "sql_date_text",
+    "sql_timestamp",
+    "sql_literal",
+    "transcode_to_utf8",
+]
+
+_PREFIX_BYTES = 4 << 20
+_CHUNK = 16 << 20
+
+# Full-width ASCII (U+FF01..U+FF5E) and the ideographic space map to ASCII: the part of NFKC that matters for
+# numbers, dates, e-mails, phones and codes, done in SQL with one translate().
+_FW = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+
+
+def norm_header(name: str) -> str:
+    """Normalise a header for matching: NFKC, case-folded, without any white space or BOM."""
+    text = unicodedata.normalize("NFKC", str(name)).replace("\ufeff", "")
+    return "".join(text.split()).casefold()
+
+
+@dataclass
+class FileInfo:
+    """What sniffing learned about one input file."""
+
+    path: Path
+    kind: str  # csv, parquet, excel
+    encoding: str | None = None
+    delimiter: str = ","
+    headers: list[str] = field(default_factory=list)
+    sheet: str | int = 0
+
+    @property
+    def norm_headers(self) -> list[str]:
+        return [norm_header(h) for h in self.headers]
+
+
+def _detect_encoding(prefix: bytes, complete: bool) -> str | None:
+    if prefix.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for enc in ("utf-8", "cp932"):
+        try:
+            codecs.getincrementaldecoder(enc)().decode(prefix, final=complete)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _first_line(text: str) -> str:
+    end = len(text)
+    for sep in ("\r\n", "\n", "\r"):
+        i = text.find(sep)
+        if i != -1:
+            end = min(end, i)
+    return text[:end]
+
+
+def sniff_file(path: Path, encoding: str | None = None, delimiter: str | None = None,
+               sheet: str | int | None = None) -> FileInfo:
+    """Detect the kind, encoding, delimiter and header of a file, raising one sentence when it is not a table."""
+    path = Path(path)
+    if not path.exists():
+        raise UnknownFormatError(f"No file at {path}; check the path.")
+    if path.is_dir():
+        raise UnknownFormatError(f"{path} is a folder; give the export file itself.")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(path).names
+        except Exception as exc:  # noqa: BLE001 - any pyarrow failure means "not Parquet"
+            raise UnknownFormatError(f"{path.name} is not a readable Parquet file ({exc}).") from None
+        return FileInfo(path, "parquet", headers=list(names))
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            if isinstance(sheet, str) and sheet not in wb.sheetnames:
+                raise UnknownFormatError(f"{path.name} has no sheet {sheet!r}; its sheets are "
+                                         f"{', '.join(wb.sheetnames)}.")
+            ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
+            first = next(ws.iter_rows(max_row=1, values_only=True), ())
+            wb.close()
+        except UnknownFormatError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise UnknownFormatError(f"{path.name} is not a readable Excel workbook ({exc}).") from None
+        headers = ["" if v is None else str(v) for v in first]
+        while headers and headers[-1] == "":
+            headers.pop()
+        return FileInfo(path, "excel", headers=headers, sheet=sheet or 0)
+    with open(path, "rb") as fh:
+        prefix = fh.read(_PREFIX_BYTES)
+        complete = len(prefix) < _PREFIX_BYTES
+    if not prefix.strip():
+        raise UnknownFormatError(f"{path.name} is empty; export the orders again.")
+    if b"\x00" in prefix[:4096] and not prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UnknownFormatError(f"{path.name} is not a text CSV file (it contains binary data).")
+    enc = encoding or _detect_encoding(prefix, complete)
+    if enc is None:
+        raise UnknownFormatError(f"{path.name} is neither UTF-8 nor Shift_JIS/CP932 text; save it as CSV in one of those.")
+    text = codecs.getincrementaldecoder(enc)(errors="replace").decode(prefix, final=complete)
+    text = text.lstrip("\ufeff")
+    line = _first_line(text)
+    if delimiter is None:
+        delimiter = "\t" if line.count("\t") > line.count(",") else ","
+    try:
+        headers = next(csv.reader(io.StringIO(line), delimiter=delimiter), [])
+    except csv.Error:
+        headers = line.split(delimiter)
+    headers = [h.strip() for h in headers]
+    return FileInfo(path, "csv", encoding=enc, delimiter=delimiter, headers=headers)
+
+
+def file_hash(path: Path, *, validate_utf8: bool = False) -> tuple[str, bool]:
+    """SHA-256 of a file; with ``validate_utf8`` also whether the whole file decodes as UTF-8."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")() if validate_utf8 else None
+    ok = True
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            if decoder is not None and ok:
+                if chunk.isascii():
+                    continue
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    ok = False
+    return digest.hexdigest(), ok
+
+
+def transcode_to_utf8(src: Path, dst: Path, encoding: str) -> str:
+    """Stream ``src`` (in ``encoding``) to UTF-8 ``dst`` in chunks; return the SHA-256 of the source bytes.
+
+    Undecodable bytes become U+FFFD rather than stopping the import; memory stays at one chunk.
+    """
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        first = True
+        while chunk := fin.read(_CHUNK):
+            digest.update(chunk)
+            text = decoder.decode(chunk)
+            if first:
+                text = text.lstrip("\ufeff")
+                first = False
+            fout.write(text.encode("utf-8"))
+        fout.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+# -- SQL building blocks -------------------------------------------------------------------------------------
+
+def sql_literal(value: object) -> str:
+    """A SQL literal for a Python str/int/None."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _is_ascii(expr: str) -> str:
+    return f"strlen({expr}) = length({expr})"
+
+
+def sql_fold(expr: str) -> str:
+    """Full-width ASCII folded to ASCII (translate() only runs on text that is not pure ASCII: it is slow)."""
+    return f"CASE WHEN {_is_ascii(expr)} THEN {expr} ELSE translate({expr}, {sql_literal(_FW)}, {sql_literal(_ASCII)}) END"
+
+
+def sql_text(expr: str) -> str:
+    """Trimmed text with full-width ASCII folded, NULL when blank (``expr`` should be a column: it repeats)."""
+    return f"NULLIF(TRIM({sql_fold(expr)}), '')"
+
+
+def sql_clean_number(expr: str) -> str:
+    """Text of a number: full-width digits folded; commas, yen signs, 円 and spaces removed; NULL when blank."""
+    drop = ",¥￥円\\ \t\u3000"
+    pairs = [(f, a) for f, a in zip(_FW[:-1], _ASCII[:-1], strict=False) if a not in drop]
+    # full-width ASCII -> ASCII; characters without a counterpart in ``to`` are deleted
+    src = "".join(f for f, _ in pairs) + "\u2212" + drop + "".join(f for f, a in zip(_FW, _ASCII, strict=False) if a in drop)
+    dst = "".join(a for _, a in pairs) + "-"
+    return (f"NULLIF(CASE WHEN {_is_ascii(expr)} THEN replace(replace(TRIM({expr}), ',', ''), '\\', '') "
+            f"ELSE translate({expr}, {sql_literal(src)}, {sql_literal(dst)}) END, '')")
+
+
+def sql_money(clean: str) -> str:
+    """Integer amount from cleaned number text (rounded half away from zero), NULL when not a number."""
+    return f"TRY_CAST({clean} AS BIGINT)"
+
+
+def sql_money_from(raw: str) -> str:
+    """Integer amount from raw text: a plain cast first, the cleaning (commas, ¥, full width) only when it fails."""
+    return f"COALESCE(TRY_CAST({raw} AS BIGINT), {sql_money(sql_clean_number(raw))})"
+
+
+def sql_int_from(raw: str) -> str:
+    """Whole number from raw text: a plain cast first (no decimal point), the cleaning only when it fails."""
+    return (f"COALESCE(CASE WHEN NOT contains({raw}, '.') THEN TRY_CAST({raw} AS BIGINT) END, "
+            f"{sql_int(sql_clean_number(raw))})")
+
+
+def sql_double_from(raw: str) -> str:
+    return f"COALESCE(TRY_CAST({raw} AS DOUBLE), {sql_decimal(sql_clean_number(raw))})"
+
+
+def sql_decimal(clean: str) -> str:
+    return f"TRY_CAST({clean} AS DOUBLE)"
+
+
+def sql_int(clean: str) -> str:
+    """Whole number from cleaned text (``2`` or ``2.0``); NULL when not a whole number (``2.5``, ``x``)."""
+    dec = f"TRY_CAST({clean} AS DECIMAL(20,4))"
+    return (f"CASE WHEN NOT contains({clean}, '.') THEN TRY_CAST({clean} AS BIGINT) "
+            f"WHEN {dec} = TRY_CAST({dec} AS BIGINT) THEN TRY_CAST({dec} AS BIGINT) END")
+
+
+def sql_date_text(expr: str) -> str:
+    """Date text normalised for parsing: full-width folded, 年/月/日 and ``/`` to ``-``, ``T`` to a space."""
+    jp = (f"replace(replace(replace(translate({expr}, {sql_literal(_FW)}, {sql_literal(_ASCII)}), '年', '-'), "
+          f"'月', '-'), '日', ' ')")
+    text = f"CASE WHEN {_is_ascii(expr)} THEN {expr} ELSE {jp} END"
+    return (f"TRIM(regexp_replace(regexp_replace(replace({text}, '/', '-'), '([0-9])T([0-9])', '\\1 \\2'), "
+            f"'\\s+', ' ', 'g'))")
+
+
+def sql_timestamp(raw: str, *, shop_tz: str, naive_tz: str) -> str:
+    """Shop wall-clock TIMESTAMP from a column of date text as Japanese exports write it.
+
+    Accepted: ``2024/1/5 13:05``, ``2024-01-05 13:05:00``, ``2024年1月5日 13:05``, ``20240105``, full-width digits,
+    ISO 8601 with ``T`` and an offset or ``Z`` (converted to ``shop_tz``). Text without an offset is taken as
+    ``naive_tz`` time. Plain ASCII dates take a fast cast; only the rest goes through the regular expressions.
+    """
+    fast = (f"CASE WHEN strlen({raw}) <= 19 AND {_is_ascii(raw)} AND NOT contains({raw}, '+') "
+            f"AND NOT contains({raw}, 'Z') THEN TRY_CAST({raw} AS TIMESTAMP) END")
+    t = sql_date_text(raw)
+    offset = "'[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?\\s*(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+    with_offset = (f"timezone({sql_literal(shop_tz)}, TRY_CAST(regexp_replace(regexp_replace(regexp_replace({t}, "
+                   f"'\\s*(Z|UTC)$', '+00:00'), '\\s*([+-][0-9]{{2}}):?([0-9]{{2}})$', '\\1:\\2'), "
+                   f"'\\s*([+-][0-9]{{2}})$', '\\1:00') AS TIMESTAMPTZ))")
+    naive = f"COALESCE(TRY_CAST({t} AS TIMESTAMP), TRY_STRPTIME({t}, ['%Y%m%d', '%Y%m%d %H%M%S', '%Y%m%d%H%M%S']))"
+    slow_naive = naive
+    if naive_tz != shop_tz:
+        fast = f"timezone({sql_literal(shop_tz)}, timezone({sql_literal(naive_tz)}, {fast}))"
+        slow_naive = f"timezone({sql_literal(shop_tz)}, timezone({sql_literal(naive_tz)}, {naive}))"
+    slow = f"CASE WHEN regexp_matches({t}, {offset}) THEN {with_offset} ELSE {slow_naive} END"
+    return f"COALESCE({fast}, {slow})"
+
+
+def safe_remove(path: os.PathLike[str] | str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

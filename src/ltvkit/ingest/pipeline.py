@@ -1,0 +1,634 @@
+"""The import pipeline shared by every reader: stage, normalise, validate, quarantine, allocate, upsert.
+
+Everything after staging is SQL run by DuckDB inside one transaction per import, so a large file is never walked
+row by row in Python and a failure or a killed process leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from ..exceptions import InputError, MappingError, StoreError
+from ..ingest.schema import ORDER_LINES
+from ._csv import (
+    norm_header,
+    sql_double_from,
+    sql_int_from,
+    sql_literal,
+    sql_money_from,
+    sql_text,
+    sql_timestamp,
+)
+from ._reader import MONEY_FIELDS, Reader
+from ._staging import Staged, combined_hash, sniff, stage_file
+from .generic import GENERIC, load_mapping, reader_from_mapping
+from .identity import sql_identity_material, sql_key_from_material
+from .quarantine import REASONS, first_reasons, reason_case
+from .registry import detect_reader, get_reader
+from .yahoo import file_role
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+__all__ = ["ImportResult", "import_orders"]
+
+_LINE_COLS = [c.name for c in ORDER_LINES]
+_COMPARE_COLS = [c for c in _LINE_COLS if c not in ("source", "order_id", "line_no", "import_id")]
+_REQUIRED = ("order_id", "ordered_at", "quantity")
+
+
+@dataclass
+class ImportResult:
+    """What one import did.
+
+    Attributes
+    ----------
+    file, preset, source, encoding
+        The file name(s), the reader used, the ``source`` written on the lines, and the detected encoding.
+    rows_read
+        Data rows found in the file(s).
+    imported, updated, unchanged
+        Lines new to the workspace, lines that existed and changed (e.g. now cancelled), lines already identical.
+    quarantined
+        Rows not imported; see the ``quarantine`` table and ``first_reasons``.
+    first_reasons
+        The first quarantined rows (file, line, column, value, reason).
+    import_id
+        Key of the ``import_log`` row.
+    """
+
+    file: str
+    preset: str
+    source: str
+    encoding: str | None
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    first_reasons: list[dict[str, Any]] = field(default_factory=list)
+    import_id: int = 0
+
+    @property
+    def valid_rows(self) -> int:
+        return self.imported + self.updated + self.unchanged
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _paths(path_or_paths: Any) -> list[Path]:
+    if isinstance(path_or_paths, (str, os.PathLike)):
+        return [Path(path_or_paths)]
+    paths = [Path(p) for p in path_or_paths]
+    if not paths:
+        raise InputError("Give at least one file to import.")
+    return paths
+
+
+def import_orders(ws: Workspace, path_or_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                  preset: str = "auto", *, source: str | None = None, mapping: Any = None,
+                  keep_contacts: bool = False, strict: bool = False, timezone: str | None = None) -> ImportResult:
+    """Import an order export (or a Yahoo order file + item file) into the workspace in one transaction.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    path_or_paths
+        One file, or two files for Yahoo (order file and item file, in any order).
+    preset
+        ``auto`` (detected from the header), ``rakuten``, ``yahoo``, ``shopify``, ``amazon``, ``next-engine`` or
+        ``generic``.
+    source
+        Name written in ``source`` (default: the preset's, e.g. ``rakuten``); use it to keep two shops apart.
+    mapping
+        YAML file (or dict) mapping canonical fields to the file's columns; implies ``generic`` for ``auto``.
+    keep_contacts
+        Also store buyer name, e-mail, phone and address in the ``contacts`` table.
+    strict
+        Import nothing when any row would be quarantined (the quarantine rows are still recorded).
+    timezone
+        Time zone of times written without an offset (default: the preset's, else the workspace's).
+
+    Returns
+    -------
+    ImportResult
+
+    Examples
+    --------
+    >>> from ltvkit import Workspace
+    >>> ws = Workspace()
+    >>> result = import_orders(ws, "rakuten_202401.csv")  # doctest: +SKIP
+    >>> result.imported, result.quarantined  # doctest: +SKIP
+    (1520, 3)
+    """
+    paths = _paths(path_or_paths)
+    if len(paths) > 2:
+        raise InputError("Import one file at a time (two only for a Yahoo order file + item file).")
+    mapping_dict = load_mapping(mapping)
+    opts = mapping_dict or {}
+    infos = [sniff(p, encoding=opts.get("encoding"), delimiter=opts.get("delimiter"), sheet=opts.get("sheet"))
+             for p in paths]
+    reader = _choose_reader(preset, infos, mapping_dict)
+    if len(paths) == 2 and reader.name != "yahoo":
+        raise InputError("Two files are accepted only for Yahoo (order file + item file); import other files "
+                         "one at a time.")
+    return _Import(ws, reader, infos, source=source, keep_contacts=keep_contacts, strict=strict,
+                   timezone=timezone).run()
+
+
+def _choose_reader(preset: str, infos: list[Any], mapping: dict[str, Any] | None) -> Reader:
+    name = (preset or "auto").strip().lower()
+    if mapping is not None and name in ("auto", "generic"):
+        reader = reader_from_mapping(mapping, GENERIC)
+    elif name == "auto":
+        heads = [{h for h in i.norm_headers if h} for i in infos]
+        if len(infos) == 2:
+            roles = {file_role(h) for h in heads}
+            if roles != {"order", "item"}:
+                raise InputError("Two files are accepted only for Yahoo: one order file (OrderId, OrderTime …) and "
+                                 "one item file (OrderId, ItemId, Quantity, UnitPrice …).")
+            return get_reader("yahoo")
+        reader = detect_reader(heads[0], infos[0].path.name)
+    else:
+        reader = get_reader(name)
+        if mapping is not None:
+            reader = reader_from_mapping(mapping, reader)
+    return reader
+
+
+class _Import:
+    """One import run (kept as an object so the steps share names and temp tables)."""
+
+    def __init__(self, ws: Workspace, reader: Reader, infos: list[Any], *, source: str | None,
+                 keep_contacts: bool, strict: bool, timezone: str | None) -> None:
+        self.ws = ws
+        self.con = ws.con
+        self.reader = reader
+        self.infos = infos
+        self.source = source or reader.source
+        self.keep_contacts = keep_contacts
+        self.strict = strict
+        self.shop_tz = ws.timezone
+        self.naive_tz = timezone or reader.naive_tz or self.shop_tz
+        self.tag = "i" + uuid.uuid4().hex[:10]
+        self.temps: list[str] = []
+        self.staged: list[Staged] = []
+        self._orders_without_items: str | None = None
+        self._rejected = 0
+
+    # -- helpers ------------------------------------------------------------------------------------------
+    def q(self, sql: str, params: list[Any] | None = None) -> Any:
+        return self.con.execute(sql, params or [])
+
+    def temp(self, name: str) -> str:
+        full = f"_ltv_{self.tag}_{name}"
+        self.temps.append(full)
+        return full
+
+    def run(self) -> ImportResult:
+        file_label = " + ".join(i.path.name for i in self.infos)
+        secret = self.ws.identity_secret()
+        self.con.execute("SET enable_progress_bar = false")
+        previous_limit = self._bound_memory()
+        with tempfile.TemporaryDirectory(prefix="ltv-import-") as tmp:
+            try:
+                with self.ws.transaction():
+                    result = self._run(Path(tmp), file_label, secret)
+            except duckdb.Error as exc:
+                raise StoreError(f"Import of {file_label} failed and nothing was written: "
+                                 f"{str(exc).splitlines()[0]}") from exc
+            finally:
+                self._drop_temps()
+                if previous_limit is not None:
+                    self.con.execute(f"SET memory_limit = {sql_literal(previous_limit)}")
+        return result
+
+    def _bound_memory(self) -> str | None:
+        """Cap DuckDB's memory during the import of a file workspace (``LTV_IMPORT_MEMORY``, default 2GB).
+
+        Staging tables then spill to the workspace's temp directory, so peak memory does not grow with the
+        size of the export. In-memory workspaces keep their setting (they cannot spill their own data).
+        """
+        if self.ws.path is None:
+            return None
+        limit = os.environ.get("LTV_IMPORT_MEMORY", "2GB")
+        previous = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        try:
+            self.con.execute(f"SET memory_limit = {sql_literal(limit)}")
+        except duckdb.Error:
+            raise InputError(f"LTV_IMPORT_MEMORY={limit!r} is not a memory size; write it like 2GB.") from None
+        return previous
+
+    def _drop_temps(self) -> None:
+        for t in self.temps:
+            try:
+                self.con.execute(f"DROP TABLE IF EXISTS {t}")
+            except duckdb.Error:
+                pass
+            try:
+                self.con.execute(f"DROP VIEW IF EXISTS {t}")
+            except duckdb.Error:
+                pass
+        for s in self.staged:
+            for name in (s.rejects, s.rejects and s.rejects + "_scan"):
+                if name:
+                    try:
+                        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+                    except duckdb.Error:
+                        pass
+            if s.relation.startswith("_ltv_"):
+                try:
+                    self.con.execute(f"DROP TABLE IF EXISTS {s.relation}")
+                except duckdb.Error:
+                    pass
+
+    # -- the steps ----------------------------------------------------------------------------------------
+    def _run(self, tmp: Path, file_label: str, secret: bytes) -> ImportResult:
+        import_id = self.q("SELECT nextval('import_id_seq')").fetchall()[0][0]
+        started = dt.datetime.now().replace(tzinfo=None)
+        relation, cols, headers, main, extra_checks = self._stage(tmp)
+        exprs, names = self.reader.resolve(cols, headers)
+        if "_o_rec" in cols:
+            exprs["_o_rec"] = cols["_o_rec"]
+        self._check_required(exprs, names, main)
+        canon = self.temp("canon")
+        self.q(f"CREATE TEMP TABLE {canon} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
+        if "line_no" in exprs:
+            self._flag_duplicates(canon)
+        # the quarantine describes the latest import of each file
+        for staged in self.staged:
+            self.q("DELETE FROM quarantine WHERE file = ?", [staged.name])
+        quarantined = self._quarantine(canon, names, import_id, main, file_label)
+        rows_read = self.q(f"SELECT count(*) FROM {canon}").fetchall()[0][0] + self._rejected
+        result = ImportResult(file=file_label, preset=self.reader.name, source=self.source,
+                              encoding=main.encoding, rows_read=rows_read, quarantined=quarantined,
+                              import_id=import_id)
+        if not (self.strict and quarantined):
+            self.keys = self.temp("keys")
+            self.q(f"""CREATE TEMP TABLE {self.keys} AS SELECT m, {sql_key_from_material(secret, 'm')} AS customer_key
+                       FROM (SELECT DISTINCT _kmat AS m FROM {canon} WHERE _q IS NULL)""")
+            final = self._allocate(canon, exprs)
+            self._upsert(final, canon, result, import_id)
+            self._refresh_customers(self._j)
+            self._refresh_products()
+            if self.keep_contacts:
+                self._store_contacts(canon, exprs)
+        result.first_reasons = first_reasons(self.con, import_id)
+        status = "strict-rejected" if self.strict and quarantined else "done"
+        self.q("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               [import_id, file_label, combined_hash(self.staged), self.reader.name, self.source, main.encoding,
+                started, dt.datetime.now(), rows_read, result.imported, result.updated, result.unchanged, quarantined, status])
+        return result
+
+    def _stage(self, tmp: Path) -> tuple[str, dict[str, str], dict[str, str], Staged, list[tuple[str, str, str]]]:
+        if len(self.infos) == 1:
+            s = stage_file(self.con, self.infos[0], tag=self.tag, tmpdir=tmp)
+            self.staged = [s]
+            return s.relation, s.cols, s.headers, s, []
+        # Yahoo: order file + item file, materialised and joined on OrderId
+        roles = {file_role({h for h in i.norm_headers if h}): i for i in self.infos}
+        if set(roles) != {"order", "item"}:
+            raise InputError("For Yahoo give one order file (OrderId, OrderTime …) and one item file "
+                             "(OrderId, ItemId, Quantity, UnitPrice …).")
+        o = stage_file(self.con, roles["order"], tag=self.tag + "o", tmpdir=tmp, materialise=True)
+        i = stage_file(self.con, roles["item"], tag=self.tag + "i", tmpdir=tmp, materialise=True)
+        self.staged = [i, o]
+        oid_o, oid_i = o.cols[norm_header("OrderId")], i.cols[norm_header("OrderId")]
+        ocols = ", ".join(c for c in o.cols.values())
+        relation = (f"(SELECT it.*, od._rec AS _o_rec, {', '.join('od.' + c for c in o.cols.values())} "
+                    f"FROM {i.relation} it LEFT JOIN (SELECT _rec, {ocols} FROM {o.relation} "
+                    f"QUALIFY row_number() OVER (PARTITION BY TRIM({oid_o}) ORDER BY _rec) = 1) od "
+                    f"ON TRIM(it.{oid_i}) = TRIM(od.{oid_o}))")
+        cols = {**o.cols, **i.cols, "_o_rec": "_o_rec"}
+        headers = {**o.headers, **i.headers}
+        self._orders_without_items = (
+            f"SELECT {sql_literal(o.name)}, _rec + 2, {sql_literal(o.headers[norm_header('OrderId')])}, "
+            f"TRIM({oid_o}), {REASONS['order_without_items'].code} FROM {o.relation} od WHERE TRIM({oid_o}) <> '' "
+            f"AND NOT EXISTS (SELECT 1 FROM {i.relation} it WHERE TRIM(it.{oid_i}) = TRIM(od.{oid_o}))")
+        return relation, cols, headers, i, [("_o_rec IS NULL", "orphan_item", "order_id")]
+
+    def _check_required(self, exprs: dict[str, str], names: dict[str, str], main: Staged) -> None:
+        missing = [f for f in _REQUIRED if f not in exprs]
+        if "unit_price" not in exprs and "line_amount" not in exprs:
+            missing.append("unit_price")
+        if "sku" not in exprs and "product_name" not in exprs:
+            missing.append("sku")
+        if missing:
+            wanted = []
+            for f in missing:
+                alts = self.reader.fields.get(f, (f,))
+                first = alts[0] if alts else f
+                wanted.append(first if isinstance(first, str) else "+".join(first))
+            raise MappingError(
+                f"{main.name} lacks the column(s) {', '.join(wanted)} that preset {self.reader.name} needs "
+                f"(for {', '.join(missing)}); check --preset, or map them with --preset generic --mapping map.yaml.")
+
+    def _canonical_sql(self, relation: str, exprs: dict[str, str], names: dict[str, str], secret: bytes,
+                       extra_checks: list[tuple[str, str, str]]) -> str:
+        r = self.reader
+        has = exprs.__contains__
+        # t0: raw text of every field the file carries
+        t0 = ", ".join(f"{e} AS f_{k}" for k, e in exprs.items())
+        sql = f"WITH t0 AS (SELECT _rec, {t0} FROM {relation})"
+        src = "t0"
+        fill = [f for f in r.fill_within_order if has(f) and f != "order_id"]
+        if fill and has("order_id"):
+            repl = ", ".join(f"first_value(f_{f} IGNORE NULLS) OVER w AS f_{f}" for f in fill)
+            sql += (f", t1 AS (SELECT * REPLACE ({repl}) FROM t0 WINDOW w AS (PARTITION BY f_order_id ORDER BY _rec "
+                    f"ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))")
+            src = "t1"
+        numeric = [f for f in ("quantity", "unit_price", "line_amount", *MONEY_FIELDS, "point_rate", "cost",
+                               "delivery_count", "line_no") if has(f)]
+        # t3: typed values and the customer identity material
+        abs_money = set(r.extra.get("abs_money", ()))  # type: ignore[arg-type]
+        typed: dict[str, str] = {}
+        typed["order_id"] = sql_text("f_order_id") if has("order_id") else "NULL"
+        typed["source"] = (f"COALESCE({sql_text('f_source')}, {sql_literal(self.source)})" if has("source")
+                           else sql_literal(self.source))
+        typed["ordered_at"] = (sql_timestamp("f_ordered_at", shop_tz=self.shop_tz, naive_tz=self.naive_tz)
+                               if has("ordered_at") else "NULL")
+        typed["quantity"] = f"TRY_CAST({sql_int_from('f_quantity')} AS INTEGER)" if has("quantity") else "NULL"
+        qty = "quantity"
+        if has("unit_price"):
+            typed["unit_price"] = sql_money_from("f_unit_price")
+        if has("line_amount"):
+            typed["line_amount"] = sql_money_from("f_line_amount")
+        for f in MONEY_FIELDS:
+            if has(f):
+                m = sql_money_from(f"f_{f}")
+                typed[f] = f"CASE WHEN {m} = -99999 THEN 0 ELSE {'abs(' + m + ')' if f in abs_money else m} END"
+        if has("point_rate"):
+            typed["point_rate"] = sql_double_from("f_point_rate")
+        if has("cost"):
+            typed["cost"] = sql_money_from("f_cost")
+        if has("delivery_count"):
+            typed["delivery_count"] = f"TRY_CAST({sql_int_from('f_delivery_count')} AS INTEGER)"
+        if has("line_no"):
+            typed["line_no_x"] = f"TRY_CAST({sql_int_from('f_line_no')} AS INTEGER)"
+        for f in ("product_name", "category", "channel", "subscription_id"):
+            if has(f):
+                typed[f] = f"f_{f}"
+        typed["sku"] = f"COALESCE({'f_sku' if has('sku') else 'NULL'}, {'f_product_name' if has('product_name') else 'NULL'})"
+        if has("prefecture"):
+            pref = "f_prefecture"
+            if r.extra.get("prefecture_from_address"):
+                pref = f"NULLIF(regexp_extract({pref}, '^(東京都|北海道|京都府|大阪府|[^都道府県]{{2,3}}県)', 1), '')"
+            typed["prefecture"] = pref
+        ident = {k: f"f_{k}" if has(k) else None for k in ("customer_id", "email", "name", "phone", "zip")}
+        typed["_kmat"] = sql_identity_material(r.identity, ident)
+        getter = lambda f: f"f_{f}" if has(f) else None  # noqa: E731
+        typed["status"] = r.status(getter) if r.status else _default_status(getter)
+        if self.keep_contacts:
+            for k in ("name", "email", "phone", "zip", "address"):
+                typed[f"c_{k}"] = f"f_{k}" if has(k) else "CAST(NULL AS VARCHAR)"
+        keep_raw = ["_rec", "f_order_id" if has("order_id") else "NULL AS f_order_id"]
+        if has("_o_rec"):
+            keep_raw.append("f__o_rec AS _o_rec")
+        for f in ("ordered_at", *numeric):
+            if has(f):
+                keep_raw.append(f"f_{f}")
+        sql += f", t3 AS (SELECT {', '.join(keep_raw)}, {', '.join(f'{e} AS {k}' for k, e in typed.items())} FROM {src})"
+        # t4: validation -> reason code and offending value
+        checks: list[tuple[str, str, str | None]] = [("order_id IS NULL", "missing_order_id", None)]
+        for cond, key, col in extra_checks:
+            checks.append((cond, key, "f_" + col))
+        checks += [("ordered_at IS NULL", "bad_date", "f_ordered_at"),
+                   ("year(ordered_at) NOT BETWEEN 1990 AND 2100", "date_out_of_range", "f_ordered_at"),
+                   ("quantity IS NULL", "bad_quantity", "f_quantity"),
+                   ("quantity < 0", "negative_quantity", "f_quantity")]
+        price = "unit_price" if has("unit_price") else "line_amount"
+        checks += [(f"{price} IS NULL", "bad_price", f"f_{price}"), (f"{price} < 0", "negative_price", f"f_{price}")]
+        if has("unit_price") and has("line_amount"):
+            checks.append(("f_line_amount IS NOT NULL AND line_amount IS NULL", "bad_amount", "f_line_amount"))
+        for f in (*MONEY_FIELDS, "cost"):
+            if has(f):
+                checks.append((f"f_{f} IS NOT NULL AND {f} IS NULL", "bad_amount", f"f_{f}"))
+        for f in ("point_rate", "delivery_count"):
+            if has(f):
+                checks.append((f"f_{f} IS NOT NULL AND {f} IS NULL", "bad_number", f"f_{f}"))
+        if has("line_no"):
+            checks.append(("line_no_x IS NULL OR line_no_x < 1", "bad_line_no", "f_line_no"))
+        checks += [("sku IS NULL", "missing_item", None), ("_kmat IS NULL", "missing_customer", None)]
+        self._checks = checks
+        code = "CASE " + " ".join(f"WHEN {c} THEN {REASONS[k].code}" for c, k, _ in checks) + " END"
+        value = "CASE " + " ".join(f"WHEN {c} THEN {v or 'NULL'}" for c, _, v in checks) + " END"
+        line_amount = "line_amount" if has("line_amount") else f"unit_price * {qty}"
+        unit_price = ("unit_price" if has("unit_price")
+                      else f"CASE WHEN {qty} > 0 THEN CAST(ROUND(line_amount / {qty}) AS BIGINT) ELSE line_amount END")
+        out = [f"CAST({code} AS TINYINT) AS _q", f"CAST({value} AS VARCHAR) AS _qv", "_rec", "source", "order_id",
+               "line_no_x" if has("line_no") else "CAST(NULL AS INTEGER) AS line_no_x", "_kmat",
+               "ordered_at", "sku", "quantity", f"{unit_price} AS unit_price", f"{line_amount} AS line_amount",
+               "status"]
+        for f in ("product_name", "category", "channel", "subscription_id", "point_rate", "cost",
+                  "delivery_count", "prefecture", *MONEY_FIELDS):
+            if f in typed:
+                out.append(f)
+        if self.keep_contacts:
+            out += [f"c_{k}" for k in ("name", "email", "phone", "zip", "address")]
+        sql += f" SELECT {', '.join(out)} FROM t3"
+        return sql
+
+    def _flag_duplicates(self, canon: str) -> None:
+        self.q(f"""UPDATE {canon} SET _q = {REASONS['duplicate_line'].code}, _qv = CAST(line_no_x AS VARCHAR)
+                   WHERE _rec IN (SELECT _rec FROM {canon} WHERE _q IS NULL QUALIFY row_number() OVER
+                   (PARTITION BY source, order_id, line_no_x ORDER BY _rec) > 1)""")
+
+    def _line_sql(self, staged: Staged) -> str:
+        """SQL for the file line of record ``_rec`` (the header is line 1; rejected rows are counted back in)."""
+        if not staged.rejects:
+            return "_rec + 2"
+        try:
+            n = self.q(f"SELECT count(*) FROM {staged.rejects}").fetchall()[0][0]
+        except duckdb.Error:
+            return "_rec + 2"
+        if n == 0:
+            return "_rec + 2"
+        rej = self.temp("rejv")
+        self.q(f"CREATE TEMP TABLE {rej} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER (ORDER BY line) - 1) AS v "
+               f"FROM (SELECT DISTINCT line FROM {staged.rejects})")
+        return f"_rec + 2 + (SELECT count(*) FROM {rej} WHERE v <= _rec)"
+
+    def _quarantine(self, canon: str, names: dict[str, str], import_id: int, main: Staged,
+                    file_label: str) -> int:
+        qtab = "quarantine (import_id, file, line_number, column_name, value, reason)"
+        rejected = 0
+        for s in self.staged:
+            if not s.rejects:
+                continue
+            try:
+                n = self.q(f"SELECT count(*) FROM {s.rejects}").fetchall()[0][0]
+            except duckdb.Error:
+                continue
+            if n:
+                bad = REASONS["malformed_row"]
+                self.q(f"""INSERT INTO {qtab} SELECT {import_id}, {sql_literal(s.name)}, line, NULL, NULL,
+                           {sql_literal(bad.sentence)} || ' (' || error_message || ')'
+                           FROM (SELECT DISTINCT ON (line) line, error_type, error_message FROM {s.rejects} ORDER BY line)""")
+                rejected += self.q(f"SELECT count(DISTINCT line) FROM {s.rejects}").fetchall()[0][0]
+        line_sql = self._line_sql(main)
+        self._rejected = rejected
+        col_names = {REASONS[k].code: names.get(v[2:], v[2:]) if v else None for _, k, v in self._checks}
+        col_names[REASONS["duplicate_line"].code] = names.get("line_no")
+        col_case = "CASE _q " + " ".join(f"WHEN {c} THEN {sql_literal(n)}" for c, n in col_names.items()) + " END"
+        self.q(f"""INSERT INTO {qtab} SELECT {import_id}, {sql_literal(main.name)}, {line_sql}, {col_case}, _qv,
+                   {reason_case('_q')} FROM {canon} WHERE _q IS NOT NULL""")
+        if self._orders_without_items:
+            self.q(f"INSERT INTO {qtab} SELECT {import_id}, c1, c2, c3, c4, {reason_case('c5')} FROM "
+                   f"({self._orders_without_items}) t(c1, c2, c3, c4, c5)")
+            self._rejected += self.q(f"SELECT count(*) FROM quarantine WHERE import_id = {import_id} AND reason = "
+                                     f"{sql_literal(REASONS['order_without_items'].sentence)}").fetchall()[0][0]
+        return self.q("SELECT count(*) FROM quarantine WHERE import_id = ?", [import_id]).fetchall()[0][0]
+
+    def _allocate(self, canon: str, exprs: dict[str, str]) -> str:
+        """Good rows with line numbers and order-level amounts allocated across lines (largest remainder).
+
+        Work is kept off the common case: line numbers come from the record index when an order's lines are
+        contiguous in the file (a window only for the others), and the remainder ranking runs only over the lines
+        of multi-line orders whose total is not zero.
+        """
+        final = self.temp("final")
+        order_level = [f for f in MONEY_FIELDS if f in exprs and f in self.reader.order_level]
+        line_level = [f for f in MONEY_FIELDS if f in exprs and f not in self.reader.order_level]
+        key = "source, order_id"
+        explicit = "line_no" in exprs
+        cols = []
+        for c in _LINE_COLS:
+            if c in ("line_no", "import_id", "order_date") or c in MONEY_FIELDS:
+                continue
+            if c in ("point_rate", "cost", "delivery_count", "product_name", "category", "channel",
+                     "subscription_id") and c not in exprs:
+                cols.append(f"CAST(NULL AS {_sql_type(c)}) AS {c}")
+            else:
+                cols.append(c)
+        cols.append("prefecture" if "prefecture" in exprs else "CAST(NULL AS VARCHAR) AS prefecture")
+        cols += [f"COALESCE({f}, 0) AS {f}" for f in line_level]
+        cols += [f"CAST(0 AS BIGINT) AS {f}" for f in MONEY_FIELDS if f not in exprs]
+        cols.append("_rec")
+        totals = "".join(f", arg_min({f}, _rec) FILTER (WHERE {f} IS NOT NULL) AS _t_{f}" for f in order_level)
+        o = self.temp("o")
+        self.q(f"""CREATE TEMP TABLE {o} AS SELECT {key}, count(*) AS _n, min(_rec) AS _r0, max(_rec) AS _r1,
+                   sum(greatest(line_amount, 0)) AS _w{totals} FROM {canon} WHERE _q IS NULL GROUP BY {key}""")
+        line_no = "line_no_x" if explicit else "CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 END"
+        j = self._j = self.temp("j")
+        self.q(f"""CREATE TEMP TABLE {j} AS SELECT * EXCLUDE (_r0, _r1, _w{''.join(', _t_' + f for f in order_level)}),
+                   CAST({line_no} AS INTEGER) AS line_no,
+                   CASE WHEN o._w > 0 THEN greatest(g.line_amount, 0) ELSE 1 END AS _wi,
+                   CAST(CASE WHEN o._w > 0 THEN o._w ELSE o._n END AS HUGEINT) AS _W
+                   {''.join(f', COALESCE(o._t_{f}, 0) AS _t_{f}' for f in order_level)}
+                   FROM (SELECT {', '.join(cols)}, line_no_x FROM {canon} JOIN {self.keys} ON _kmat = m
+                         WHERE _q IS NULL) g JOIN {o} o USING ({key})""")
+        joins, select = [], [f"{j}.* EXCLUDE (line_no, line_no_x, _n, _wi, _W{''.join(', _t_' + f for f in order_level)})"]
+        if explicit:
+            select.append("line_no")
+        else:
+            ln = self.temp("ln")
+            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT _rec, CAST(row_number() OVER (PARTITION BY {key} ORDER BY _rec)
+                       AS INTEGER) AS ln FROM {j} WHERE line_no IS NULL""")
+            joins.append(f"LEFT JOIN {ln} USING (_rec)")
+            select.append("COALESCE(line_no, ln) AS line_no")
+        for f in order_level:
+            a = self.temp(f"a_{f}")
+            self.q(f"""CREATE TEMP TABLE {a} AS SELECT _rec, CAST(sign(_t_{f}) * (_b + CASE WHEN row_number() OVER
+                       (PARTITION BY {key} ORDER BY _r DESC, _rec) <= abs(_t_{f}) - sum(_b) OVER (PARTITION BY {key})
+                       THEN 1 ELSE 0 END) AS BIGINT) AS v_{f}
+                       FROM (SELECT {key}, _rec, _t_{f}, CAST(abs(_t_{f}) AS HUGEINT) * _wi // _W AS _b,
+                             CAST(abs(_t_{f}) AS HUGEINT) * _wi % _W AS _r FROM {j} WHERE _n > 1 AND _t_{f} <> 0)""")
+            joins.append(f"LEFT JOIN {a} USING (_rec)")
+            select.append(f"CASE WHEN _n = 1 THEN _t_{f} WHEN _t_{f} = 0 THEN 0 ELSE v_{f} END AS {f}")
+        # a view: the upsert reads it once, so the lines are not copied once more
+        self.q(f"CREATE TEMP VIEW {final} AS SELECT {', '.join(select)} FROM {j} {' '.join(joins)}")
+        return final
+
+    def _upsert(self, final: str, canon: str, result: ImportResult, import_id: int) -> None:
+        cols = ", ".join(_LINE_COLS)
+        select = ", ".join(
+            "CAST(ordered_at AS DATE) AS order_date" if c == "order_date"
+            else f"CAST({import_id} AS BIGINT) AS import_id" if c == "import_id" else c for c in _LINE_COLS)
+        empty = self.q("SELECT NOT EXISTS (SELECT 1 FROM order_lines)").fetchall()[0][0]
+        if empty:
+            result.imported = self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {final}").fetchall()[0][0]
+            return
+        cmp = self.temp("cmp")
+        same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM o.{c}" for c in _COMPARE_COLS if c != "order_date")
+        self.q(f"""CREATE TEMP TABLE {cmp} AS SELECT f.*, CAST(f.ordered_at AS DATE) AS order_date,
+                   CASE WHEN o.order_id IS NULL THEN 0 WHEN {same} THEN 2 ELSE 1 END AS _state
+                   FROM {final} f LEFT JOIN order_lines o
+                   ON f.source = o.source AND f.order_id = o.order_id AND f.line_no = o.line_no""")
+        self.q(f"""DELETE FROM order_lines o USING {cmp} c WHERE c._state = 1 AND o.source = c.source
+                   AND o.order_id = c.order_id AND o.line_no = c.line_no""")
+        # lines of a re-imported order that the new export no longer has (its lines were re-numbered or removed)
+        removed = self.q(f"""DELETE FROM order_lines o WHERE EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
+                   AND c.order_id = o.order_id) AND NOT EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
+                   AND c.order_id = o.order_id AND c.line_no = o.line_no) AND NOT EXISTS (SELECT 1 FROM {canon} q
+                   WHERE q._q IS NOT NULL AND q.source = o.source AND q.order_id = o.order_id)""").fetchall()[0][0]
+        self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {cmp} WHERE _state < 2")
+        counts = dict(self.q(f"SELECT _state, count(*) FROM {cmp} GROUP BY 1").fetchall())
+        result.imported = counts.get(0, 0)
+        result.updated = counts.get(1, 0) + (removed or 0)
+        result.unchanged = counts.get(2, 0)
+
+    def _refresh_customers(self, final: str) -> None:
+        prev = self.temp("pref")
+        self.q(f"""CREATE TEMP TABLE {prev} AS SELECT customer_key, prefecture FROM customers WHERE prefecture IS NOT NULL""")
+        self.q(f"""INSERT INTO {prev} SELECT customer_key, arg_max(prefecture, ordered_at) FROM {final}
+                   WHERE prefecture IS NOT NULL GROUP BY customer_key""")
+        self.q("DELETE FROM customers")
+        self.q(f"""INSERT INTO customers SELECT l.customer_key, l.source, l.first_order_at, l.last_order_at, l.orders,
+                   l.revenue, p.prefecture FROM (
+                     SELECT customer_key, arg_min(source, ordered_at) AS source, min(ordered_at) AS first_order_at,
+                       max(ordered_at) AS last_order_at,
+                       count(DISTINCT CASE WHEN status <> 'cancelled' THEN source || chr(31) || order_id END) AS orders,
+                       COALESCE(sum(line_amount) FILTER (WHERE status <> 'cancelled'), 0) AS revenue
+                     FROM order_lines GROUP BY customer_key) l
+                   LEFT JOIN (SELECT customer_key, last(prefecture ORDER BY rowid) AS prefecture FROM {prev}
+                              GROUP BY customer_key) p USING (customer_key)""")
+
+    def _refresh_products(self) -> None:
+        new = self.temp("prod")
+        self.q(f"""CREATE TEMP TABLE {new} AS SELECT sku, arg_max(product_name, ordered_at) AS product_name,
+                   arg_max(category, ordered_at) FILTER (WHERE category IS NOT NULL) AS category,
+                   CAST(arg_max(cost / NULLIF(quantity, 0), ordered_at) FILTER (WHERE cost IS NOT NULL) AS BIGINT) AS unit_cost,
+                   arg_max(unit_price, ordered_at) AS list_price FROM order_lines GROUP BY sku""")
+        merged = self.temp("prodm")
+        self.q(f"""CREATE TEMP TABLE {merged} AS SELECT COALESCE(n.sku, p.sku) AS sku,
+                   COALESCE(n.product_name, p.product_name) AS product_name, COALESCE(p.category, n.category) AS category,
+                   COALESCE(p.unit_cost, n.unit_cost) AS unit_cost, COALESCE(n.list_price, p.list_price) AS list_price
+                   FROM {new} n FULL OUTER JOIN products p ON n.sku = p.sku""")
+        self.q("DELETE FROM products")
+        self.q(f"INSERT INTO products (sku, product_name, category, unit_cost, list_price) SELECT * FROM {merged}")
+
+    def _store_contacts(self, canon: str, exprs: dict[str, str]) -> None:
+        new = self.temp("contacts")
+        self.q(f"""CREATE TEMP TABLE {new} AS SELECT customer_key, source,
+                   arg_max(c_name, ordered_at) AS name, arg_max(c_email, ordered_at) AS email,
+                   arg_max(c_phone, ordered_at) AS phone, arg_max(c_zip, ordered_at) AS zip,
+                   arg_max(c_address, ordered_at) AS address FROM {canon} JOIN {self.keys} ON _kmat = m
+                   WHERE _q IS NULL GROUP BY ALL""")
+        self.q(f"DELETE FROM contacts c USING {new} n WHERE c.customer_key = n.customer_key AND c.source = n.source")
+        self.q(f"""INSERT INTO contacts (customer_key, source, name, email, phone, zip, address, updated_at)
+                   SELECT customer_key, source, name, email, phone, zip, address, current_timestamp::TIMESTAMP
+                   FROM {new}""")
+
+
+def _sql_type(column: str) -> str:
+    for c in ORDER_LINES:
+        if c.name == column:
+            return c.sql_type
+    return "VARCHAR"
+
+
+def _default_status(getter: Any) -> str:
+    from ._reader import status_sql
+
+    return status_sql(getter("status"))

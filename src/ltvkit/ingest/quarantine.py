@@ -1,0 +1,57 @@
+"""Rows that cannot be imported: each reason has a code and one sentence, stored with file, line and column.
+
+The stored value is the offending text of the failing column, never contact data (a row without a usable buyer
+identity is quarantined with an empty value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from ._csv import sql_literal
+
+__all__ = ["REASONS", "Reason", "first_reasons", "reason_case"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: int
+    key: str
+    sentence: str
+
+
+REASONS: dict[str, Reason] = {r.key: r for r in (
+    Reason(1, "missing_order_id", "the order number is empty"),
+    Reason(2, "orphan_item", "the item row has no order row with the same OrderId"),
+    Reason(3, "bad_date", "the order time is missing or not a date"),
+    Reason(4, "date_out_of_range", "the order time is before 1990 or after 2100"),
+    Reason(5, "bad_quantity", "the quantity is missing or not a whole number"),
+    Reason(6, "negative_quantity", "the quantity is negative"),
+    Reason(7, "bad_price", "the price is missing or not a number"),
+    Reason(8, "negative_price", "the price is negative"),
+    Reason(9, "bad_amount", "an amount is not a number"),
+    Reason(10, "bad_number", "a number field is not a number"),
+    Reason(11, "bad_line_no", "the line number is missing or not a whole number"),
+    Reason(12, "missing_item", "the row has neither an item code nor an item name"),
+    Reason(13, "missing_customer", "no customer number, e-mail or name with phone/postal code identifies the buyer"),
+    Reason(14, "duplicate_line", "the same order line (order number and line number) appears earlier in the file"),
+    Reason(15, "malformed_row", "the row cannot be parsed as CSV (wrong number of columns or a broken quote)"),
+    Reason(16, "order_without_items", "the order row has no item rows with the same OrderId"),
+)}
+_BY_CODE = {r.code: r for r in REASONS.values()}
+
+
+def reason_case(code_sql: str) -> str:
+    """SQL turning a reason code into its sentence."""
+    whens = " ".join(f"WHEN {r.code} THEN {sql_literal(r.sentence)}" for r in _BY_CODE.values())
+    return f"CASE {code_sql} {whens} END"
+
+
+def first_reasons(con: duckdb.DuckDBPyConnection, import_id: int, limit: int = 5) -> list[dict[str, object]]:
+    """The first quarantined rows of an import, in file order."""
+    rows = con.execute(
+        "SELECT file, line_number, column_name, value, reason FROM quarantine WHERE import_id = ? "
+        "ORDER BY file, line_number LIMIT ?", [import_id, limit]).fetchall()
+    return [dict(zip(("file", "line", "column", "value", "reason"), r, strict=False)) for r in rows]

@@ -1,0 +1,22 @@
+"""Section builders: each is ``(workspace, settings) -> Section | None`` and independent of the others.
+
+A builder returns ``None`` (or raises MissingDataError / ModuleNotFoundError) when the workspace or this version
+of ltvkit lacks what it needs; the report then lists the analysis as not available yet.
+"""
+
+from __future__ import annotations
+
+from . import cac, cohorts, f2, kpi, points, predictive, recommend, segments
+
+__all__ = ["BUILDERS"]
+
+BUILDERS = (
+    ("kpi", kpi.build),
+    ("cohorts", cohorts.build),
+    ("f2", f2.build),
+    ("segments", segments.build),
+    ("points", points.build),
+    ("cac", cac.build),
+    ("predictive", predictive.build),
+    ("recommend", recommend.build),
+)

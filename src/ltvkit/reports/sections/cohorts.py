@@ -1,0 +1,126 @@
+"""Cohort heatmap (first-purchase month × elapsed days, cumulative margin per head) and retention curves."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .. import _figures as fig
+from .. import narrative
+from .._i18n import label, t
+from ..data import Chart, Section, TableBlock
+from ._common import as_of, cached, call, products, weighted_mean
+
+if TYPE_CHECKING:
+    from ...workspace import Workspace
+    from ..data import ReportSettings
+
+STEP_DAYS = 30
+MAX_DAYS = 720
+
+
+def _month(value: Any) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m")
+
+
+def _days(d: int, lang: str) -> str:
+    return f"{d}日" if lang == "ja" else f"{d}d"
+
+
+def build(ws: Workspace, settings: ReportSettings) -> Section | None:
+    from ...features.cohorts import cohort_summary, cohort_table
+
+    lang = settings.lang
+    day = as_of(ws, settings)
+    long = call(cohort_table, ws.orders(), day, by="month", period="days", step_days=STEP_DAYS, max_days=MAX_DAYS,
+                products=products(ws))
+    if long.empty:
+        return None
+    long = long[long["segment"] == long["segment"].iloc[0]].copy()
+    long["cohort_label"] = long["cohort"].map(_month)
+    done = long[long["complete"].astype(bool)]
+    periods = sorted(long["period"].unique())
+    cohorts = sorted(long["cohort_label"].unique())
+
+    # heatmap of cumulative margin per acquired customer (incomplete cells blank)
+    wide = done.pivot_table(index="cohort_label", columns="period", values="cum_margin_per_customer", aggfunc="first")
+    wide = wide.reindex(index=cohorts, columns=periods)
+    heat = fig.heatmap([_days(int(p), lang) for p in periods], cohorts, wide.to_numpy().tolist(),
+                       colorbar_title=label("yen", "円", lang),
+                       x_title=label("Days since first purchase", "初回購入からの日数", lang),
+                       y_title=label("First-purchase month", "初回購入月", lang))
+    sizes = long.drop_duplicates("cohort_label").set_index("cohort_label")["cohort_size"]
+    table = wide.copy()
+    table.columns = [f"d{int(p)}" for p in periods]
+    table.insert(0, "cohort_size", sizes.reindex(table.index).to_numpy())
+    table = table.reset_index().rename(columns={"cohort_label": "cohort"})
+    labels = {"cohort": label("First-purchase month", "初回購入月", lang),
+              "cohort_size": label("New customers", "新規顧客数", lang)}
+    labels.update({f"d{int(p)}": _days(int(p), lang) for p in periods})
+    kinds = {"cohort_size": "int", **{f"d{int(p)}": "yen" for p in periods}}
+    heat_table = TableBlock("cohort_margin", label("Cohort cumulative margin per customer", "コホート別 累積粗利（1人あたり）", lang),
+                            table, labels, kinds)
+
+    def avg_at(p: int) -> float | None:
+        cell = done[done["period"] == p]
+        return weighted_mean(cell["cum_margin_per_customer"], cell["cohort_size"])
+
+    at90 = done[done["period"] == 90].sort_values("cohort_label")
+    newest = (at90["cohort_label"].iloc[-1], float(at90["cum_margin_per_customer"].iloc[-1])) if len(at90) else None
+    oldest = (at90["cohort_label"].iloc[0], float(at90["cum_margin_per_customer"].iloc[0])) if len(at90) else None
+    charts = [Chart("cohort_heatmap", label("Cumulative margin per new customer by cohort", "コホート別 新規顧客1人あたり累積粗利", lang),
+                    heat, narrative.cohort_heatmap_sentence(avg_at(90), avg_at(360), newest, oldest, lang), heat_table)]
+
+    # retention curves from days 30-59 on (days 0-29 hold the first purchase, so they are always 100%): the
+    # size-weighted average and up to five cohorts spread over time with at least three full periods
+    later = [p for p in periods if p > STEP_DAYS]
+    avg = pd.Series({p: weighted_mean(g["retention"], g["cohort_size"]) for p, g in done.groupby("period")},
+                    dtype=float).reindex(later)
+    series: dict[str, tuple[list[Any], list[Any]]] = {
+        label("All cohorts (average)", "全コホート平均", lang): ([_days(int(p), lang) for p in later], avg.tolist())}
+    enough = done[done["period"] > STEP_DAYS].groupby("cohort_label")["period"].count()
+    candidates = [c for c in cohorts if enough.get(c, 0) >= 3]
+    picks = sorted({candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, 5).round()}) if candidates else []
+    for c in picks:
+        part = done[(done["cohort_label"] == c) & (done["period"] > STEP_DAYS)].sort_values("period")
+        series[c] = ([_days(int(p), lang) for p in part["period"]], part["retention"].tolist())
+    first_name = next(iter(series))
+    ret = fig.lines(series, widths={first_name: 4}, y_format=".0%",
+                    x_title=label("Days since first purchase (30-day periods)", "初回購入からの日数（30日ごと）", lang),
+                    y_title=label("Customers buying in the period", "その期間に購入した顧客の割合", lang))
+    ret["layout"]["xaxis"]["type"] = "category"
+    second = avg.get(60) if 60 in avg.index else None
+    last_p = avg.dropna()
+    last = (int(last_p.index[-1]), float(last_p.iloc[-1])) if len(last_p) > 2 else None
+    ret_table = TableBlock("retention", label("Retention by period", "期間別リピート率", lang),
+                           pd.DataFrame({"period": later, "retention": avg.to_numpy()}),
+                           {"period": label("Days since first purchase (up to)", "初回購入からの日数（まで）", lang),
+                            "retention": label("Customers buying in the period", "購入した顧客の割合", lang)},
+                           {"period": "int", "retention": "pct"})
+    charts.append(Chart("retention_curves", label("Retention curves", "リピート率の推移", lang), ret,
+                        narrative.retention_sentence(second, last, lang), ret_table))
+
+    # per-cohort 12/24-month margin LTV
+    summary = cached(settings, ("cohort_summary", day),
+                     lambda: call(cohort_summary, ws.orders(), day, by="month", products=products(ws)))
+    summary = summary[summary["segment"] == summary["segment"].iloc[0]] if len(summary) else summary
+    tables = []
+    if len(summary):
+        s = pd.DataFrame({
+            "cohort": summary["cohort"].map(_month), "cohort_size": summary["cohort_size"],
+            "revenue_ltv_12m": summary["revenue_ltv_12m"], "margin_ltv_12m": summary["margin_ltv_12m"],
+            "margin_ltv_24m": summary["margin_ltv_24m"],
+        })
+        tables.append(TableBlock(
+            "cohort_ltv", label("12- and 24-month LTV by cohort", "コホート別 12か月・24か月LTV", lang), s,
+            {"cohort": label("First-purchase month", "初回購入月", lang),
+             "cohort_size": label("New customers", "新規顧客数", lang),
+             "revenue_ltv_12m": label("12-month revenue LTV", "年間LTV（売上）", lang),
+             "margin_ltv_12m": label("12-month margin LTV", "12か月粗利LTV", lang),
+             "margin_ltv_24m": label("24-month margin LTV", "24か月粗利LTV", lang)},
+            {"cohort_size": "int", "revenue_ltv_12m": "yen", "margin_ltv_12m": "yen", "margin_ltv_24m": "yen"},
+            label("Empty cells: the cohort has not been observed that long yet.",
+                  "空欄は、そのコホートがまだその期間を経過していないことを示します。", lang)))
+    return Section("cohorts", t("sec_cohorts", lang), charts=charts, tables=tables)

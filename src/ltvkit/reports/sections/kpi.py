@@ -1,0 +1,52 @@
+"""KPI header: customers, AOV, purchases per year, lifespan, textbook LTV, 12/24-month margin LTV, F2."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import narrative
+from .._i18n import t
+from ..data import Kpi, Section
+from ._common import as_of, cached, call, products, weighted_mean
+
+if TYPE_CHECKING:
+    from ...workspace import Workspace
+    from ..data import ReportSettings
+
+
+def margin_ltv(ws: Workspace, settings: ReportSettings) -> tuple[float | None, float | None]:
+    """Cohort-size weighted 12- and 24-month margin LTV over the cohorts observed that long."""
+    from ...features.cohorts import cohort_summary
+
+    day = as_of(ws, settings)
+    summary = cached(settings, ("cohort_summary", day),
+                     lambda: call(cohort_summary, ws.orders(), day, by="month", products=products(ws)))
+    m12 = weighted_mean(summary["margin_ltv_12m"], summary["cohort_size"])
+    m24 = weighted_mean(summary["margin_ltv_24m"], summary["cohort_size"])
+    return m12, m24
+
+
+def build(ws: Workspace, settings: ReportSettings) -> Section | None:
+    from ...features.ltv import shop_summary
+
+    lang = settings.lang
+    k = call(shop_summary, ws.orders(), as_of(ws, settings), products=products(ws))
+    if not k.get("customers"):
+        return None
+    try:
+        m12, m24 = margin_ltv(ws, settings)
+    except ImportError:
+        m12 = m24 = None
+    kpis = [
+        Kpi("customers", t("kpi_customers", lang), k.get("customers"), "int"),
+        Kpi("orders", t("kpi_orders", lang), k.get("orders"), "int"),
+        Kpi("aov", t("kpi_aov", lang), k.get("aov"), "yen"),
+        Kpi("purchases_per_year", t("kpi_frequency", lang), k.get("purchases_per_year"), "float"),
+        Kpi("lifespan_years", t("kpi_lifespan", lang), k.get("lifespan_years"), "years"),
+        Kpi("textbook_ltv", t("kpi_textbook_ltv", lang), k.get("textbook_ltv"), "yen", t("kpi_help_textbook", lang)),
+        Kpi("margin_ltv_12m", t("kpi_margin_ltv_12m", lang), m12, "yen", t("kpi_help_margin", lang)),
+        Kpi("margin_ltv_24m", t("kpi_margin_ltv_24m", lang), m24, "yen", t("kpi_help_margin", lang)),
+        Kpi("f2_rate", t("kpi_f2", lang), k.get("f2_rate_365d"), "pct", t("kpi_help_f2", lang)),
+        Kpi("retention_rate", t("kpi_retention", lang), k.get("retention_rate"), "pct"),
+    ]
+    return Section("kpi", t("sec_kpi", lang), intro=narrative.kpi_sentence(k, m12, lang), kpis=kpis)

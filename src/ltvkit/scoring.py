@@ -1,0 +1,281 @@
+"""Predictive CLV pipeline: workspace orders -> RFM (in the engine) -> models -> per-customer scores.
+
+The transaction model's predictions depend only on ``(frequency, recency, T)``, so they are computed in numpy
+on the unique groups, chunk by chunk; the per-customer table (spend, CLV) is then a join run by the engine.
+Memory stays bounded by the chunk size and the number of distinct groups, not by the number of customers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import warnings
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .exceptions import ConvergenceError, InputError, StatisticalWarning
+from .features import rfm_summary
+from .models import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    calibration_by_frequency,
+    compare_models,
+    cumulative_tracking,
+    decile_lift,
+    discounted_expected_transactions,
+    gini,
+    holdout_errors,
+)
+
+__all__ = ["MODELS", "predict_customers", "score_groups", "score_rfm_table", "validate_models"]
+
+MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}
+PREDICTION_COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
+                      "expected_purchases_365d", "expected_spend", "predicted_clv", "churn_risk")
+
+
+def _model(name: str) -> type:
+    if name not in MODELS:
+        raise InputError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)} or auto.")
+    return MODELS[name]
+
+
+def _sql(expr: Any) -> str:
+    return ibis.to_sql(expr, dialect="duckdb")
+
+
+def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
+                 horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 200_000) -> pa.Table:
+    """Transaction-model predictions for (frequency, recency, T) rows, computed ``chunk_size`` rows at a time.
+
+    Returns an Arrow table with the inputs and ``p_alive``, ``expected_purchases_30d/90d/365d`` and
+    ``discounted_purchases`` (continuously discounted expected purchases over ``horizon_days``).
+    """
+    n = len(frequency)
+    cols = {k: np.empty(n) for k in ("p_alive", "expected_purchases_30d", "expected_purchases_90d",
+                                     "expected_purchases_365d", "discounted_purchases")}
+    for start in range(0, n, chunk_size):
+        sl = slice(start, min(start + chunk_size, n))
+        x, tx, t = frequency[sl], recency[sl], T[sl]
+        cols["p_alive"][sl] = model.p_alive(x, tx, t)
+        for days in (30, 90, 365):
+            cols[f"expected_purchases_{days}d"][sl] = model.expected_purchases(float(days), x, tx, t)
+        cols["discounted_purchases"][sl] = discounted_expected_transactions(
+            model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
+    return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols})
+
+
+def _fit_spend(con: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]:
+    rows = con.execute(
+        f"SELECT frequency, monetary_value, count(*) AS n FROM {rfm_table} "
+        "WHERE frequency > 0 AND monetary_value > 0 GROUP BY ALL").fetchnumpy()
+    fallback = con.execute(f"SELECT avg(monetary_value) FROM {rfm_table} WHERE frequency > 0").fetchall()[0][0]
+    fallback = float(fallback or 0.0)
+    if len(rows["n"]) < 20:
+        warnings.warn("Fewer than 20 repeat-spend groups: expected spend is the mean repeat spend, not Gamma-Gamma.",
+                      StatisticalWarning, stacklevel=3)
+        return None, fallback
+    try:
+        gg = GammaGammaModel().fit(rows["frequency"], rows["monetary_value"], weights=rows["n"])
+    except ConvergenceError:
+        warnings.warn("Gamma-Gamma did not converge; expected spend is the mean repeat spend.",
+                      StatisticalWarning, stacklevel=3)
+        return None, fallback
+    if gg.params_["q"] <= 1:
+        warnings.warn("Gamma-Gamma has q <= 1 (very heavy-tailed spend); expected spend is the mean repeat spend.",
+                      StatisticalWarning, stacklevel=3)
+        return None, fallback
+    return gg, fallback
+
+
+def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float = 365.0,
+                    discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000) -> dict[str, Any]:
+    """Fit ``model`` and Gamma-Gamma on a workspace table of (customer_key, frequency, recency, T,
+    monetary_value) in days, score its unique groups in chunks and return the per-customer Ibis expression.
+
+    Only the distinct (frequency, recency, T) groups and repeat-spend groups come back to Python; the join
+    that produces one row per customer runs in the engine.
+    """
+    con = ws.con
+    t0 = time.perf_counter()
+    groups = con.execute(f'SELECT frequency, recency, "T", count(*) AS n FROM {rfm_table} GROUP BY ALL').fetchnumpy()
+    if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
+        raise InputError("Every customer's first order is on the last day; score as of a later date (--as-of).")
+    tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
+    gg, fallback = _fit_spend(con, rfm_table)
+    t_fit = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
+                          groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
+                          chunk_size=chunk_size)
+    n_groups = len(groups["n"])
+    del groups
+    con.register("_ltv_scored_in", scored)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _ltv_scored AS SELECT * FROM _ltv_scored_in")
+    finally:
+        con.unregister("_ltv_scored_in")
+    del scored
+    r = ws.backend.table(rfm_table)
+    sc = ws.backend.table("_ltv_scored")
+    if gg is not None:
+        p, q, v = (float(gg.params_[k]) for k in ("p", "q", "v"))
+        spend = ibis.cases(((r.frequency > 0) & (r.monetary_value > 0),
+                            (p * v + p * r.frequency * r.monetary_value) / (p * r.frequency + (q - 1))),
+                           else_=p * v / (q - 1))
+    else:
+        spend = ibis.literal(fallback, "float64")
+    j = r.join(sc, [r.frequency == sc.frequency, r.recency == sc.recency, r["T"] == sc["T"]])
+    expr = j.select(customer_key=r.customer_key, p_alive=sc.p_alive,
+                    expected_purchases_30d=sc.expected_purchases_30d, expected_purchases_90d=sc.expected_purchases_90d,
+                    expected_purchases_365d=sc.expected_purchases_365d, expected_spend=spend,
+                    predicted_clv=sc.discounted_purchases * spend * float(margin_rate), churn_risk=1 - sc.p_alive)
+    return {"model": tm, "spend_model": gg, "mean_spend": fallback, "expr": expr, "unique_rows": n_groups,
+            "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
+
+
+def predict_customers(ws: Any, model: str = "bgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
+                      margin_rate: float = 1.0, as_of: dt.date | str | None = None, chunk_size: int = 200_000,
+                      write: bool = True) -> dict[str, Any]:
+    """Fit a transaction model and Gamma-Gamma on the workspace's orders and score every customer.
+
+    Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
+    ``expected_spend``, ``predicted_clv``, ``churn_risk``) and returns a summary.
+
+    Parameters
+    ----------
+    ws : Workspace
+    model : {"bgnbd", "mbgnbd", "pnbd", "auto"}
+        Transaction model (time unit: days); "auto" picks the one with the lowest holdout MAE in
+        :func:`validate_models`.
+    horizon_days : float
+        CLV horizon.
+    discount_rate : float
+        Annual discount rate (continuous discounting).
+    margin_rate : float
+        Share of spend kept as margin (1.0 = CLV in revenue).
+    as_of : date, optional
+        Score as of this date; later orders are ignored.
+    chunk_size : int
+        Groups scored per numpy chunk.
+    write : bool
+        Store the table in the workspace.
+    """
+    chosen_by = "option"
+    if model == "auto":
+        try:
+            model, chosen_by = validate_models(ws, as_of=as_of)["chosen"], "validation"
+        except (InputError, ConvergenceError):
+            model, chosen_by = "bgnbd", "default (too little history to validate)"
+    model_cls = _model(model)
+    if horizon_days <= 0:
+        raise InputError("--horizon-days must be positive.")
+    if not 0 < margin_rate <= 1:
+        raise InputError("--margin-rate must be in (0, 1].")
+    if discount_rate <= 0:
+        raise InputError("--discount-rate must be positive (an annual rate such as 0.1).")
+    ws.require_orders()
+    t0 = time.perf_counter()
+    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=as_of, freq="D")
+    ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_rfm AS {_sql(rfm)}")
+    scored = score_rfm_table(ws, "_ltv_rfm", model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
+                             margin_rate=margin_rate, chunk_size=chunk_size)
+    tm, gg, fallback, expr = scored["model"], scored["spend_model"], scored["mean_spend"], scored["expr"]
+    t_fit = time.perf_counter() - t0 - scored["score_seconds"]
+    t1 = time.perf_counter() - scored["score_seconds"]
+    con = ws.con
+    obs = rfm_observation_end(ws, as_of)
+    params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
+              "margin_rate": margin_rate, "transaction_params": tm.params_.to_dict(),
+              "spend_params": gg.params_.to_dict() if gg is not None else {"mean_spend": fallback}}
+    table = ws.write_result("predictions", expr, kind="predictions", as_of=obs, params=params) if write else None
+    agg = ws.read_result("predictions") if write else expr
+    totals = con.execute(f"SELECT count(*), avg(p_alive), sum(expected_purchases_365d), sum(predicted_clv) "
+                         f"FROM ({_sql(agg)})").fetchall()[0]
+    for name in ("_ltv_rfm", "_ltv_scored"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return {
+        "table": table, "model": model, "model_chosen_by": chosen_by, "as_of": obs.isoformat(), "customers": int(totals[0]),
+        "unique_rows": int(scored["unique_rows"]), "transaction_params": {k: round(float(v), 6) for k, v in tm.params_.items()},
+        "log_likelihood": round(tm.log_likelihood_, 3),
+        "spend_model": "gamma-gamma" if gg is not None else "mean",
+        "mean_p_alive": float(totals[1] or 0), "expected_purchases_365d_total": float(totals[2] or 0),
+        "predicted_clv_total": float(totals[3] or 0), "horizon_days": horizon_days,
+        "discount_rate": discount_rate, "margin_rate": margin_rate,
+        "fit_seconds": round(t_fit, 3), "score_seconds": round(time.perf_counter() - t1, 3),
+    }
+
+
+def rfm_observation_end(ws: Any, as_of: Any) -> dt.date:
+    """The observation end used by the scores: ``as_of`` or the latest non-cancelled order date."""
+    if as_of is not None:
+        return pd.Timestamp(as_of).date()
+    latest = ws.con.execute("SELECT max(order_date) FROM order_lines WHERE status <> 'cancelled'").fetchall()[0][0]
+    return pd.Timestamp(latest).date()
+
+
+def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of: dt.date | str | None = None,
+                    models: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")) -> dict[str, Any]:
+    """Calibration/holdout validation of the transaction models on the workspace's orders.
+
+    Returns model comparison (log-likelihood, AIC, BIC, MAE, RMSE of holdout purchases), per-customer errors,
+    weekly cumulative tracking, calibration by frequency bucket, and Gini and decile lift of predicted holdout
+    value, for the model with the lowest holdout MAE (``chosen``).
+    """
+    ws.require_orders()
+    obs = rfm_observation_end(ws, as_of)
+    first = pd.Timestamp(ws.con.execute("SELECT min(order_date) FROM order_lines").fetchall()[0][0]).date()
+    if calibration_end is None:
+        span = (obs - first).days
+        calibration_end = obs - dt.timedelta(days=max(1, min(365, span // 3)))
+    cal = pd.Timestamp(calibration_end).date()
+    if not first < cal < obs:
+        raise InputError(f"--calibration-end must fall between the first order ({first}) and {obs}.")
+    orders = ws.orders(include_cancelled=False)
+    rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D").to_pandas()
+    if len(rfm) < 10 or rfm["frequency"].sum() == 0:
+        raise InputError("Too few repeat customers before the calibration end; choose a later --calibration-end.")
+    x, tx, t = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    horizon = float(rfm["duration_holdout"].iloc[0])
+    actual = rfm["frequency_holdout"].to_numpy(float)
+    fitted = {}
+    for name in models:
+        try:
+            fitted[name] = _model(name)().fit(x, tx, t)
+        except ConvergenceError as exc:
+            warnings.warn(f"{name} did not converge on the calibration data: {exc}", StatisticalWarning, stacklevel=2)
+    if not fitted:
+        raise ConvergenceError("No model converged on the calibration data; choose a longer calibration period.")
+    comparison = compare_models(fitted, x, tx, t, actual=actual, t=horizon)
+    chosen = str(comparison.sort_values("mae", kind="stable")["model"].iloc[0])
+    best = fitted[chosen]
+    predicted = np.asarray(best.expected_purchases(horizon, x, tx, t), dtype=float)
+    spend = rfm["monetary_value"].to_numpy(float)
+    repeat = (x > 0) & (spend > 0)
+    try:
+        gg = GammaGammaModel().fit(x[repeat], spend[repeat]) if repeat.sum() >= 20 else None
+    except ConvergenceError:
+        gg = None
+    exp_spend = (np.asarray(gg.expected_spend(x, spend)) if gg is not None and gg.params_["q"] > 1
+                 else np.full(len(x), spend[repeat].mean() if repeat.any() else 0.0))
+    actual_value = actual * rfm["monetary_value_holdout"].to_numpy(float)
+    hold = orders.filter((orders.order_date > cal) & (orders.order_date <= obs))
+    cal_customers = orders.filter(orders.order_date <= cal).select("customer_key").distinct()
+    hold = hold.semi_join(cal_customers, "customer_key").select("customer_key", "order_date").distinct()
+    offsets = hold.select(d=hold.order_date.epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()["d"]
+    return {
+        "calibration_end": cal.isoformat(), "observation_end": obs.isoformat(), "holdout_days": horizon,
+        "customers": int(len(rfm)), "chosen": chosen,
+        "models": comparison,
+        "errors": holdout_errors(predicted, actual),
+        "tracking": cumulative_tracking(best, x, tx, t, offsets.to_numpy(float), horizon, step=7.0),
+        "calibration": calibration_by_frequency(x, predicted, actual),
+        "gini": gini(predicted * exp_spend, actual_value),
+        "deciles": decile_lift(predicted * exp_spend, actual_value),
+    }

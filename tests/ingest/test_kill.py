@@ -1,0 +1,65 @@
+"""A process killed in the middle of an import leaves the workspace exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from fixtures import RAKUTEN_PAY_HEADER, rakuten_pay_row, write_csv
+
+from ltvkit import Workspace
+from ltvkit.ingest import import_orders
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _snapshot(path):
+    ws = Workspace(path, read_only=True)
+    try:
+        q = ws.con.execute
+        return (q("SELECT count(*), sum(line_amount) FROM order_lines").fetchall(),
+                q("SELECT count(*) FROM customers").fetchall(), q("SELECT count(*) FROM import_log").fetchall(),
+                q("SELECT count(*) FROM quarantine").fetchall(), q("SELECT count(*) FROM products").fetchall())
+    finally:
+        ws.close()
+
+
+def test_kill_mid_import_leaves_workspace_unchanged(tmp_path):
+    db = tmp_path / "w.duckdb"
+    small = write_csv(tmp_path / "small.csv", RAKUTEN_PAY_HEADER, [rakuten_pay_row("a-1", 1)], encoding="cp932")
+    ws = Workspace(db)
+    import_orders(ws, small)
+    ws.close()
+    before = _snapshot(db)
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from import_rakuten import generate
+
+    big = tmp_path / "big.csv"
+    generate(big, 400_000)
+    script = textwrap.dedent(f"""
+        import sys
+        from ltvkit import Workspace
+        from ltvkit.ingest import import_orders
+        ws = Workspace({str(db)!r})
+        print("ready", flush=True)
+        import_orders(ws, {str(big)!r})
+        print("done", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    assert proc.poll() is None, "the import finished before it could be killed; use a bigger file"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _snapshot(db) == before
+    # and the workspace still works
+    ws = Workspace(db)
+    assert import_orders(ws, small).unchanged == 1
+    ws.close()

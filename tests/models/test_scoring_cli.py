@@ -1,0 +1,102 @@
+"""The predict/validate pipeline over a workspace, and the thin CLI on top of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltvkit import InputError, Workspace
+from ltvkit.cli import main
+from ltvkit.scoring import PREDICTION_COLUMNS, predict_customers, score_groups, validate_models
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def ws_path(tmp_path_factory) -> Path:
+    raw = pd.read_csv(DATA / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["master", "cust", "date", "cds", "amount"], dtype={"date": str})
+    raw = raw[raw["cust"] <= 1200]
+    ts = pd.to_datetime(raw["date"], format="%Y%m%d") + pd.to_timedelta(np.arange(len(raw)) % 20, unit="h")
+    frame = pd.DataFrame({
+        "source": "generic", "order_id": [f"o{i}" for i in range(len(raw))], "line_no": 1,
+        "customer_key": raw["cust"].astype(str), "ordered_at": ts, "sku": "cd", "quantity": raw["cds"],
+        "unit_price": 0, "line_amount": (raw["amount"] * 100).round().astype("int64"), "shop_coupon": 0,
+        "mall_coupon": 0, "points_used": 0, "shipping_fee": 0, "status": "ordered"})
+    path = tmp_path_factory.mktemp("ws") / "cdnow.duckdb"
+    with Workspace(path) as ws:
+        ws.append_order_lines(frame)
+    return path
+
+
+def test_predict_writes_bounded_per_customer_table(ws_path):
+    with Workspace(ws_path) as ws:
+        summary = predict_customers(ws, model="pnbd", as_of="1997-09-30", chunk_size=97)
+        scores = ws.read_result("predictions").to_pandas()
+    assert tuple(scores.columns) == PREDICTION_COLUMNS
+    assert len(scores) == summary["customers"] == 1200
+    assert summary["unique_rows"] < len(scores)
+    assert scores["p_alive"].between(0, 1).all()
+    assert np.allclose(scores["churn_risk"], 1 - scores["p_alive"])
+    assert (scores["expected_purchases_30d"] <= scores["expected_purchases_90d"]).all()
+    assert (scores["expected_purchases_90d"] <= scores["expected_purchases_365d"]).all()
+    assert (scores["predicted_clv"] >= 0).all() and scores["expected_spend"].gt(0).all()
+    assert summary["predicted_clv_total"] == pytest.approx(scores["predicted_clv"].sum())
+
+
+def test_chunked_scoring_equals_one_pass():
+    from ltvkit.models import BetaGeoModel
+
+    m = BetaGeoModel.from_params({"r": 0.24, "alpha": 31.0, "a": 0.79, "b": 2.43})
+    rng = np.random.default_rng(0)
+    T = rng.uniform(1, 400, 1000)
+    x = rng.integers(0, 20, 1000).astype(float)
+    tx = np.where(x > 0, T * rng.random(1000), 0.0)
+    a = score_groups(m, x, tx, T, chunk_size=64).to_pandas()
+    b = score_groups(m, x, tx, T, chunk_size=10_000).to_pandas()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_auto_model_is_chosen_by_validation(ws_path):
+    with Workspace(ws_path) as ws:
+        summary = predict_customers(ws, model="auto", write=False)
+    assert summary["model"] in {"bgnbd", "mbgnbd", "pnbd"} and summary["model_chosen_by"] == "validation"
+    assert summary["table"] is None
+
+
+def test_validate_returns_all_tables(ws_path):
+    with Workspace(ws_path, read_only=True) as ws:
+        out = validate_models(ws, calibration_end="1997-09-30")
+    assert set(out["models"]["model"]) == {"bgnbd", "mbgnbd", "pnbd"}
+    assert out["chosen"] in {"bgnbd", "mbgnbd", "pnbd"}
+    assert out["tracking"]["actual_cumulative"].is_monotonic_increasing
+    assert out["tracking"]["actual_cumulative"].iloc[-1] == pytest.approx(out["errors"]["actual_total"])
+    assert 0 < out["gini"] <= 1
+    assert len(out["deciles"]) == 10
+
+
+def test_cli_predict_csv_and_json(ws_path, capsys, tmp_path):
+    assert main(["predict", "-w", str(ws_path), "--model", "bgnbd", "--as-of", "1997-09-30", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["model"] == "bgnbd" and data["customers"] == 1200 and "param_alpha" in data
+    out = tmp_path / "scores.parquet"
+    assert main(["predict", "-w", str(ws_path), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert list(pd.read_parquet(out).columns) == list(PREDICTION_COLUMNS)
+    assert main(["validate", "-w", str(ws_path), "--calibration-end", "1997-09-30", "--json"]) == 0
+    val = json.loads(capsys.readouterr().out)
+    assert {"models", "tracking", "calibration", "deciles", "errors", "chosen"} <= set(val)
+
+
+def test_cli_errors_are_one_sentence(ws_path, capsys):
+    assert main(["predict", "-w", str(ws_path), "--model", "nbd"]) == 1
+    assert capsys.readouterr().err.strip() == "Error: Unknown model 'nbd'; choose one of bgnbd, mbgnbd, pnbd or auto."
+    assert main(["validate", "-w", str(ws_path), "--calibration-end", "2001-01-01"]) == 1
+    assert "--calibration-end must fall between" in capsys.readouterr().err
+    with pytest.raises(InputError, match="margin-rate"):
+        with Workspace(ws_path) as ws:
+            predict_customers(ws, margin_rate=2.0)

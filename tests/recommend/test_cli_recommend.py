@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from ltvkit import Workspace
+from ltvkit.cli import main
+
+
+@pytest.fixture(scope="module")
+def ws_path(tmp_path_factory, sim_shop):
+    path = tmp_path_factory.mktemp("rec") / "w.duckdb"
+    lines = sim_shop.order_lines
+    small = lines[lines["customer_key"].isin(lines["customer_key"].unique()[:300])]
+    with Workspace(path) as ws:
+        ws.append_order_lines(small.drop(columns=["order_date"]))
+    return path
+
+
+def test_recommend_json_and_stored(ws_path, capsys):
+    assert main(["recommend", "-w", str(ws_path), "--k", "3", "--json", "--lang", "en"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"customer_key", "rank", "sku", "score", "reason"} <= set(rows[0])
+    assert max(r["rank"] for r in rows) == 3
+    with Workspace(ws_path, read_only=True) as ws:
+        assert ws.read_result("recommendations").count().execute() == len(rows)
+
+
+def test_recommend_out_file_and_csv(ws_path, tmp_path, capsys):
+    out = tmp_path / "rec.csv"
+    assert main(["recommend", "-w", str(ws_path), "--k", "2", "--out", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert list(df.columns[:5]) == ["customer_key", "rank", "sku", "score", "reason"]
+    assert df["reason"].str.contains("買い替え|一緒に|購入|人気|いつも").all()
+    capsys.readouterr()
+    assert main(["recommend", "-w", str(ws_path), "--k", "1", "--csv", "--as-of", "2024-03-01"]) == 0
+    assert capsys.readouterr().out.startswith("customer_key,rank,sku,score,reason")
+
+
+def test_evaluate_prints_comparison(ws_path, capsys):
+    assert main(["recommend", "-w", str(ws_path), "--evaluate", "--json", "--horizon-days", "60"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    names = [m["model"] for m in data["models"]]
+    assert names[:4] == ["ltvkit", "P-TopFreq", "GP-TopFreq", "Popularity"]
+    assert data["replenishment"]["rebought"] > 0
+    assert main(["recommend", "-w", str(ws_path), "--evaluate", "--lang", "en"]) == 0
+    assert "P-TopFreq" in capsys.readouterr().out
+
+
+def test_due_soon(ws_path, capsys):
+    assert main(["recommend", "-w", str(ws_path), "--due-soon", "--within-days", "10", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["days_until_due"] <= 10 for r in rows)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--as-of", "2024-13-01"], "is not a date"),
+    (["--as-of", "2001-01-01"], "later --as-of"),
+    (["--k", "0"], "--k must be"),
+    (["--lang", "fr"], "Unknown language"),
+])
+def test_mistakes_are_one_sentence(ws_path, capsys, args, message):
+    assert main(["recommend", "-w", str(ws_path), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and message in err and "Traceback" not in err
+
+
+def test_missing_workspace(tmp_path, capsys):
+    assert main(["recommend", "-w", str(tmp_path / "none.duckdb")]) == 1
+    assert "No workspace" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, column", [
+    (["--rules", "category", "--window-days", "60"], "antecedent"),
+    (["--rules", "sku"], "lift"),
+    (["--bundles"], "sku_a"),
+    (["--upsell"], "upsell_sku"),
+])
+def test_rules_upsell_bundles(ws_path, capsys, args, column):
+    assert main(["recommend", "-w", str(ws_path), *args, "--csv"]) == 0
+    assert column in capsys.readouterr().out.splitlines()[0]
+
+
+def test_one_listing_at_a_time(ws_path, capsys):
+    assert main(["recommend", "-w", str(ws_path), "--upsell", "--bundles"]) == 1
+    assert "Choose one of" in capsys.readouterr().err
+    assert main(["recommend", "-w", str(ws_path), "--rules", "brand"]) == 1
+    assert "--rules sku" in capsys.readouterr().err

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import duckdb
+
+from ltvkit.cli import main
+from ltvkit.cli.demo import DEMO_STEPS, DemoContext, DemoStep, run_demo
+
+
+def test_ltv_demo_generates_imports_and_says_where_everything_is(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc = main(["demo", "--customers", "300", "--seed", "1", "--out", str(out), "--lang", "en"])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert (out / "ltv.duckdb").exists()
+    assert (out / "exports" / "rakuten_orders.csv").exists()
+    assert (out / "truth" / "truth.parquet").exists()
+    assert str(out / "ltv.duckdb") in printed.replace("\n", "")
+    con = duckdb.connect(str(out / "ltv.duckdb"), read_only=True)
+    n_lines, n_customers = con.execute("SELECT count(*), count(DISTINCT customer_key) FROM order_lines").fetchone()
+    truth = con.execute(f"SELECT count(*) FROM '{out / 'truth' / 'truth.parquet'}'").fetchone()[0]
+    expected_lines = con.execute(f"SELECT count(*) FROM '{out / 'truth' / 'order_lines.parquet'}'").fetchone()[0]
+    con.close()
+    assert n_customers == truth == 300
+    assert n_lines == expected_lines
+
+
+def test_demo_options_are_checked(tmp_path, capsys):
+    assert main(["demo", "--customers", "3", "--out", str(tmp_path)]) == 1
+    assert "--customers" in capsys.readouterr().err
+    assert main(["demo", "--lang", "fr", "--out", str(tmp_path)]) == 1
+
+
+def test_steps_skip_what_is_missing_and_report_failures(tmp_path):
+    calls = []
+
+    def ok(ctx):
+        calls.append("ok")
+        return "fine"
+
+    def boom(ctx):
+        raise ValueError("broken analysis")
+
+    steps = [
+        DemoStep("a", "A", "A", (), ok),
+        DemoStep("b", "B", "B", ("ltvkit.no_such_module:thing",), ok),
+        DemoStep("c", "C", "C", ("ltvkit.synth:generate_shop",), boom),
+        DemoStep("d", "D", "D", (), ok),
+    ]
+    ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
+    results = run_demo(ctx, steps=steps)
+    assert [r.status for r in results] == ["done", "skipped", "failed", "done"]
+    assert "broken analysis" in results[2].detail
+    assert calls == ["ok", "ok"]
+
+
+def test_default_steps_start_with_generate_export_import():
+    assert [s.key for s in DEMO_STEPS[:3]] == ["generate", "export", "import"]
+
+
+def test_demo_never_overwrites_a_workspace_it_did_not_make(tmp_path, capsys):
+    from ltvkit import Workspace
+
+    own = tmp_path / "mine.duckdb"
+    Workspace(own).close()
+    rc = main(["demo", "--customers", "50", "--out", str(tmp_path / "d"), "--workspace", str(own)])
+    assert rc == 1
+    assert "did not make" in capsys.readouterr().err
+    assert own.exists()
