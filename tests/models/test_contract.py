@@ -137,3 +137,20 @@ def test_series_in_series_out_and_scalar_in_float_out(cdnow):
     assert m.conditional_probability_alive(2, 30.43, 38.86) == m.p_alive(2, 30.43, 38.86)
     assert m.conditional_expected_number_of_purchases_up_to_time(39, 2, 30.43, 38.86) == m.expected_purchases(
         39, 2, 30.43, 38.86)
+
+
+def test_integer_packing_compression_matches_general_grouping():
+    from ltvkit.models._base import compress
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    x = rng.integers(0, 30, n).astype(float)
+    T = rng.integers(1, 1096, n).astype(float)
+    tx = np.where(x > 0, np.floor(T * rng.random(n)), 0.0)
+    w = rng.integers(1, 4, n).astype(float)
+    packed, wp = compress([x, tx, T], w)  # whole numbers: one int64 key per row
+    general, wg = compress([x, tx + 0.5, T], w)  # fractions: pandas grouping
+    a = pd.DataFrame({"x": packed[0], "tx": packed[1], "T": packed[2], "w": wp}).sort_values(["x", "tx", "T"])
+    b = pd.DataFrame({"x": general[0], "tx": general[1] - 0.5, "T": general[2], "w": wg}).sort_values(["x", "tx", "T"])
+    np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+    assert wp.sum() == w.sum()

@@ -259,7 +259,7 @@ def _check(ctx: DemoContext) -> str:
 @demo_step("report", "Report (HTML + Excel)", "レポート (HTML・Excel)", needs=("ltvkit.reports:build_report",))
 def _report(ctx: DemoContext) -> str:
     html, xlsx = ctx.out / "report.html", ctx.out / "report.xlsx"
-    _need("ltvkit.reports:build_report")(ctx.ws, lang=ctx.lang, out=html, xlsx=xlsx)
+    _need("ltvkit.reports:build_report")(ctx.ws, lang=ctx.lang, out=html, xlsx=xlsx, costs=ctx.outputs.get("costs"))
     ctx.outputs["report"] = html
     ctx.outputs["report_xlsx"] = xlsx
     return html.name

@@ -29,7 +29,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "annual_ltv_margin": ("年間粗利LTV", "annual margin LTV"),
     # cohorts
     "segment": ("セグメント", "segment"),
-    "cohort": ("初回購入月", "cohort"),
+    "cohort": ("初回購入期 (月・週)", "cohort"),
     "cohort_size": ("新規顧客数", "new customers"),
     "period": ("経過", "period"),
     "active_customers": ("購入顧客数", "active customers"),

@@ -11,17 +11,17 @@ from ._reader import Reader
 from .generic import load_mapping, reader_from_mapping
 from .pipeline import ImportResult, import_orders
 from .quarantine import REASONS
-from .registry import PRESETS, detect_reader, get_reader, readers, register_reader
+from .registry import detect_reader, get_reader, preset_names, readers, register_reader
 
 __all__ = [
     "REASONS",
     "ImportResult",
-    "PRESETS",
     "Reader",
     "detect_reader",
     "get_reader",
     "import_orders",
     "load_mapping",
+    "preset_names",
     "reader_from_mapping",
     "readers",
     "register_reader",

@@ -189,6 +189,91 @@ def transcode_to_utf8(src: Path, dst: Path, encoding: str) -> str:
     return digest.hexdigest()
 
 
+_PARALLEL_MIN_BYTES = 64 << 20
+
+
+def _transcode_range(src: str, start: int, end: int, dst: str, encoding: str, header: bytes) -> None:
+    """Worker: transcode bytes [start, end) of ``src`` to UTF-8 ``dst``, after the (already UTF-8) header."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        fout.write(header)
+        fin.seek(start)
+        left = end - start
+        first = start == 0
+        while left > 0:
+            chunk = fin.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            text = decoder.decode(chunk)
+            if first:
+                text = text.lstrip("\ufeff")
+                first = False
+            fout.write(text.encode("utf-8"))
+        fout.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+def _split_points(src: Path, parts: int) -> tuple[list[int], list[int], str]:
+    """Byte offsets where ``src`` can be cut into ``parts`` pieces at a record boundary, the number of newlines
+    before each cut, and the SHA-256 of the file.
+
+    A cut goes after a newline outside quotes. ``"`` (0x22) is never a CP932 or UTF-8 trail byte, so counting
+    quote bytes gives the quoting state exactly (doubled quotes keep the parity).
+    """
+    size = src.stat().st_size
+    targets = [size * k // parts for k in range(1, parts)]
+    cuts, newlines_before = [0], [0]
+    digest = hashlib.sha256()
+    quotes = newlines = offset = 0
+    with open(src, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            while targets and targets[0] < offset + len(chunk):
+                pos = chunk.find(b"\n", max(targets[0] - offset, 0))
+                while pos != -1 and (quotes + chunk.count(b'"', 0, pos)) % 2:
+                    pos = chunk.find(b"\n", pos + 1)
+                if pos == -1:
+                    targets[0] = offset + len(chunk)  # try again in the next chunk
+                    break
+                cuts.append(offset + pos + 1)
+                newlines_before.append(newlines + chunk.count(b"\n", 0, pos + 1))
+                targets.pop(0)
+            quotes += chunk.count(b'"')
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    return cuts, newlines_before, digest.hexdigest()
+
+
+def transcode_parts(src: Path, tmpdir: Path, tag: str, encoding: str,
+                    workers: int | None = None) -> tuple[list[Path], list[int], str]:
+    """Transcode ``src`` to UTF-8 part files (one per CPU on large files), each starting with the header line.
+
+    Returns the part paths, the number of source newlines before each part (to map line numbers back) and the
+    SHA-256 of the source. Parts are cut at record boundaries and transcoded by worker processes in parallel;
+    small files, one CPU or a platform without ``fork`` give a single part.
+    """
+    import multiprocessing as mp
+    import sys
+
+    size = src.stat().st_size
+    n = workers or min(os.cpu_count() or 1, 8)
+    if n < 2 or size < _PARALLEL_MIN_BYTES or not sys.platform.startswith("linux"):
+        dst = tmpdir / f"{tag}.csv"
+        return [dst], [0], transcode_to_utf8(src, dst, encoding)
+    cuts, newlines_before, digest = _split_points(src, n)
+    with open(src, "rb") as fh:
+        head = fh.readline()
+    header = codecs.decode(head, encoding, errors="replace").lstrip("\ufeff").encode("utf-8")
+    ends = cuts[1:] + [size]
+    paths = [tmpdir / f"{tag}_{k}.csv" for k in range(len(cuts))]
+    jobs = [(str(src), start, end, str(path), encoding, b"" if k == 0 else header)
+            for k, (start, end, path) in enumerate(zip(cuts, ends, paths, strict=True))]
+    # fork: the workers only run the codec, never DuckDB, and start without re-importing ltvkit
+    with mp.get_context("fork").Pool(len(jobs)) as pool:
+        pool.starmap(_transcode_range, jobs)
+    return paths, newlines_before, digest
+
+
 # -- SQL building blocks -------------------------------------------------------------------------------------
 
 def sql_literal(value: object) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ..exceptions import UnknownFormatError
-from ._csv import FileInfo, file_hash, norm_header, sniff_file, sql_literal, transcode_to_utf8
+from ._csv import FileInfo, file_hash, norm_header, sniff_file, sql_literal, transcode_parts
 
 __all__ = ["Staged", "stage_file"]
 
@@ -30,6 +30,34 @@ class Staged:
     content_hash: str
     encoding: str | None
     rejects: str | None = None
+    parts: list[str] | None = None  # UTF-8 part files when a large file was transcoded in parallel
+    csv_options: str = ""
+    has_rec: bool = True  # False: a plain CSV scan; its rows keep file order, so rowid of a copy is the index
+
+    def rejected_sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        """(line, error_message) of the rows the CSV reader rejected, numbered as records of the whole file.
+
+        DuckDB numbers rejected rows within each part file (its line 1 is the repeated header); the records of
+        the earlier parts are counted, only when some row was rejected, to number them in the source file.
+        """
+        if not self.parts or len(self.parts) == 1:
+            return f"(SELECT line, error_message FROM {self.rejects})"
+        if not hasattr(self, "_offsets"):
+            offsets, before = [], 0
+            rejected = dict(con.execute(
+                f"SELECT s.file_path, count(DISTINCT r.line) FROM {self.rejects} r JOIN {self.rejects}_scan s "
+                f"USING (scan_id, file_id) GROUP BY 1").fetchall())
+            for k, part in enumerate(self.parts):
+                offsets.append(before if k else 0)
+                if k < len(self.parts) - 1:
+                    opts = self.csv_options.replace("store_rejects=true", "ignore_errors=true")
+                    rows = con.execute(f"SELECT count(*) FROM read_csv({sql_literal(part)}, {opts})").fetchall()[0][0]
+                    before += rows + rejected.get(part, 0) + (0 if k else 1)
+            self._offsets = offsets
+        case = " ".join(f"WHEN {sql_literal(p)} THEN r.line - 1 + {off}" for p, off in zip(self.parts, self._offsets,
+                                                                                           strict=True) if off)
+        return (f"(SELECT CASE s.file_path {case} ELSE r.line END AS line, r.error_message FROM {self.rejects} r "
+                f"JOIN {self.rejects}_scan s USING (scan_id, file_id))")
 
     @property
     def name(self) -> str:
@@ -58,6 +86,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, *, tag: str, tmpd
     if not names:
         raise UnknownFormatError(f"{info.path.name} has no header row; the first line must name the columns.")
     rejects = None
+    parts = None
+    csv_options = ""
     if info.kind == "csv":
         path = info.path
         encoding = info.encoding or "utf-8"
@@ -65,16 +95,20 @@ def stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, *, tag: str, tmpd
             digest, valid = file_hash(path, validate_utf8=True)
             if not valid:  # an ASCII-only start fooled detection: the rest is Shift_JIS
                 encoding = "cp932"
+        files = [str(path)]
         if encoding not in ("utf-8", "utf-8-sig"):
-            path = tmpdir / f"{tag}.csv"
-            digest = transcode_to_utf8(info.path, path, encoding)
+            part_paths, _, digest = transcode_parts(info.path, tmpdir, tag, encoding)
+            files = [str(p) for p in part_paths]
+            parts = files
         rejects = f"_ltv_rej_{tag}"
         columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
-        source = (f"read_csv({sql_literal(str(path))}, columns={columns}, header=true, auto_detect=false, "
-                  f"delim={sql_literal(info.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
-                  f"rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')}, "
-                  f"max_line_size=8388608)")
-        relation = f"(SELECT row_number() OVER () - 1 AS _rec, * FROM {source})"
+        file_list = sql_literal(files[0]) if len(files) == 1 else "[" + ", ".join(sql_literal(f) for f in files) + "]"
+        csv_options = (f"columns={columns}, header=true, auto_detect=false, delim={sql_literal(info.delimiter)}, "
+                       f"quote='\"', escape='\"', max_line_size=8388608, store_rejects=true")
+        source = (f"read_csv({file_list}, {csv_options}, rejects_table={sql_literal(rejects)}, "
+                  f"rejects_scan={sql_literal(rejects + '_scan')})")
+        # no row_number() here: a window forces a single-threaded scan; the copy's rowid keeps file order
+        relation = source
         info.encoding = encoding
     elif info.kind == "parquet":
         import pyarrow as pa
@@ -113,11 +147,13 @@ def stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, *, tag: str, tmpd
         encoding = None
     else:  # pragma: no cover - sniff_file only returns the kinds above
         raise UnknownFormatError(f"{info.path.name}: unsupported file kind {info.kind}.")
+    has_rec = info.kind != "csv"
     if materialise and info.kind != "excel":
         table_name = f"_ltv_raw_{tag}"
-        con.execute(f"CREATE TEMP TABLE {table_name} AS SELECT * FROM {relation}")
-        relation = table_name
-    return Staged(info, relation, cols, headers, digest, encoding, rejects)
+        rec = "" if has_rec else "row_number() OVER () - 1 AS _rec, "
+        con.execute(f"CREATE TEMP TABLE {table_name} AS SELECT {rec}* FROM {relation}")
+        relation, has_rec = table_name, True
+    return Staged(info, relation, cols, headers, digest, encoding, rejects, parts, csv_options, has_rec)
 
 
 def combined_hash(staged: list[Staged]) -> str:

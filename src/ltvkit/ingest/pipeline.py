@@ -262,10 +262,15 @@ class _Import:
         if "_o_rec" in cols:
             exprs["_o_rec"] = cols["_o_rec"]
         self._check_required(exprs, names, main)
-        canon = self.temp("canon")
-        self.q(f"CREATE TEMP TABLE {canon} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
+        canon_t, canon = self.temp("canon_t"), self.temp("canon")
+        self.has_rec = main.has_rec
+        self.q(f"CREATE TEMP TABLE {canon_t} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
+        # rows are stored in file order; rowids of a table written in an open transaction start at an offset
+        self.rowid_base = 0 if self.has_rec else self.q(f"SELECT COALESCE(min(rowid), 0) FROM {canon_t}").fetchall()[0][0]
+        rec = "" if self.has_rec else f"rowid - {self.rowid_base} AS _rec, "
+        self.q(f"CREATE TEMP VIEW {canon} AS SELECT {rec}* FROM {canon_t}")
         if "line_no" in exprs:
-            self._flag_duplicates(canon)
+            self._flag_duplicates(canon_t, canon)
         # the quarantine describes the latest import of each file
         for staged in self.staged:
             self.q("DELETE FROM quarantine WHERE file = ?", [staged.name])
@@ -280,7 +285,7 @@ class _Import:
                        FROM (SELECT DISTINCT _kmat AS m FROM {canon} WHERE _q IS NULL)""")
             final = self._allocate(canon, exprs)
             self._upsert(final, canon, result, import_id)
-            self._refresh_customers(self._j)
+            self._refresh_customers(canon if "prefecture" in exprs else None)
             self._refresh_products()
             if self.keep_contacts:
                 self._store_contacts(canon, exprs)
@@ -293,7 +298,8 @@ class _Import:
 
     def _stage(self, tmp: Path) -> tuple[str, dict[str, str], dict[str, str], Staged, list[tuple[str, str, str]]]:
         if len(self.infos) == 1:
-            s = stage_file(self.con, self.infos[0], tag=self.tag, tmpdir=tmp)
+            s = stage_file(self.con, self.infos[0], tag=self.tag, tmpdir=tmp,
+                           materialise=bool(self.reader.fill_within_order))
             self.staged = [s]
             return s.relation, s.cols, s.headers, s, []
         # Yahoo: order file + item file, materialised and joined on OrderId
@@ -340,7 +346,8 @@ class _Import:
         has = exprs.__contains__
         # t0: raw text of every field the file carries
         t0 = ", ".join(f"{e} AS f_{k}" for k, e in exprs.items())
-        sql = f"WITH t0 AS (SELECT _rec, {t0} FROM {relation})"
+        rec = "_rec, " if self.has_rec else ""
+        sql = f"WITH t0 AS (SELECT {rec}{t0} FROM {relation})"
         src = "t0"
         fill = [f for f in r.fill_within_order if has(f) and f != "order_id"]
         if fill and has("order_id"):
@@ -392,7 +399,8 @@ class _Import:
         if self.keep_contacts:
             for k in ("name", "email", "phone", "zip", "address"):
                 typed[f"c_{k}"] = f"f_{k}" if has(k) else "CAST(NULL AS VARCHAR)"
-        keep_raw = ["_rec", "f_order_id" if has("order_id") else "NULL AS f_order_id"]
+        keep_raw = ["_rec"] if self.has_rec else []
+        keep_raw.append("f_order_id" if has("order_id") else "NULL AS f_order_id")
         if has("_o_rec"):
             keep_raw.append("f__o_rec AS _o_rec")
         for f in ("ordered_at", *numeric):
@@ -410,13 +418,14 @@ class _Import:
         price = "unit_price" if has("unit_price") else "line_amount"
         checks += [(f"{price} IS NULL", "bad_price", f"f_{price}"), (f"{price} < 0", "negative_price", f"f_{price}")]
         if has("unit_price") and has("line_amount"):
-            checks.append(("f_line_amount IS NOT NULL AND line_amount IS NULL", "bad_amount", "f_line_amount"))
+            checks.append(("line_amount IS NULL AND f_line_amount IS NOT NULL AND TRIM(f_line_amount) <> ''",
+                           "bad_amount", "f_line_amount"))
         for f in (*MONEY_FIELDS, "cost"):
             if has(f):
-                checks.append((f"f_{f} IS NOT NULL AND {f} IS NULL", "bad_amount", f"f_{f}"))
+                checks.append((f"{f} IS NULL AND f_{f} IS NOT NULL AND TRIM(f_{f}) <> ''", "bad_amount", f"f_{f}"))
         for f in ("point_rate", "delivery_count"):
             if has(f):
-                checks.append((f"f_{f} IS NOT NULL AND {f} IS NULL", "bad_number", f"f_{f}"))
+                checks.append((f"{f} IS NULL AND f_{f} IS NOT NULL AND TRIM(f_{f}) <> ''", "bad_number", f"f_{f}"))
         if has("line_no"):
             checks.append(("line_no_x IS NULL OR line_no_x < 1", "bad_line_no", "f_line_no"))
         checks += [("sku IS NULL", "missing_item", None), ("_kmat IS NULL", "missing_customer", None)]
@@ -426,7 +435,8 @@ class _Import:
         line_amount = "line_amount" if has("line_amount") else f"unit_price * {qty}"
         unit_price = ("unit_price" if has("unit_price")
                       else f"CASE WHEN {qty} > 0 THEN CAST(ROUND(line_amount / {qty}) AS BIGINT) ELSE line_amount END")
-        out = [f"CAST({code} AS TINYINT) AS _q", f"CAST({value} AS VARCHAR) AS _qv", "_rec", "source", "order_id",
+        out = [f"CAST({code} AS TINYINT) AS _q", f"CAST({value} AS VARCHAR) AS _qv", *(["_rec"] if self.has_rec else []),
+               "source", "order_id",
                "line_no_x" if has("line_no") else "CAST(NULL AS INTEGER) AS line_no_x", "_kmat",
                "ordered_at", "sku", "quantity", f"{unit_price} AS unit_price", f"{line_amount} AS line_amount",
                "status"]
@@ -439,9 +449,10 @@ class _Import:
         sql += f" SELECT {', '.join(out)} FROM t3"
         return sql
 
-    def _flag_duplicates(self, canon: str) -> None:
-        self.q(f"""UPDATE {canon} SET _q = {REASONS['duplicate_line'].code}, _qv = CAST(line_no_x AS VARCHAR)
-                   WHERE _rec IN (SELECT _rec FROM {canon} WHERE _q IS NULL QUALIFY row_number() OVER
+    def _flag_duplicates(self, table: str, canon: str) -> None:
+        rec = "_rec" if self.has_rec else f"rowid - {self.rowid_base}"
+        self.q(f"""UPDATE {table} SET _q = {REASONS['duplicate_line'].code}, _qv = CAST(line_no_x AS VARCHAR)
+                   WHERE {rec} IN (SELECT _rec FROM {canon} WHERE _q IS NULL QUALIFY row_number() OVER
                    (PARTITION BY source, order_id, line_no_x ORDER BY _rec) > 1)""")
 
     def _line_sql(self, staged: Staged) -> str:
@@ -449,14 +460,14 @@ class _Import:
         if not staged.rejects:
             return "_rec + 2"
         try:
-            n = self.q(f"SELECT count(*) FROM {staged.rejects}").fetchall()[0][0]
+            n = self.q(f"SELECT count(*) FROM {staged.rejected_sql(self.con)}").fetchall()[0][0]
         except duckdb.Error:
             return "_rec + 2"
         if n == 0:
             return "_rec + 2"
         rej = self.temp("rejv")
         self.q(f"CREATE TEMP TABLE {rej} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER (ORDER BY line) - 1) AS v "
-               f"FROM (SELECT DISTINCT line FROM {staged.rejects})")
+               f"FROM (SELECT DISTINCT line FROM {staged.rejected_sql(self.con)})")
         return f"_rec + 2 + (SELECT count(*) FROM {rej} WHERE v <= _rec)"
 
     def _quarantine(self, canon: str, names: dict[str, str], import_id: int, main: Staged,
@@ -467,15 +478,15 @@ class _Import:
             if not s.rejects:
                 continue
             try:
-                n = self.q(f"SELECT count(*) FROM {s.rejects}").fetchall()[0][0]
+                n = self.q(f"SELECT count(*) FROM {s.rejected_sql(self.con)}").fetchall()[0][0]
             except duckdb.Error:
                 continue
             if n:
                 bad = REASONS["malformed_row"]
                 self.q(f"""INSERT INTO {qtab} SELECT {import_id}, {sql_literal(s.name)}, line, NULL, NULL,
                            {sql_literal(bad.sentence)} || ' (' || error_message || ')'
-                           FROM (SELECT DISTINCT ON (line) line, error_type, error_message FROM {s.rejects} ORDER BY line)""")
-                rejected += self.q(f"SELECT count(DISTINCT line) FROM {s.rejects}").fetchall()[0][0]
+                           FROM (SELECT DISTINCT ON (line) line, error_message FROM {s.rejected_sql(self.con)} ORDER BY line)""")
+                rejected += self.q(f"SELECT count(DISTINCT line) FROM {s.rejected_sql(self.con)}").fetchall()[0][0]
         line_sql = self._line_sql(main)
         self._rejected = rejected
         col_names = {REASONS[k].code: names.get(v[2:], v[2:]) if v else None for _, k, v in self._checks}
@@ -514,40 +525,40 @@ class _Import:
         cols.append("prefecture" if "prefecture" in exprs else "CAST(NULL AS VARCHAR) AS prefecture")
         cols += [f"COALESCE({f}, 0) AS {f}" for f in line_level]
         cols += [f"CAST(0 AS BIGINT) AS {f}" for f in MONEY_FIELDS if f not in exprs]
-        cols.append("_rec")
+        cols.append("g._rec AS _rec")
         totals = "".join(f", arg_min({f}, _rec) FILTER (WHERE {f} IS NOT NULL) AS _t_{f}" for f in order_level)
         o = self.temp("o")
         self.q(f"""CREATE TEMP TABLE {o} AS SELECT {key}, count(*) AS _n, min(_rec) AS _r0, max(_rec) AS _r1,
-                   sum(greatest(line_amount, 0)) AS _w{totals} FROM {canon} WHERE _q IS NULL GROUP BY {key}""")
-        line_no = "line_no_x" if explicit else "CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 END"
-        j = self._j = self.temp("j")
-        self.q(f"""CREATE TEMP TABLE {j} AS SELECT * EXCLUDE (_r0, _r1, _w{''.join(', _t_' + f for f in order_level)}),
-                   CAST({line_no} AS INTEGER) AS line_no,
-                   CASE WHEN o._w > 0 THEN greatest(g.line_amount, 0) ELSE 1 END AS _wi,
-                   CAST(CASE WHEN o._w > 0 THEN o._w ELSE o._n END AS HUGEINT) AS _W
-                   {''.join(f', COALESCE(o._t_{f}, 0) AS _t_{f}' for f in order_level)}
-                   FROM (SELECT {', '.join(cols)}, line_no_x FROM {canon} JOIN {self.keys} ON _kmat = m
-                         WHERE _q IS NULL) g JOIN {o} o USING ({key})""")
-        joins, select = [], [f"{j}.* EXCLUDE (line_no, line_no_x, _n, _wi, _W{''.join(', _t_' + f for f in order_level)})"]
+                   CAST(CASE WHEN sum(greatest(line_amount, 0)) > 0 THEN sum(greatest(line_amount, 0)) ELSE count(*)
+                   END AS HUGEINT) AS _W, sum(greatest(line_amount, 0)) > 0 AS _by_amount{totals}
+                   FROM {canon} WHERE _q IS NULL GROUP BY {key}""")
+        weight = "CASE WHEN o._by_amount THEN greatest(g.line_amount, 0) ELSE 1 END"
+        good = f"{canon} g JOIN {{o}} o USING ({key}) WHERE g._q IS NULL"
+        # the few lines that need a window: non-contiguous orders (line numbers), multi-line orders with a total
+        joins, select = [], [*cols]
         if explicit:
-            select.append("line_no")
+            select.append("g.line_no_x AS line_no")
         else:
             ln = self.temp("ln")
-            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT _rec, CAST(row_number() OVER (PARTITION BY {key} ORDER BY _rec)
-                       AS INTEGER) AS ln FROM {j} WHERE line_no IS NULL""")
-            joins.append(f"LEFT JOIN {ln} USING (_rec)")
-            select.append("COALESCE(line_no, ln) AS line_no")
+            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT g._rec, CAST(row_number() OVER (PARTITION BY {key} ORDER BY g._rec)
+                       AS INTEGER) AS ln FROM {good.format(o=f'(SELECT * FROM {o} WHERE _r1 - _r0 + 1 <> _n)')}""")
+            joins.append(f"LEFT JOIN {ln} ON ln_t._rec = g._rec".replace("ln_t", ln))
+            select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
+                          " AS line_no")
         for f in order_level:
             a = self.temp(f"a_{f}")
-            self.q(f"""CREATE TEMP TABLE {a} AS SELECT _rec, CAST(sign(_t_{f}) * (_b + CASE WHEN row_number() OVER
-                       (PARTITION BY {key} ORDER BY _r DESC, _rec) <= abs(_t_{f}) - sum(_b) OVER (PARTITION BY {key})
-                       THEN 1 ELSE 0 END) AS BIGINT) AS v_{f}
-                       FROM (SELECT {key}, _rec, _t_{f}, CAST(abs(_t_{f}) AS HUGEINT) * _wi // _W AS _b,
-                             CAST(abs(_t_{f}) AS HUGEINT) * _wi % _W AS _r FROM {j} WHERE _n > 1 AND _t_{f} <> 0)""")
-            joins.append(f"LEFT JOIN {a} USING (_rec)")
-            select.append(f"CASE WHEN _n = 1 THEN _t_{f} WHEN _t_{f} = 0 THEN 0 ELSE v_{f} END AS {f}")
+            subset = f"(SELECT * FROM {o} WHERE _n > 1 AND _t_{f} <> 0)"
+            self.q(f"""CREATE TEMP TABLE {a} AS SELECT _rec, CAST(sign(_t) * (_b + CASE WHEN row_number() OVER
+                       (PARTITION BY {key} ORDER BY _r DESC, _rec) <= abs(_t) - sum(_b) OVER (PARTITION BY {key})
+                       THEN 1 ELSE 0 END) AS BIGINT) AS v
+                       FROM (SELECT {key}, g._rec AS _rec, o._t_{f} AS _t,
+                             CAST(abs(o._t_{f}) AS HUGEINT) * {weight} // o._W AS _b,
+                             CAST(abs(o._t_{f}) AS HUGEINT) * {weight} % o._W AS _r FROM {good.format(o=subset)})""")
+            joins.append(f"LEFT JOIN {a} ON {a}._rec = g._rec")
+            select.append(f"CASE WHEN o._n = 1 THEN COALESCE(o._t_{f}, 0) ELSE COALESCE({a}.v, 0) END AS {f}")
         # a view: the upsert reads it once, so the lines are not copied once more
-        self.q(f"CREATE TEMP VIEW {final} AS SELECT {', '.join(select)} FROM {j} {' '.join(joins)}")
+        self.q(f"""CREATE TEMP VIEW {final} AS SELECT {', '.join(select)} FROM {canon} g JOIN {self.keys} k ON g._kmat = k.m
+                   JOIN {o} o USING ({key}) {' '.join(joins)} WHERE g._q IS NULL""")
         return final
 
     def _upsert(self, final: str, canon: str, result: ImportResult, import_id: int) -> None:
@@ -578,11 +589,14 @@ class _Import:
         result.updated = counts.get(1, 0) + (removed or 0)
         result.unchanged = counts.get(2, 0)
 
-    def _refresh_customers(self, final: str) -> None:
+    def _refresh_customers(self, canon: str | None) -> None:
+        """Recompute ``customers`` from all order lines, keeping the latest prefecture seen per customer."""
         prev = self.temp("pref")
-        self.q(f"""CREATE TEMP TABLE {prev} AS SELECT customer_key, prefecture FROM customers WHERE prefecture IS NOT NULL""")
-        self.q(f"""INSERT INTO {prev} SELECT customer_key, arg_max(prefecture, ordered_at) FROM {final}
-                   WHERE prefecture IS NOT NULL GROUP BY customer_key""")
+        self.q(f"CREATE TEMP TABLE {prev} AS SELECT customer_key, prefecture FROM customers WHERE prefecture IS NOT NULL")
+        if canon is not None:
+            self.q(f"""INSERT INTO {prev} SELECT k.customer_key, arg_max(g.prefecture, g.ordered_at) FROM {canon} g
+                       JOIN {self.keys} k ON g._kmat = k.m WHERE g._q IS NULL AND g.prefecture IS NOT NULL
+                       GROUP BY k.customer_key""")
         self.q("DELETE FROM customers")
         self.q(f"""INSERT INTO customers SELECT l.customer_key, l.source, l.first_order_at, l.last_order_at, l.orders,
                    l.revenue, p.prefecture FROM (

@@ -11,7 +11,7 @@ from .rakuten import RAKUTEN
 from .shopify import SHOPIFY
 from .yahoo import YAHOO, file_role
 
-__all__ = ["DEFAULT_READERS", "PRESETS", "detect_reader", "get_reader", "register_reader", "readers"]
+__all__ = ["DEFAULT_READERS", "preset_names", "detect_reader", "get_reader", "register_reader", "readers"]
 
 DEFAULT_READERS: tuple[Reader, ...] = (RAKUTEN, YAHOO, SHOPIFY, AMAZON, NEXT_ENGINE, GENERIC)
 _READERS: dict[str, Reader] = {}
@@ -32,7 +32,8 @@ def readers() -> dict[str, Reader]:
     return dict(_READERS)
 
 
-def PRESETS() -> tuple[str, ...]:  # noqa: N802 - reads like the constant it replaces
+def preset_names() -> tuple[str, ...]:
+    """``auto`` and the names of the registered readers (the values of ``--preset``)."""
     return ("auto", *_READERS)
 
 
@@ -41,7 +42,7 @@ def get_reader(name: str) -> Reader:
     if key == "nextengine":
         key = "next-engine"
     if key not in _READERS:
-        raise InputError(f"Unknown preset {name!r}; use one of {', '.join(PRESETS())}.")
+        raise InputError(f"Unknown preset {name!r}; use one of {', '.join(preset_names())}.")
     return _READERS[key]
 
 
