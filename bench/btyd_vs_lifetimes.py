@@ -167,7 +167,9 @@ def bench_scoring(n: int) -> dict:
         script = Path(tmp) / "score.py"
         script.write_text(SCORE_SCRIPT)
         out = subprocess.run([sys.executable, str(script), str(n), str(ROOT / "src")], capture_output=True,
-                             text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+                             text=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    if out.returncode != 0:
+        raise SystemExit(f"scoring benchmark failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

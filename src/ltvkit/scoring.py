@@ -32,12 +32,19 @@ from .models import (
     gini,
     holdout_errors,
 )
+from .models.timing import HORIZONS_DAYS, days_to_dates, next_purchase_timing
+from .models.timing_validation import timing_validation_table
 
 __all__ = ["MODELS", "predict_customers", "score_groups", "score_rfm_table", "validate_models"]
 
 MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}
 PREDICTION_COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
-                      "expected_purchases_365d", "expected_spend", "predicted_clv", "churn_risk")
+                      "expected_purchases_365d", "expected_spend", "predicted_clv", "churn_risk",
+                      "expected_next_purchase_date", "median_days_to_next_purchase",
+                      *(f"p_purchase_{k}d" for k in HORIZONS_DAYS))
+# next-purchase timing (issue 7): columns of the scored groups that go into the per-customer table
+TIMING_COLUMNS = ("expected_next_purchase_date", "median_days_to_next_purchase",
+                  *(f"p_purchase_{k}d" for k in HORIZONS_DAYS))
 
 
 def _model(name: str) -> type:
@@ -51,15 +58,20 @@ def _sql(expr: Any) -> str:
 
 
 def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
-                 horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 200_000) -> pa.Table:
+                 horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 200_000,
+                 as_of: dt.date | None = None) -> pa.Table:
     """Transaction-model predictions for (frequency, recency, T) rows, computed ``chunk_size`` rows at a time.
 
     Returns an Arrow table with the inputs and ``p_alive``, ``expected_purchases_30d/90d/365d`` and
-    ``discounted_purchases`` (continuously discounted expected purchases over ``horizon_days``).
+    ``discounted_purchases`` (continuously discounted expected purchases over ``horizon_days``), and the
+    next-purchase timing of :func:`ltvkit.models.timing.next_purchase_timing` (``p_purchase_{7,14,30,60,90}d``,
+    ``median_days_to_next_purchase``, and with ``as_of`` the ``expected_next_purchase_date``).
     """
     n = len(frequency)
     cols = {k: np.empty(n) for k in ("p_alive", "expected_purchases_30d", "expected_purchases_90d",
-                                     "expected_purchases_365d", "discounted_purchases")}
+                                     "expected_purchases_365d", "discounted_purchases",
+                                     "median_days_to_next_purchase", "expected_days_to_next_purchase",
+                                     *(f"p_purchase_{k}d" for k in HORIZONS_DAYS))}
     for start in range(0, n, chunk_size):
         sl = slice(start, min(start + chunk_size, n))
         x, tx, t = frequency[sl], recency[sl], T[sl]
@@ -68,7 +80,19 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
             cols[f"expected_purchases_{days}d"][sl] = model.expected_purchases(float(days), x, tx, t)
         cols["discounted_purchases"][sl] = discounted_expected_transactions(
             model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
-    return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols})
+    for start in range(0, n, chunk_size):  # next-purchase timing (issue 7)
+        sl = slice(start, min(start + chunk_size, n))
+        timing = next_purchase_timing(model, frequency[sl], recency[sl], T[sl])
+        for name in ("median_days_to_next_purchase", "expected_days_to_next_purchase",
+                     *(f"p_purchase_{k}d" for k in HORIZONS_DAYS)):
+            cols[name][sl] = timing[name].to_numpy()
+    expected_days = cols.pop("expected_days_to_next_purchase")
+    extra = {}
+    if as_of is not None:
+        dates = days_to_dates(as_of, expected_days)
+        extra["expected_next_purchase_date"] = pa.array(dates.to_numpy().astype("datetime64[D]"),
+                                                        mask=dates.isna().to_numpy(), type=pa.date32())
+    return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols, **extra})
 
 
 def _fit_spend(con: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]:
@@ -95,7 +119,8 @@ def _fit_spend(con: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]
 
 
 def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float = 365.0,
-                    discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000) -> dict[str, Any]:
+                    discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000,
+                    as_of: dt.date | None = None) -> dict[str, Any]:
     """Fit ``model`` and Gamma-Gamma on a workspace table of (customer_key, frequency, recency, T,
     monetary_value) in days, score its unique groups in chunks and return the per-customer Ibis expression.
 
@@ -113,7 +138,7 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
     t1 = time.perf_counter()
     scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
                           groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
-                          chunk_size=chunk_size)
+                          chunk_size=chunk_size, as_of=as_of)
     n_groups = len(groups["n"])
     del groups
     con.register("_ltv_scored_in", scored)
@@ -135,12 +160,13 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
     expr = j.select(customer_key=r.customer_key, p_alive=sc.p_alive,
                     expected_purchases_30d=sc.expected_purchases_30d, expected_purchases_90d=sc.expected_purchases_90d,
                     expected_purchases_365d=sc.expected_purchases_365d, expected_spend=spend,
-                    predicted_clv=sc.discounted_purchases * spend * float(margin_rate), churn_risk=1 - sc.p_alive)
+                    predicted_clv=sc.discounted_purchases * spend * float(margin_rate), churn_risk=1 - sc.p_alive,
+                    **{c: sc[c] for c in TIMING_COLUMNS if c in sc.columns})
     return {"model": tm, "spend_model": gg, "mean_spend": fallback, "expr": expr, "unique_rows": n_groups,
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
-def predict_customers(ws: Any, model: str = "bgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
+def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
                       margin_rate: float = 1.0, as_of: dt.date | str | None = None, chunk_size: int = 200_000,
                       write: bool = True) -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders and score every customer.
@@ -172,7 +198,7 @@ def predict_customers(ws: Any, model: str = "bgnbd", horizon_days: float = 365.0
         try:
             model, chosen_by = validate_models(ws, as_of=as_of)["chosen"], "validation"
         except (InputError, ConvergenceError):
-            model, chosen_by = "bgnbd", "default (too little history to validate)"
+            model, chosen_by = "mbgnbd", "default (too little history to validate)"
     model_cls = _model(model)
     if horizon_days <= 0:
         raise InputError("--horizon-days must be positive.")
@@ -185,7 +211,7 @@ def predict_customers(ws: Any, model: str = "bgnbd", horizon_days: float = 365.0
     rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=as_of, freq="D")
     ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_rfm AS {_sql(rfm)}")
     scored = score_rfm_table(ws, "_ltv_rfm", model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
-                             margin_rate=margin_rate, chunk_size=chunk_size)
+                             margin_rate=margin_rate, chunk_size=chunk_size, as_of=rfm_observation_end(ws, as_of))
     tm, gg, fallback, expr = scored["model"], scored["spend_model"], scored["mean_spend"], scored["expr"]
     t_fit = time.perf_counter() - t0 - scored["score_seconds"]
     t1 = time.perf_counter() - scored["score_seconds"]
@@ -269,6 +295,12 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     cal_customers = orders.filter(orders.order_date <= cal).select("customer_key").distinct()
     hold = hold.semi_join(cal_customers, "customer_key").select("customer_key", "order_date").distinct()
     offsets = hold.select(d=hold.order_date.epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()["d"]
+    first_hold = hold.group_by("customer_key").aggregate(
+        d=hold.order_date.min().epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()
+    actual_days = rfm["customer_key"].map(first_hold.set_index("customer_key")["d"]).to_numpy(float)
+    timing = timing_validation_table(
+        {name: next_purchase_timing(m, x, tx, t, window_days=horizon) for name, m in fitted.items()},
+        actual_days, horizon).reset_index()
     return {
         "calibration_end": cal.isoformat(), "observation_end": obs.isoformat(), "holdout_days": horizon,
         "customers": int(len(rfm)), "chosen": chosen,
@@ -278,4 +310,5 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
         "calibration": calibration_by_frequency(x, predicted, actual),
         "gini": gini(predicted * exp_spend, actual_value),
         "deciles": decile_lift(predicted * exp_spend, actual_value),
+        "timing": timing,
     }

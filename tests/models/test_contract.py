@@ -154,3 +154,14 @@ def test_integer_packing_compression_matches_general_grouping():
     b = pd.DataFrame({"x": general[0], "tx": general[1] - 0.5, "T": general[2], "w": wg}).sort_values(["x", "tx", "T"])
     np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
     assert wp.sum() == w.sum()
+
+
+def test_unexecuted_ibis_columns_are_refused_with_a_hint():
+    import ibis
+
+    from ltvkit.exceptions import InputError
+    from ltvkit.models import BetaGeoModel
+
+    t = ibis.memtable({"frequency": [1.0, 0.0], "recency": [3.0, 0.0], "T": [5.0, 5.0]})
+    with pytest.raises(InputError, match=r"to_pandas\(\)"):
+        BetaGeoModel().fit(t.frequency, t.recency, t["T"])

@@ -22,15 +22,15 @@ pytestmark = pytest.mark.skipif(not hasattr(_ingest, "import_orders"),
                                 reason="ltvkit.ingest.import_orders is not in this checkout yet")
 
 # What each format cannot carry (and so is not compared):
-#   rakuten/yahoo: no category or cost column; a return is only a sub-status (サブステータス / StoreStatus), so a
-#   returned order imports as ordered.  shopify: no subscription fields, no cost.
+#   rakuten/yahoo: no category or cost column (a return is read from the sub-status サブステータス / StoreStatus).
+#   shopify: no subscription fields, no cost.
 NOT_CARRIED = {
     "rakuten": {"category", "cost"},
     "yahoo": {"category", "cost", "point_rate"},
     "shopify": {"cost", "subscription_id", "delivery_count", "point_rate"},
     "generic": set(),
 }
-RETURNS_CARRIED = {"rakuten": False, "yahoo": False, "shopify": True, "generic": True}
+RETURNS_CARRIED = {"rakuten": True, "yahoo": True, "shopify": True, "generic": True}
 CASES = [("rakuten", "rakuten"), ("yahoo", "yahoo"), ("shopify", "shopify"), ("rakuten", "generic")]
 
 

@@ -185,8 +185,11 @@ def _truth(ctx: DemoContext) -> str:
 @demo_step("summary", "Shop summary", "ショップ概要", needs=("ltvkit.features:shop_summary",))
 def _summary(ctx: DemoContext) -> str:
     s = _need("ltvkit.features:shop_summary")(ctx.ws.orders(), ctx.as_of)
-    keys = [k for k in ("customers", "orders", "revenue", "aov", "f2_rate") if k in s]
-    return ", ".join(f"{k} {s[k]:,.3g}" if isinstance(s[k], float) else f"{k} {s[k]}" for k in keys) or "done"
+    shown = {"customers": "{:,.0f}", "orders": "{:,.0f}", "revenue": "¥{:,.0f}", "aov": "AOV ¥{:,.0f}",
+             "f2_rate": "F2 {:.1%}"}
+    parts = [(f"{k} " if k in ("customers", "orders", "revenue") else "") + fmt.format(float(s[k]))
+             for k, fmt in shown.items() if s.get(k) is not None]
+    return ", ".join(parts) or "done"
 
 
 @demo_step("cohorts", "Cohort LTV and F2", "コホートLTVとF2転換率",

@@ -21,13 +21,13 @@ from ._common import (
 )
 
 ModelOpt = Annotated[str, typer.Option(
-    "--model", help="Transaction model: bgnbd, mbgnbd, pnbd, or auto (the best on a holdout check).")]
+    "--model", help="Transaction model: mbgnbd (default: best timing on the synthetic validation), bgnbd, pnbd, or auto (the best on a holdout check of this shop).")]
 
 
 @app.command()
 def predict(
     workspace: WorkspaceOpt = DEFAULT_WS,
-    model: ModelOpt = "bgnbd",
+    model: ModelOpt = "mbgnbd",
     horizon_days: Annotated[float, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365.0,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate.")] = 0.10,
     margin_rate: Annotated[float, typer.Option("--margin-rate", help="Share of spend kept as margin (1 = revenue).")] = 1.0,
@@ -91,4 +91,9 @@ def validate(
     emit(result["tracking"], title="cumulative repeat purchases, predicted vs actual", max_rows=60)
     emit(result["calibration"], title="holdout purchases by calibration frequency")
     emit(result["deciles"], title="decile lift of predicted value")
+    if "timing" in result:
+        cols = [c for c in ("model", "buyers", "mae_days_window", "mae_days_median", "predicted_share_30d",
+                            "observed_share_30d", "ece_30d", "brier_30d") if c in result["timing"]]
+        emit(result["timing"][cols], title="next-purchase timing on the holdout (date error in days for buyers; "
+                                           "calibration of p_purchase_30d for everyone)")
     console.print(f"Chosen model: {result['chosen']} (lowest holdout MAE); use `ltv predict --model {result['chosen']}`.")

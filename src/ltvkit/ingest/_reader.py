@@ -24,7 +24,7 @@ FIELDS = (
 )
 MONEY_FIELDS = ("shop_coupon", "mall_coupon", "points_used", "shipping_fee")
 CONTACT_FIELDS = ("customer_id", "email", "name", "phone", "zip", "address")
-_SEPARATOR = {"ordered_at": " ", "address": " "}
+_SEPARATOR = {"ordered_at": " ", "address": " ", "status": " "}
 # numbers and dates are parsed by casts that ignore surrounding spaces: trimming 10 columns per row is not free
 _UNTRIMMED = frozenset({"quantity", "unit_price", "line_amount", "shop_coupon", "mall_coupon", "points_used",
                         "point_rate", "shipping_fee", "cost", "delivery_count", "line_no", "ordered_at"})
@@ -122,15 +122,19 @@ _RETURNED_WORDS = ("returned", "refunded", "return", "refund", "返品", "返金
 def status_sql(expr: str | None, cancelled: tuple[str, ...] = _CANCELLED_WORDS,
                returned: tuple[str, ...] = _RETURNED_WORDS, cancelled_codes: tuple[str, ...] = (),
                returned_codes: tuple[str, ...] = ()) -> str:
-    """Status SQL from one text column: exact codes first, then words contained in the text (case-insensitive)."""
+    """Status SQL from one text column: exact codes first, then words contained in the text (case-insensitive).
+
+    Codes are compared with the first word, so a status joined with its sub-status ("500 返品") still matches.
+    """
     if expr is None:
         return "'ordered'"
     t = f"lower({sql_text(expr)})"
+    code = f"split_part({t}, ' ', 1)"
     whens = []
     if cancelled_codes:
-        whens.append(f"WHEN {t} IN ({', '.join(sql_literal(c) for c in cancelled_codes)}) THEN 'cancelled'")
+        whens.append(f"WHEN {code} IN ({', '.join(sql_literal(c) for c in cancelled_codes)}) THEN 'cancelled'")
     if returned_codes:
-        whens.append(f"WHEN {t} IN ({', '.join(sql_literal(c) for c in returned_codes)}) THEN 'returned'")
+        whens.append(f"WHEN {code} IN ({', '.join(sql_literal(c) for c in returned_codes)}) THEN 'returned'")
     for words, status in ((returned, "returned"), (cancelled, "cancelled")):
         if words:
             cond = " OR ".join(f"contains({t}, {sql_literal(w.lower())})" for w in words)

@@ -25,7 +25,7 @@ RAKUTEN = Reader(
     fields={
         "order_id": ("注文番号", "受注番号"),
         "ordered_at": ("注文日時", ("注文日", "注文時間"), "注文日"),
-        "status": ("ステータス", "受注ステータス"),
+        "status": (("ステータス", "サブステータス"), "ステータス", "受注ステータス"),
         "sku": ("商品管理番号", "SKU管理番号", "商品番号", "商品ID"),
         "product_name": ("商品名",),
         "quantity": ("個数",),
@@ -56,7 +56,7 @@ RAKUTEN = Reader(
     status=_status,
     notes=("One row per item line; order values (ポイント利用額, 店舗発行/楽天発行クーポン利用額, 送料合計) are "
            "allocated across the lines. 商品管理番号 -> sku; 単価 × 個数 -> line_amount; ポイント倍率 -> point_rate; "
-           "申込番号 / 申込お届け回数 -> subscription_id / delivery_count; ステータス 900 or キャンセル確定 -> cancelled; "
+           "申込番号 / 申込お届け回数 -> subscription_id / delivery_count; ステータス 900 or キャンセル確定 -> cancelled; サブステータス 返品 -> returned; "
            "customer_key = keyed hash of 注文者姓名 + 電話番号 + 郵便番号 (e-mails are masked). Legacy layout: "
            "受注番号, 注文日 + 注文時間, 送料(-99999=無効値) (-99999 read as 0), full-width header digits."),
 )

@@ -37,7 +37,7 @@ YAHOO = Reader(
         "order_id": ("OrderId",),
         "line_no": ("LineId",),
         "ordered_at": ("OrderTime",),
-        "status": ("OrderStatus",),
+        "status": (("OrderStatus", "StoreStatus"), "OrderStatus"),
         "sku": ("ItemId", "SubCode"),
         "product_name": ("Title",),
         "quantity": ("Quantity",),
@@ -63,6 +63,6 @@ YAHOO = Reader(
     notes=("Item rows joined to order rows on OrderId (item rows without an order row and order rows without "
            "items are quarantined). LineId -> line_no; ItemId -> sku; UnitPrice × Quantity -> line_amount; "
            "UsePoint, TotalMallCouponDiscount (mall_coupon), StoreCouponDiscount or ItemCouponDiscount "
-           "(shop_coupon) and ShipCharge are allocated across lines; OrderStatus 4 -> cancelled; "
+           "(shop_coupon) and ShipCharge are allocated across lines; OrderStatus 4 -> cancelled; StoreStatus 返品 -> returned; "
            "customer_key = keyed hash of BillMailAddress (else bill name + phone + zip)."),
 )

@@ -38,6 +38,11 @@ def check_is_fitted(model: Any) -> None:
 
 def as_float_array(name: str, values: Any, *, allow_negative: bool = False) -> np.ndarray:
     """A 1-d float array with one clear sentence when values are missing, infinite or negative."""
+    if hasattr(values, "execute") and hasattr(values, "op"):
+        # An Ibis column executes on its own, in no fixed row order, so two columns would not line up.
+        raise InputError(
+            f"{name} is an unexecuted Ibis column; collect the summary first, e.g. rfm_summary(orders).to_pandas()."
+        )
     arr = np.asarray(values, dtype=float).reshape(-1) if not np.isscalar(values) else np.array([float(values)])
     bad = ~np.isfinite(arr)
     if bad.any():

@@ -1,0 +1,47 @@
+"""Next-purchase timing columns in ``ltv predict`` and the timing table in ``ltv validate``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltvkit import Workspace
+from ltvkit.scoring import predict_customers, validate_models
+from ltvkit.synth import generate_shop
+
+TIMING_COLUMNS = ["expected_next_purchase_date", "median_days_to_next_purchase", "p_purchase_7d", "p_purchase_14d",
+                  "p_purchase_30d", "p_purchase_60d", "p_purchase_90d"]
+
+
+@pytest.fixture(scope="module")
+def ws():
+    shop = generate_shop(customers=800, seed=3)
+    w = Workspace()
+    w.append_order_lines(shop.order_lines)
+    yield w
+    w.close()
+
+
+def test_predict_has_timing_columns(ws):
+    summary = predict_customers(ws, model="mbgnbd")
+    scores = ws.read_result("predictions").to_pandas()
+    assert set(TIMING_COLUMNS) <= set(scores.columns)
+    probs = scores[[f"p_purchase_{k}d" for k in (7, 14, 30, 60, 90)]].to_numpy()
+    assert ((probs >= 0) & (probs <= 1)).all()
+    assert (np.diff(probs, axis=1) >= -1e-12).all()
+    assert (scores["p_purchase_90d"] <= scores["p_alive"] + 1e-12).all()
+    as_of = pd.Timestamp(summary["as_of"])
+    dates = pd.to_datetime(scores["expected_next_purchase_date"])
+    assert (dates.dropna() >= as_of).all()
+    assert dates.notna().any()
+
+
+def test_validate_reports_timing_accuracy(ws):
+    result = validate_models(ws, calibration_end=dt.date(2025, 6, 30))
+    table = result["timing"]
+    assert {"model", "mae_days_window", "ece_30d", "brier_30d"} <= set(table.columns)
+    assert set(table["model"]) == {"bgnbd", "mbgnbd", "pnbd"}
+    assert (table["buyers"] > 0).all()
