@@ -24,6 +24,7 @@ from .models import (
     GammaGammaModel,
     ModifiedBetaGeoModel,
     ParetoNBDModel,
+    RegularBetaGeoModel,
     calibration_by_frequency,
     compare_models,
     cumulative_tracking,
@@ -59,13 +60,15 @@ def _sql(expr: Any) -> str:
 
 def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
                  horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 200_000,
-                 as_of: dt.date | None = None) -> pa.Table:
+                 as_of: dt.date | None = None, timing_model: Any = None) -> pa.Table:
     """Transaction-model predictions for (frequency, recency, T) rows, computed ``chunk_size`` rows at a time.
 
     Returns an Arrow table with the inputs and ``p_alive``, ``expected_purchases_30d/90d/365d`` and
     ``discounted_purchases`` (continuously discounted expected purchases over ``horizon_days``), and the
     next-purchase timing of :func:`ltvkit.models.timing.next_purchase_timing` (``p_purchase_{7,14,30,60,90}d``,
-    ``median_days_to_next_purchase``, and with ``as_of`` the ``expected_next_purchase_date``).
+    ``median_days_to_next_purchase``, and with ``as_of`` the ``expected_next_purchase_date``). A fitted
+    ``timing_model`` (e.g. :class:`~ltvkit.models.RegularBetaGeoModel`) gives the timing columns instead of
+    ``model``.
     """
     n = len(frequency)
     cols = {k: np.empty(n) for k in ("p_alive", "expected_purchases_30d", "expected_purchases_90d",
@@ -82,7 +85,10 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
             model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
     for start in range(0, n, chunk_size):  # next-purchase timing (issue 7)
         sl = slice(start, min(start + chunk_size, n))
-        timing = next_purchase_timing(model, frequency[sl], recency[sl], T[sl])
+        if timing_model is not None:
+            timing = timing_model.next_purchase_timing(frequency[sl], recency[sl], T[sl])
+        else:
+            timing = next_purchase_timing(model, frequency[sl], recency[sl], T[sl])
         for name in ("median_days_to_next_purchase", "expected_days_to_next_purchase",
                      *(f"p_purchase_{k}d" for k in HORIZONS_DAYS)):
             cols[name][sl] = timing[name].to_numpy()
@@ -120,25 +126,46 @@ def _fit_spend(con: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]
 
 def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float = 365.0,
                     discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000,
-                    as_of: dt.date | None = None) -> dict[str, Any]:
+                    as_of: dt.date | None = None, timing_model: Any = None) -> dict[str, Any]:
     """Fit ``model`` and Gamma-Gamma on a workspace table of (customer_key, frequency, recency, T,
     monetary_value) in days, score its unique groups in chunks and return the per-customer Ibis expression.
 
     Only the distinct (frequency, recency, T) groups and repeat-spend groups come back to Python; the join
-    that produces one row per customer runs in the engine.
+    that produces one row per customer runs in the engine. An unfitted ``timing_model`` (a regularity model,
+    fitted here on the table's ``litt`` column) predicts the next-purchase timing columns; if it does not
+    converge, the transaction model's timing is used with a warning.
     """
     con = ws.con
     t0 = time.perf_counter()
-    groups = con.execute(f'SELECT frequency, recency, "T", count(*) AS n FROM {rfm_table} GROUP BY ALL').fetchnumpy()
+    with_litt = timing_model is not None
+    litt_sql = ', avg(litt) AS litt' if with_litt else ''
+    groups = con.execute(f'SELECT frequency, recency, "T", count(*) AS n{litt_sql} FROM {rfm_table} '
+                         'GROUP BY frequency, recency, "T"').fetchnumpy()
     if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
         raise InputError("Every customer's first order is on the last day; score as of a later date (--as-of).")
-    tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
+    try:
+        tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
+    except ConvergenceError:
+        if getattr(model, "penalizer", 0.0):
+            raise
+        warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
+                      StatisticalWarning, stacklevel=2)
+        tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
+                                              weights=groups["n"])
+    if with_litt:
+        try:
+            timing_model = timing_model.fit(groups["frequency"], groups["recency"], groups["T"],
+                                            litt=groups["litt"], weights=groups["n"])
+        except ConvergenceError:
+            warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
+                          f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
+            timing_model = None
     gg, fallback = _fit_spend(con, rfm_table)
     t_fit = time.perf_counter() - t0
     t1 = time.perf_counter()
     scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
                           groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
-                          chunk_size=chunk_size, as_of=as_of)
+                          chunk_size=chunk_size, as_of=as_of, timing_model=timing_model)
     n_groups = len(groups["n"])
     del groups
     con.register("_ltv_scored_in", scored)
@@ -163,12 +190,13 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
                     predicted_clv=sc.discounted_purchases * spend * float(margin_rate), churn_risk=1 - sc.p_alive,
                     **{c: sc[c] for c in TIMING_COLUMNS if c in sc.columns})
     return {"model": tm, "spend_model": gg, "mean_spend": fallback, "expr": expr, "unique_rows": n_groups,
+            "timing_model": timing_model,
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
 def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
                       margin_rate: float = 1.0, as_of: dt.date | str | None = None, chunk_size: int = 200_000,
-                      write: bool = True) -> dict[str, Any]:
+                      write: bool = True, timing: str = "regular") -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders and score every customer.
 
     Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
@@ -192,7 +220,14 @@ def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.
         Groups scored per numpy chunk.
     write : bool
         Store the table in the workspace.
+    timing : {"regular", "model"}
+        Which model predicts the next-purchase timing columns: ``regular`` (default) is MBG/CNBD-k
+        (:class:`~ltvkit.models.RegularBetaGeoModel`, Erlang-k inter-purchase times with ``k`` chosen by
+        likelihood), the most accurate on the holdout validation of docs/timing.md; ``model`` uses the
+        transaction model itself.
     """
+    if timing not in ("regular", "model"):
+        raise InputError(f"Unknown timing model {timing!r}; use regular or model.")
     chosen_by = "option"
     if model == "auto":
         try:
@@ -208,16 +243,19 @@ def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.
         raise InputError("--discount-rate must be positive (an annual rate such as 0.1).")
     ws.require_orders()
     t0 = time.perf_counter()
-    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=as_of, freq="D")
+    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=as_of, freq="D", litt=timing == "regular")
     ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_rfm AS {_sql(rfm)}")
     scored = score_rfm_table(ws, "_ltv_rfm", model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
-                             margin_rate=margin_rate, chunk_size=chunk_size, as_of=rfm_observation_end(ws, as_of))
+                             margin_rate=margin_rate, chunk_size=chunk_size, as_of=rfm_observation_end(ws, as_of),
+                             timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None)
     tm, gg, fallback, expr = scored["model"], scored["spend_model"], scored["mean_spend"], scored["expr"]
     t_fit = time.perf_counter() - t0 - scored["score_seconds"]
     t1 = time.perf_counter() - scored["score_seconds"]
     con = ws.con
     obs = rfm_observation_end(ws, as_of)
-    params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
+    timing_model = scored["timing_model"]
+    timing_name = f"MBG/CNBD-{timing_model.k_}" if timing_model is not None else model
+    params = {"model": model, "timing_model": timing_name, "horizon_days": horizon_days, "discount_rate": discount_rate,
               "margin_rate": margin_rate, "transaction_params": tm.params_.to_dict(),
               "spend_params": gg.params_.to_dict() if gg is not None else {"mean_spend": fallback}}
     table = ws.write_result("predictions", expr, kind="predictions", as_of=obs, params=params) if write else None
@@ -229,7 +267,7 @@ def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.
     return {
         "table": table, "model": model, "model_chosen_by": chosen_by, "as_of": obs.isoformat(), "customers": int(totals[0]),
         "unique_rows": int(scored["unique_rows"]), "transaction_params": {k: round(float(v), 6) for k, v in tm.params_.items()},
-        "log_likelihood": round(tm.log_likelihood_, 3),
+        "log_likelihood": round(tm.log_likelihood_, 3), "timing_model": timing_name,
         "spend_model": "gamma-gamma" if gg is not None else "mean",
         "mean_p_alive": float(totals[1] or 0), "expected_purchases_365d_total": float(totals[2] or 0),
         "predicted_clv_total": float(totals[3] or 0), "horizon_days": horizon_days,
@@ -264,7 +302,7 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     if not first < cal < obs:
         raise InputError(f"--calibration-end must fall between the first order ({first}) and {obs}.")
     orders = ws.orders(include_cancelled=False)
-    rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D").to_pandas()
+    rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D", litt=True).to_pandas()
     if len(rfm) < 10 or rfm["frequency"].sum() == 0:
         raise InputError("Too few repeat customers before the calibration end; choose a later --calibration-end.")
     x, tx, t = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
@@ -298,9 +336,15 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     first_hold = hold.group_by("customer_key").aggregate(
         d=hold.order_date.min().epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()
     actual_days = rfm["customer_key"].map(first_hold.set_index("customer_key")["d"]).to_numpy(float)
-    timing = timing_validation_table(
-        {name: next_purchase_timing(m, x, tx, t, window_days=horizon) for name, m in fitted.items()},
-        actual_days, horizon).reset_index()
+    timings = {name: next_purchase_timing(m, x, tx, t, window_days=horizon) for name, m in fitted.items()}
+    try:
+        regular = RegularBetaGeoModel(k_max=4).fit(x, tx, t, litt=rfm["litt"].to_numpy(float))
+        timings[f"mbgcnbd-{regular.k_}"] = regular.next_purchase_timing(
+            x, tx, t, window_days=horizon)
+    except ConvergenceError as exc:
+        warnings.warn(f"The regularity model did not converge on the calibration data: {exc}",
+                      StatisticalWarning, stacklevel=2)
+    timing = timing_validation_table(timings, actual_days, horizon).reset_index()
     return {
         "calibration_end": cal.isoformat(), "observation_end": obs.isoformat(), "holdout_days": horizon,
         "customers": int(len(rfm)), "chosen": chosen,

@@ -43,5 +43,8 @@ def test_validate_reports_timing_accuracy(ws):
     result = validate_models(ws, calibration_end=dt.date(2025, 6, 30))
     table = result["timing"]
     assert {"model", "mae_days_window", "ece_30d", "brier_30d"} <= set(table.columns)
-    assert set(table["model"]) == {"bgnbd", "mbgnbd", "pnbd"}
+    models = set(table["model"])
+    regular = [m for m in models if m.startswith("mbgcnbd-")]
+    assert len(regular) == 1 and 1 <= int(regular[0].split("-")[1]) <= 4  # the regularity model, k chosen
+    assert models - set(regular) == {"bgnbd", "mbgnbd", "pnbd"}
     assert (table["buyers"] > 0).all()

@@ -35,8 +35,12 @@ def predict(
     out: OutOpt = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    timing: Annotated[str, typer.Option(
+        "--timing", help="Model of the next-purchase timing columns: regular (MBG/CNBD-k, uses purchase rhythm) "
+        "or model (the transaction model).")] = "regular",
 ) -> None:
-    """Score every customer: P(alive), expected purchases (30/90/365 days), expected spend, CLV, churn risk.
+    """Score every customer: P(alive), expected purchases (30/90/365 days), expected spend, CLV, churn risk,
+    and when each will buy next (expected_next_purchase_date, p_purchase_7d … 90d).
 
     The scores are stored in the workspace as ``result_predictions``.
 
@@ -48,7 +52,7 @@ def predict(
 
     with open_workspace(workspace) as ws:
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                                    margin_rate=margin_rate, as_of=parse_date(as_of))
+                                    margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing)
         if csv_ or out is not None:
             frame = ws.read_result("predictions").order_by("customer_key").to_pandas()
             emit(frame, csv_=csv_, out=out)
@@ -97,3 +101,5 @@ def validate(
         emit(result["timing"][cols], title="next-purchase timing on the holdout (date error in days for buyers; "
                                            "calibration of p_purchase_30d for everyone)")
     console.print(f"Chosen model: {result['chosen']} (lowest holdout MAE); use `ltv predict --model {result['chosen']}`.")
+    console.print("Next-purchase timing in `ltv predict` comes from the mbgcnbd-k row (regularity model) unless "
+                  "--timing model is given.")

@@ -83,7 +83,7 @@ def _column(table: ir.Table, name: str, what: str) -> ir.Column:
 
 def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any = None, freq: str = "D",
                 customer_col: str = "customer_key", datetime_col: str | None = None,
-                monetary_col: str | None = None, freq_multiplier: float = 1.0) -> Any:
+                monetary_col: str | None = None, freq_multiplier: float = 1.0, litt: bool = False) -> Any:
     """Summarise transactions into one row per customer (lifetimes' definitions), computed in the engine.
 
     Parameters
@@ -107,6 +107,10 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
     freq_multiplier : float, default 1.0
         Divide recency, T and duration by this (``freq="D", freq_multiplier=7`` gives fractional weeks as in
         the CDNOW papers), as lifetimes' argument of the same name.
+    litt : bool, default False
+        Also return ``litt``, the sum of the logs of the customer's inter-purchase times (in the same unit as
+        recency) over the calibration period: the statistic the regularity models (MBG/CNBD-k,
+        :class:`~ltvkit.models.RegularBetaGeoModel`) need to choose their regularity order.
 
     Returns
     -------
@@ -161,11 +165,17 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
     first = periods.period.min().over(group_by=periods.customer)
     periods = periods.mutate(first_period=first)
     end_idx = _period_of(end, freq)
+    extra: dict[str, Any] = {}
+    if litt:
+        previous = periods.period.lag().over(ibis.window(group_by=periods.customer, order_by=periods.period))
+        periods = periods.mutate(log_gap=((periods.period - previous).cast("float64") / mult).ln())
+        extra["litt"] = periods.log_gap.sum()
     summary = periods.group_by("customer").aggregate(
         n=periods.period.count(),
         first_period=periods.first_period.min(),
         last_period=periods.period.max(),
         repeat_amount=ibis.cases((periods.period != periods.first_period, periods.amount), else_=0.0).sum(),
+        **extra,
     )
     summary = summary.select(
         customer=summary.customer,
@@ -173,6 +183,7 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         recency=(summary.last_period - summary.first_period).cast("float64") / mult,
         T=(ibis.literal(end_idx) - summary.first_period).cast("float64") / mult,
         monetary_value=ibis.cases((summary.n > 1, summary.repeat_amount / (summary.n - 1)), else_=0.0),
+        **({"litt": summary.litt.fill_null(0.0)} if litt else {}),
     )
     if money is None:
         summary = summary.drop("monetary_value")
