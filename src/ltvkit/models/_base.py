@@ -166,10 +166,10 @@ class BaseModel:
 
     # -- hooks ----------------------------------------------------------------------------------------------
     def _loglik(self, params: np.ndarray, data: Data) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _loglik_grad(self, params: np.ndarray, data: Data) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract and optional: without it the fit uses numerical gradients
 
     def _initial_params(self, data: Data, weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self._param_names))

@@ -119,16 +119,16 @@ class RFMModel(BaseModel):
         return np.array([1.0, max(t_mean, 1e-3), 1.0, max(t_mean, 1e-3)])[: len(self._param_names)]
 
     def _conditional_expectation(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _unconditional_expectation(self, t: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _pmf(self, n: np.ndarray, t: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
 
 def by_count(data: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -198,7 +198,7 @@ class _CovariateModel:
 
     # subclass hooks: per-row base parameters and the chain rule into theta
     def _row_params(self, theta: np.ndarray, z: np.ndarray) -> list[Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _chain(self, theta: np.ndarray, z: np.ndarray, rp: list[Any], g: np.ndarray, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract

@@ -36,10 +36,10 @@ class BaseRecommender:
         return self._fit_history(load_history(lines, as_of))
 
     def _fit_history(self, h: History) -> BaseRecommender:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _topk(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each concrete class defines it
 
     def _remember(self, h: History) -> None:
         self.as_of_ = from_day(h.as_of_day)
