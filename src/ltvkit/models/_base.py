@@ -112,6 +112,22 @@ def _pack_integer_columns(columns: Sequence[np.ndarray]) -> np.ndarray | None:
     return key
 
 
+def _weighted_subsample(w: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """About ``size`` rows drawn with probability proportional to their weight (capped at 1), reweighted by
+    the inverse probability: heavy rows (e.g. the many identical one-off buyers) are always kept, so the
+    subset's log-likelihood is a far less noisy estimate of the whole than a uniform draw of unique rows."""
+    rng = np.random.default_rng(0)
+    c = size / float(w.sum())
+    for _ in range(20):  # scale so that the expected sample size is ``size`` once heavy rows are capped
+        p = np.minimum(1.0, c * w)
+        expected = float(p.sum())
+        if expected >= 0.98 * size:
+            break
+        c *= size / max(expected, 1.0)
+    idx = np.flatnonzero(rng.random(len(w)) < p)
+    return idx, w[idx] / p[idx]
+
+
 class BaseModel:
     """Maximum-likelihood base for the customer-base models.
 
@@ -232,10 +248,9 @@ class BaseModel:
             if len(w) > self._subsample_above:
                 # Warm start: fit a random subset of the unique rows, then Newton steps on all rows using the
                 # subset's Hessian (the objective is a mean, so the curvature carries over).
-                rng = np.random.default_rng(0)
-                idx = np.sort(rng.choice(len(w), self._subsample_size, replace=False))
+                idx, w_sub = _weighted_subsample(w, self._subsample_size)
                 sub = self._prepare(tuple(c[idx] for c in data[:len(columns)]))
-                sub_obj = self._objective(sub, w[idx])
+                sub_obj = self._objective(sub, w_sub)
                 res = optimize.minimize(sub_obj, x0, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=1e-6))
                 x = res.x

@@ -69,17 +69,10 @@ class ParetoNBDModel(RFMModel):
         q_exp = np.clip(k, 1.0, 3.0)
         log_vT = k * (l_atx - l_aT) / q_exp
         one_minus_vT = -np.expm1(log_vT)
-        nodes, weights = gauss_legendre(_NODES)
-        v_T = np.exp(log_vT)[:, None]
-        log_v = np.log(v_T + (1 - v_T) * nodes[None, :])
-        log_u = log_v * (q_exp / k)[:, None]  # u = (alpha + t_x) / (alpha + tau)
-        l1p = np.log1p(c[:, None] * np.exp(log_u))  # log((beta + tau) / (alpha + tau))
-        log_g = -(s + 1) * l1p + (q_exp - 1)[:, None] * log_v + np.log(weights)[None, :]
-        m_g = log_g.max(axis=1)
-        p_nodes = np.exp(log_g - m_g[:, None])
-        sum_g = p_nodes.sum(axis=1)
+        v_T = np.exp(log_vT)
+        moments = _quadrature(v_T, one_minus_vT, q_exp / k, q_exp - 1, c, s + 1, need_grad)
         with np.errstate(divide="ignore"):
-            log_I = (-k * l_atx - np.log(k) + np.log(q_exp) + np.log(one_minus_vT) + m_g + np.log(sum_g))
+            log_I = -k * l_atx - np.log(k) + np.log(q_exp) + np.log(one_minus_vT) + moments[0]
         b1 = -rx * l_aT - s * l_bT
         b2 = np.log(s) + log_I
         log_sum = np.logaddexp(b1, b2)
@@ -88,15 +81,11 @@ class ParetoNBDModel(RFMModel):
         q = np.exp(b1 - log_sum)  # P(alive | history)
         if not need_grad:
             return ll, q, None
-        p_nodes /= sum_g[:, None]
-        l_a_tau = l_atx[:, None] - log_u  # log(alpha + tau)
-        l_b_tau = l_a_tau + l1p  # log(beta + tau)
-        inv_a = np.exp(-l_a_tau)
-        inv_b = np.exp(-l_b_tau)
-        e_la = (p_nodes * l_a_tau).sum(axis=1)
-        e_lb = (p_nodes * l_b_tau).sum(axis=1)
-        e_ia = (p_nodes * inv_a).sum(axis=1)
-        e_ib = (p_nodes * inv_b).sum(axis=1)
+        # E[log(alpha+tau)], E[log(beta+tau)], E[1/(alpha+tau)], E[1/(beta+tau)] under the normalised integrand
+        e_la = l_atx - moments[1]
+        e_lb = e_la + moments[2]
+        e_ia = moments[3] / (alpha + t_x)
+        e_ib = moments[4] / (alpha + t_x)
         q2 = 1 - q
         g = np.empty((len(x), 4))
         g[:, 0] = (special.digamma(r + xu) - special.digamma(r))[inv] + np.log(alpha) - q * l_aT - q2 * e_la
@@ -167,3 +156,58 @@ class ParetoNBDModel(RFMModel):
         # given x events on [0, end], the last one is the max of x uniforms
         t_x = np.where(x > 0, end * rng.random(n) ** (1 / np.maximum(x, 1)), 0.0)
         return pd.DataFrame({"frequency": x, "recency": t_x, "T": T})
+
+
+_CHUNK = 8192  # rows per block: the (rows x nodes) temporaries stay in cache
+
+
+def _quadrature(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad):
+    """Gauss-Legendre pieces of the integral for each row, in blocks of rows.
+
+    With ``v = v_T + (1 - v_T) node``, ``log u = log(v) q / k`` (``u = (alpha+t_x)/(alpha+tau)``) and
+    ``l1p = log(1 + c u)``, the log integrand is ``-s1 l1p + (q - 1) log v + log weight``. Returns the log of its
+    sum and, with ``need_grad``, the normalised-integrand means of ``log u``, ``l1p``, ``u`` and ``u / (1 + c u)``.
+    """
+    nodes, weights = gauss_legendre(_NODES)
+    log_w = np.log(weights)
+    n = len(v_T)
+    out = np.empty((5 if need_grad else 1, n))
+    m = min(n, _CHUNK)
+    log_v = np.empty((m, _NODES))
+    log_u = np.empty((m, _NODES))
+    u = np.empty((m, _NODES))
+    l1p = np.empty((m, _NODES))
+    g = np.empty((m, _NODES))
+    for lo in range(0, n, _CHUNK):
+        hi = min(n, lo + _CHUNK)
+        b = hi - lo
+        lv, lu, uu, lp, gg = log_v[:b], log_u[:b], u[:b], l1p[:b], g[:b]
+        np.multiply(one_minus_vT[lo:hi, None], nodes, out=lv)
+        lv += v_T[lo:hi, None]
+        np.log(lv, out=lv)
+        np.multiply(lv, q_over_k[lo:hi, None], out=lu)
+        np.exp(lu, out=uu)
+        cc = c[lo:hi, None]
+        np.multiply(uu, cc, out=lp)
+        np.log1p(lp, out=lp)
+        np.multiply(lp, -s1, out=gg)
+        # reuse lv for (q - 1) log v: log v itself is not needed again
+        lv *= q_minus_1[lo:hi, None]
+        gg += lv
+        gg += log_w
+        mx = gg.max(axis=1)
+        gg -= mx[:, None]
+        np.exp(gg, out=gg)
+        tot = gg.sum(axis=1)
+        out[0, lo:hi] = mx + np.log(tot)
+        if need_grad:
+            gg /= tot[:, None]
+            out[1, lo:hi] = np.einsum("ij,ij->i", gg, lu)
+            out[2, lo:hi] = np.einsum("ij,ij->i", gg, lp)
+            out[3, lo:hi] = np.einsum("ij,ij->i", gg, uu)
+            # u / (1 + c u) = u exp(-l1p)
+            np.negative(lp, out=lp)
+            np.exp(lp, out=lp)
+            lp *= uu
+            out[4, lo:hi] = np.einsum("ij,ij->i", gg, lp)
+    return out
