@@ -545,17 +545,21 @@ class _Import:
             joins.append(f"LEFT JOIN {ln} ON ln_t._rec = g._rec".replace("ln_t", ln))
             select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
                           " AS line_no")
-        for f in order_level:
-            a = self.temp(f"a_{f}")
-            subset = f"(SELECT * FROM {o} WHERE _n > 1 AND _t_{f} <> 0)"
-            self.q(f"""CREATE TEMP TABLE {a} AS SELECT _rec, CAST(sign(_t) * (_b + CASE WHEN row_number() OVER
-                       (PARTITION BY {key} ORDER BY _r DESC, _rec) <= abs(_t) - sum(_b) OVER (PARTITION BY {key})
-                       THEN 1 ELSE 0 END) AS BIGINT) AS v
-                       FROM (SELECT {key}, g._rec AS _rec, o._t_{f} AS _t,
-                             CAST(abs(o._t_{f}) AS HUGEINT) * {weight} // o._W AS _b,
-                             CAST(abs(o._t_{f}) AS HUGEINT) * {weight} % o._W AS _r FROM {good.format(o=subset)})""")
+        if order_level:
+            # one pass over the multi-line orders allocates every order-level amount (a window per amount)
+            a = self.temp("alloc")
+            nonzero = " OR ".join(f"_t_{f} <> 0" for f in order_level)
+            subset = f"(SELECT * FROM {o} WHERE _n > 1 AND ({nonzero}))"
+            inner = ", ".join(f"o._t_{f} AS _t_{f}, CAST(abs(o._t_{f}) AS HUGEINT) * {weight} // o._W AS _b_{f}, "
+                              f"CAST(abs(o._t_{f}) AS HUGEINT) * {weight} % o._W AS _r_{f}" for f in order_level)
+            outer = ", ".join(f"""CAST(sign(_t_{f}) * (_b_{f} + CASE WHEN row_number() OVER
+                       (PARTITION BY {key} ORDER BY _r_{f} DESC, _rec) <= abs(_t_{f}) - sum(_b_{f}) OVER (PARTITION BY {key})
+                       THEN 1 ELSE 0 END) AS BIGINT) AS v_{f}""" for f in order_level)
+            self.q(f"""CREATE TEMP TABLE {a} AS SELECT _rec, {outer}
+                       FROM (SELECT {key}, g._rec AS _rec, {inner} FROM {good.format(o=subset)})""")
             joins.append(f"LEFT JOIN {a} ON {a}._rec = g._rec")
-            select.append(f"CASE WHEN o._n = 1 THEN COALESCE(o._t_{f}, 0) ELSE COALESCE({a}.v, 0) END AS {f}")
+            for f in order_level:
+                select.append(f"CASE WHEN o._n = 1 THEN COALESCE(o._t_{f}, 0) ELSE COALESCE({a}.v_{f}, 0) END AS {f}")
         # a view: the upsert reads it once, so the lines are not copied once more
         self.q(f"""CREATE TEMP VIEW {final} AS SELECT {', '.join(select)} FROM {canon} g JOIN {self.keys} k ON g._kmat = k.m
                    JOIN {o} o USING ({key}) {' '.join(joins)} WHERE g._q IS NULL""")
