@@ -263,13 +263,17 @@ class RegularBetaGeoModel(BaseModel):
             alive, drop, _ = self._parts(self._params(), x, t_x, t)
         return wrap_output(special.expit(alive - drop), frequency, recency, T)
 
+    def _phase_weights(self, x, t_x, T):
+        """Posterior weights of the Erlang phases the customer is in at ``T``, given alive (rows x k)."""
+        with np.errstate(all="ignore"):
+            _, _, log_phase = self._parts(self._params(), x, t_x, T)
+        return np.exp(log_phase - special.logsumexp(log_phase, axis=1)[:, None])
+
     def _alive_survival(self, t, x, t_x, T):
         """``P(no purchase in (T, T+t] | alive)``, rows x horizons (``t`` 1-d)."""
         r, alpha, a, b = self._params()
         k = self._k()
-        with np.errstate(all="ignore"):
-            _, _, log_phase = self._parts(self._params(), x, t_x, T)
-        w = np.exp(log_phase - special.logsumexp(log_phase, axis=1)[:, None])
+        w = self._phase_weights(x, t_x, T)
         A = (alpha + T)[:, None]
         tt = np.atleast_1d(np.asarray(t, dtype=float))
         out = np.zeros((len(x), tt.size))
@@ -331,9 +335,7 @@ class RegularBetaGeoModel(BaseModel):
         """Survival at a per-row horizon ``t``."""
         r, alpha, a, b = self._params()
         k = self._k()
-        with np.errstate(all="ignore"):
-            _, _, log_phase = self._parts(self._params(), x, t_x, T)
-        w = np.exp(log_phase - special.logsumexp(log_phase, axis=1)[:, None])
+        w = self._phase_weights(x, t_x, T)
         A = alpha + T
         out = np.zeros(len(x))
         for i in range(k):
@@ -343,9 +345,7 @@ class RegularBetaGeoModel(BaseModel):
     def _alive_mean(self, x, t_x, T):
         r, alpha, a, b = self._params()
         k = self._k()
-        with np.errstate(all="ignore"):
-            _, _, log_phase = self._parts(self._params(), x, t_x, T)
-        w = np.exp(log_phase - special.logsumexp(log_phase, axis=1)[:, None])
+        w = self._phase_weights(x, t_x, T)
         A = alpha + T
         out = np.zeros(len(x))
         for i in range(k):
