@@ -22,6 +22,7 @@ from ltvkit.ingest._csv import norm_header, sniff_file, sql_clean_number, sql_in
 from ltvkit.ingest.identity import (
     contact_key,
     email_key,
+    sql_customer_keys,
     sql_identity_material,
     sql_key_from_material,
 )
@@ -131,4 +132,7 @@ def test_sql_and_python_customer_keys_agree():
         got = con.execute(f"SELECT {sql_key_from_material(secret, material)} FROM r").fetchall()[0][0]
         want = contact_key(secret, name, phone, zip_) or email_key(secret, email or "")
         assert got == want and got.startswith("h:")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE mats AS SELECT {material} AS m FROM r")
+        assert con.execute(sql_customer_keys(secret, "mats")).fetchall() == [
+            (con.execute("SELECT m FROM mats").fetchall()[0][0], want)]
     assert contact_key(secret, "山田太郎", "09012345678", "1500001") == contact_key(secret, "山田 太郎", "+81 90-1234-5678", "150-0001")

@@ -69,3 +69,42 @@ def test_unknown_extra_columns_are_ignored_and_order_does_not_matter(ws, tmp_pat
     rows = [rakuten_pay_row("1-20240105-1", 1, 新しい列="x")]
     result = import_orders(ws, write_csv(tmp_path / "r.csv", header, rows, encoding="cp932"))
     assert result.imported == 1 and lines(ws)[0]["unit_price"] == 1980
+
+
+def _largest_remainder(total: int, weights: list[int]) -> list[int]:
+    """Reference: floor shares of |total| by weight, the units left to the largest remainders (earlier first)."""
+    if sum(weights) <= 0:
+        weights = [1] * len(weights)
+    w_sum = sum(weights)
+    base = [abs(total) * w // w_sum for w in weights]
+    rest = [abs(total) * w % w_sum for w in weights]
+    left = abs(total) - sum(base)
+    for i in sorted(range(len(weights)), key=lambda i: (-rest[i], i))[:left]:
+        base[i] += 1
+    return [b if total >= 0 else -b for b in base]
+
+
+def test_order_amounts_allocated_alike_in_small_and_large_orders(ws, tmp_path):
+    import random
+
+    rng = random.Random(7)
+    sizes = {"338811-20240105-0001": 3, "338811-20240105-0002": 7, "338811-20240105-0003": 33,
+             "338811-20240105-0004": 60}  # orders above 32 lines take the window path
+    rows, expected = [], {}
+    for order, n in sizes.items():
+        prices = [rng.choice([0, 500, 980, 1000, 1980, 3333]) for _ in range(n)]
+        qtys = [rng.choice([1, 1, 2, 3]) for _ in range(n)]
+        totals = {"points_used": rng.randrange(1, 5000), "shop_coupon": rng.randrange(0, 999),
+                  "shipping_fee": 550, "mall_coupon": 0}
+        for k in range(n):
+            rows.append(rakuten_pay_row(order, k + 1, price=prices[k], qty=qtys[k], points=totals["points_used"],
+                                        shop_coupon=totals["shop_coupon"], shipping=totals["shipping_fee"]))
+        weights = [p * q for p, q in zip(prices, qtys, strict=True)]
+        expected[order] = {f: _largest_remainder(t, weights) for f, t in totals.items()}
+    path = write_csv(tmp_path / "big.csv", RAKUTEN_PAY_HEADER, rows, encoding="cp932")
+    assert import_orders(ws, path).imported == sum(sizes.values())
+    got = lines(ws)
+    for order in sizes:
+        mine = sorted((r for r in got if r["order_id"] == order), key=lambda r: r["line_no"])
+        for field, want in expected[order].items():
+            assert [r[field] for r in mine] == want, (order, field)

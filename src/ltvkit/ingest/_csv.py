@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ __all__ = [
     "sql_date_text",
     "sql_timestamp",
     "sql_literal",
+    "sql_once",
     "transcode_to_utf8",
 ]
 
@@ -276,6 +278,16 @@ def transcode_parts(src: Path, tmpdir: Path, tag: str, encoding: str,
 
 # -- SQL building blocks -------------------------------------------------------------------------------------
 
+def sql_once(value: str, body: Callable[[str], str]) -> str:
+    """SQL for ``body(x)`` with ``x`` bound to ``value``, which is written (and computed) once.
+
+    DuckDB lifts a subexpression that repeats inside one SELECT item out of its lazy ``CASE``/``COALESCE``
+    branch and computes it for every row; a slow fallback that names its input several times would then run on
+    all rows instead of the few that need it. Binding the input in a lambda keeps it inside the branch.
+    """
+    return f"list_transform([{value}], lambda ltv_x: {body('ltv_x')})[1]"
+
+
 def sql_literal(value: object) -> str:
     """A SQL literal for a Python str/int/None."""
     if value is None:
@@ -325,7 +337,7 @@ def sql_money_from(raw: str) -> str:
 def sql_int_from(raw: str) -> str:
     """Whole number from raw text: a plain cast first (no decimal point), the cleaning only when it fails."""
     return (f"COALESCE(CASE WHEN NOT contains({raw}, '.') THEN TRY_CAST({raw} AS BIGINT) END, "
-            f"{sql_int(sql_clean_number(raw))})")
+            f"{sql_once(sql_clean_number(raw), sql_int)})")
 
 
 def sql_double_from(raw: str) -> str:
@@ -361,17 +373,20 @@ def sql_timestamp(raw: str, *, shop_tz: str, naive_tz: str) -> str:
     """
     fast = (f"CASE WHEN strlen({raw}) <= 19 AND {_is_ascii(raw)} AND NOT contains({raw}, '+') "
             f"AND NOT contains({raw}, 'Z') THEN TRY_CAST({raw} AS TIMESTAMP) END")
-    t = sql_date_text(raw)
     offset = "'[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?\\s*(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?)$'"
-    with_offset = (f"timezone({sql_literal(shop_tz)}, TRY_CAST(regexp_replace(regexp_replace(regexp_replace({t}, "
-                   f"'\\s*(Z|UTC)$', '+00:00'), '\\s*([+-][0-9]{{2}}):?([0-9]{{2}})$', '\\1:\\2'), "
-                   f"'\\s*([+-][0-9]{{2}})$', '\\1:00') AS TIMESTAMPTZ))")
-    naive = f"COALESCE(TRY_CAST({t} AS TIMESTAMP), TRY_STRPTIME({t}, ['%Y%m%d', '%Y%m%d %H%M%S', '%Y%m%d%H%M%S']))"
-    slow_naive = naive
+
+    def slow_path(t: str) -> str:
+        with_offset = (f"timezone({sql_literal(shop_tz)}, TRY_CAST(regexp_replace(regexp_replace(regexp_replace({t}, "
+                       f"'\\s*(Z|UTC)$', '+00:00'), '\\s*([+-][0-9]{{2}}):?([0-9]{{2}})$', '\\1:\\2'), "
+                       f"'\\s*([+-][0-9]{{2}})$', '\\1:00') AS TIMESTAMPTZ))")
+        naive = f"COALESCE(TRY_CAST({t} AS TIMESTAMP), TRY_STRPTIME({t}, ['%Y%m%d', '%Y%m%d %H%M%S', '%Y%m%d%H%M%S']))"
+        if naive_tz != shop_tz:
+            naive = f"timezone({sql_literal(shop_tz)}, timezone({sql_literal(naive_tz)}, {naive}))"
+        return f"CASE WHEN regexp_matches({t}, {offset}) THEN {with_offset} ELSE {naive} END"
+
     if naive_tz != shop_tz:
         fast = f"timezone({sql_literal(shop_tz)}, timezone({sql_literal(naive_tz)}, {fast}))"
-        slow_naive = f"timezone({sql_literal(shop_tz)}, timezone({sql_literal(naive_tz)}, {naive}))"
-    slow = f"CASE WHEN regexp_matches({t}, {offset}) THEN {with_offset} ELSE {slow_naive} END"
+    slow = sql_once(sql_date_text(raw), slow_path)
     return f"COALESCE({fast}, {slow})"
 
 

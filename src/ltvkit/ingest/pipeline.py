@@ -31,7 +31,7 @@ from ._csv import (
 from ._reader import MONEY_FIELDS, Reader
 from ._staging import Staged, combined_hash, sniff, stage_file
 from .generic import GENERIC, load_mapping, reader_from_mapping
-from .identity import sql_identity_material, sql_key_from_material
+from .identity import sql_customer_keys, sql_identity_material
 from .quarantine import REASONS, first_reasons, reason_case
 from .registry import detect_reader, get_reader
 from .yahoo import file_role
@@ -44,6 +44,7 @@ __all__ = ["ImportResult", "import_orders"]
 _LINE_COLS = [c.name for c in ORDER_LINES]
 _COMPARE_COLS = [c for c in _LINE_COLS if c not in ("source", "order_id", "line_no", "import_id")]
 _REQUIRED = ("order_id", "ordered_at", "quantity")
+_SELF_JOIN_MAX_LINES = 32  # larger orders rank their lines with windows
 
 
 @dataclass
@@ -281,8 +282,9 @@ class _Import:
                               import_id=import_id)
         if not (self.strict and quarantined):
             self.keys = self.temp("keys")
-            self.q(f"""CREATE TEMP TABLE {self.keys} AS SELECT m, {sql_key_from_material(secret, 'm')} AS customer_key
-                       FROM (SELECT DISTINCT _kmat AS m FROM {canon} WHERE _q IS NULL)""")
+            materials = self.temp("kmat")
+            self.q(f"CREATE TEMP TABLE {materials} AS SELECT DISTINCT _kmat AS m FROM {canon} WHERE _q IS NULL")
+            self.q(f"CREATE TEMP TABLE {self.keys} AS {sql_customer_keys(secret, materials)}")
             final = self._allocate(canon, exprs)
             self._upsert(final, canon, result, import_id)
             self._refresh_customers(canon if "prefecture" in exprs else None)
@@ -540,23 +542,13 @@ class _Import:
             select.append("g.line_no_x AS line_no")
         else:
             ln = self.temp("ln")
-            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT g._rec, CAST(row_number() OVER (PARTITION BY {key} ORDER BY g._rec)
+            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT g._rec, CAST(row_number() OVER (PARTITION BY o._r0 ORDER BY g._rec)
                        AS INTEGER) AS ln FROM {good.format(o=f'(SELECT * FROM {o} WHERE _r1 - _r0 + 1 <> _n)')}""")
             joins.append(f"LEFT JOIN {ln} ON ln_t._rec = g._rec".replace("ln_t", ln))
             select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
                           " AS line_no")
         if order_level:
-            # one pass over the multi-line orders allocates every order-level amount (a window per amount)
-            a = self.temp("alloc")
-            nonzero = " OR ".join(f"_t_{f} <> 0" for f in order_level)
-            subset = f"(SELECT * FROM {o} WHERE _n > 1 AND ({nonzero}))"
-            inner = ", ".join(f"o._t_{f} AS _t_{f}, CAST(abs(o._t_{f}) AS HUGEINT) * {weight} // o._W AS _b_{f}, "
-                              f"CAST(abs(o._t_{f}) AS HUGEINT) * {weight} % o._W AS _r_{f}" for f in order_level)
-            outer = ", ".join(f"""CAST(sign(_t_{f}) * (_b_{f} + CASE WHEN row_number() OVER
-                       (PARTITION BY {key} ORDER BY _r_{f} DESC, _rec) <= abs(_t_{f}) - sum(_b_{f}) OVER (PARTITION BY {key})
-                       THEN 1 ELSE 0 END) AS BIGINT) AS v_{f}""" for f in order_level)
-            self.q(f"""CREATE TEMP TABLE {a} AS SELECT _rec, {outer}
-                       FROM (SELECT {key}, g._rec AS _rec, {inner} FROM {good.format(o=subset)})""")
+            a = self._allocate_order_amounts(o, good, weight, order_level)
             joins.append(f"LEFT JOIN {a} ON {a}._rec = g._rec")
             for f in order_level:
                 select.append(f"CASE WHEN o._n = 1 THEN COALESCE(o._t_{f}, 0) ELSE COALESCE({a}.v_{f}, 0) END AS {f}")
@@ -564,6 +556,39 @@ class _Import:
         self.q(f"""CREATE TEMP VIEW {final} AS SELECT {', '.join(select)} FROM {canon} g JOIN {self.keys} k ON g._kmat = k.m
                    JOIN {o} o USING ({key}) {' '.join(joins)} WHERE g._q IS NULL""")
         return final
+
+    def _allocate_order_amounts(self, o: str, good: str, weight: str, fields: list[str]) -> str:
+        """Temp table of ``_rec`` and ``v_<field>``: each order-level amount split over its order's lines.
+
+        Largest remainder: every line gets ``floor(|total| x weight / W)``; the units left over go one each to
+        the lines with the largest remainders (ties: the earlier record). Only multi-line orders with a total
+        are computed. A line's rank is counted by joining the lines of its order with each other, all amounts at
+        once, which beats a sorting window per amount; orders with many lines (quadratic there) use the windows.
+        """
+        a, lines = self.temp("alloc"), self.temp("alloc_lines")
+        nonzero = " OR ".join(f"_t_{f} <> 0" for f in fields)
+        subset = f"(SELECT * FROM {o} WHERE _n > 1 AND ({nonzero}))"
+        inner = ", ".join(f"o._t_{f} AS _t_{f}, CAST(abs(o._t_{f}) AS HUGEINT) * {weight} // o._W AS _b_{f}, "
+                          f"CAST(abs(o._t_{f}) AS HUGEINT) * {weight} % o._W AS _r_{f}" for f in fields)
+        # an order is identified by its first record number: integers join and sort much faster than the ids
+        self.q(f"CREATE TEMP TABLE {lines} AS SELECT o._r0 AS _p, o._n AS _n, g._rec AS _rec, {inner} "
+               f"FROM {good.format(o=subset)}")
+
+        def value(f: str, rank_ok: str, row: str = "") -> str:
+            """The allocated amount: the floor share plus one when the line's rank is within the units left."""
+            return f"CAST(sign({row}_t_{f}) * ({row}_b_{f} + CASE WHEN {rank_ok} THEN 1 ELSE 0 END) AS BIGINT) AS v_{f}"
+
+        small = ", ".join(value(f, f"""count(*) FILTER (WHERE j._r_{f} > i._r_{f} OR (j._r_{f} = i._r_{f} AND
+                                        j._rec < i._rec)) < abs(i._t_{f}) - sum(j._b_{f})""", "i.") for f in fields)
+        group = ", ".join(f"i._t_{f}, i._b_{f}" for f in fields)
+        large = ", ".join(value(f, f"""row_number() OVER (PARTITION BY _p ORDER BY _r_{f} DESC, _rec)
+                                        <= abs(_t_{f}) - sum(_b_{f}) OVER (PARTITION BY _p)""") for f in fields)
+        self.q(f"""CREATE TEMP TABLE {a} AS
+                   SELECT i._rec AS _rec, {small} FROM {lines} i JOIN {lines} j ON i._p = j._p
+                   WHERE i._n <= {_SELF_JOIN_MAX_LINES} GROUP BY i._rec, {group}
+                   UNION ALL
+                   SELECT _rec, {large} FROM {lines} WHERE _n > {_SELF_JOIN_MAX_LINES}""")
+        return a
 
     def _upsert(self, final: str, canon: str, result: ImportResult, import_id: int) -> None:
         cols = ", ".join(_LINE_COLS)
