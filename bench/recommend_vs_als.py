@@ -4,15 +4,19 @@ Both models fit on the same history (everything before a cut date) and produce t
 customer; the script prints seconds, peak memory (each model runs in its own child process, so the peak
 resident memory is its own) and Recall@10 on the 60 days after the cut, with ratios against ALS.
 
-Data: ``ltvkit.synth.generate_shop`` when it exists (a 28-SKU cosmetics/health-food shop), and the test
-simulator ``tests/recommend/recsim.py`` with a 2,000-SKU catalogue (cycles and cross-sell pairs).
+Data: ``ltvkit.synth.generate_shop(catalog="wide")`` (a ~360-SKU cosmetics / health-food / daily-goods shop
+with replenishment cycles, trial sizes, regimen and cross-category cross-sell pairs and Zipf-like popularity;
+``--synth-customers 370000`` gives about 1M lines before the cut), and the test simulator
+``tests/recommend/recsim.py`` with a 2,000-SKU catalogue (``--customers 100000``, about 1M lines).
 
 implicit is not a dependency of ltvkit; install it apart, e.g.::
 
     python -m pip install --target /tmp/recommend-venv/site implicit tqdm threadpoolctl --no-deps
     PYTHONPATH=/tmp/recommend-venv/site OPENBLAS_NUM_THREADS=1 python bench/recommend_vs_als.py
 
-or ``pip install ltvkit[als]``. Options: ``--customers 100000`` ``--data synth|sim|both``.
+or ``pip install ltvkit[als]``. Options: ``--customers 100000`` (simulator) ``--synth-customers 370000``
+``--catalog wide|demo`` ``--data synth|sim|both``. Generated data is cached in ``$LTV_BENCH_CACHE``
+(default /tmp/ltv-bench-recommend).
 """
 
 from __future__ import annotations
@@ -64,20 +68,21 @@ def _simulator():
     return mod
 
 
-def make_data(kind: str, customers: int) -> tuple[Path, str, int]:
+def make_data(kind: str, customers: int, catalog: str = "wide") -> tuple[Path, str, int]:
     """Write the order lines to Parquet; return the path, the cut date and the horizon."""
     import pandas as pd
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"{kind}-{customers}.parquet"
-    meta = CACHE / f"{kind}-{customers}.json"
+    name = f"{kind}-{catalog}-{customers}" if kind == "synth" else f"{kind}-{customers}"
+    path = CACHE / f"{name}.parquet"
+    meta = CACHE / f"{name}.json"
     if path.exists() and meta.exists():
         m = json.loads(meta.read_text())
         return path, m["as_of"], m["horizon"]
     if kind == "synth":
         from ltvkit.synth import generate_shop
 
-        shop = generate_shop(customers=customers, seed=0)
+        shop = generate_shop(customers=customers, seed=0, catalog=catalog)
         lines = pd.concat([shop.order_lines, shop.holdout_lines], ignore_index=True)
         lines = lines[["customer_key", "sku", "category", "ordered_at", "quantity", "unit_price", "status"]]
         as_of, horizon = shop.observation_end.isoformat(), 60
@@ -95,7 +100,12 @@ def run_one(model: str, path: str, as_of: str, horizon: int) -> dict:
     """Child process: split, fit one model, top-10 for all customers; time, memory, recall."""
     import pandas as pd
 
-    from ltvkit.recommend import ALSRecommender, NextBasketRecommender, PTopFreqRecommender
+    from ltvkit.recommend import (
+        ALSRecommender,
+        NextBasketRecommender,
+        PopularityRecommender,
+        PTopFreqRecommender,
+    )
     from ltvkit.recommend.evaluation import ranking_metrics, time_split
 
     lines = pd.read_parquet(path)
@@ -110,7 +120,7 @@ def run_one(model: str, path: str, as_of: str, horizon: int) -> dict:
     can_reset = _reset_peak()
     est = {"ltvkit": lambda: NextBasketRecommender(horizon_days=horizon),
            "ALS (implicit)": lambda: ALSRecommender(factors=64, iterations=15),
-           "P-TopFreq": lambda: PTopFreqRecommender()}[model]()
+           "P-TopFreq": lambda: PTopFreqRecommender(), "Popularity": lambda: PopularityRecommender()}[model]()
     t0 = time.perf_counter()
     est._fit_history(split.history)
     fit = time.perf_counter() - t0
@@ -128,7 +138,10 @@ def run_one(model: str, path: str, as_of: str, horizon: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--customers", type=int, default=100_000, help="customers of the simulator data")
+    ap.add_argument("--synth-customers", type=int, default=370_000,
+                    help="customers of the synthetic shop (370,000: about 1M lines before the cut)")
+    ap.add_argument("--catalog", choices=["wide", "demo"], default="wide", help="catalogue of the synthetic shop")
     ap.add_argument("--data", choices=["synth", "sim", "both"], default="both")
     ap.add_argument("--child", nargs=4, metavar=("MODEL", "PATH", "AS_OF", "HORIZON"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -139,16 +152,17 @@ def main() -> None:
     try:
         import implicit  # noqa: F401
 
-        models = ["ltvkit", "ALS (implicit)", "P-TopFreq"]
+        models = ["ltvkit", "ALS (implicit)", "P-TopFreq", "Popularity"]
     except ImportError:
         print("implicit is not importable: ALS is left out (see the module docstring to install it).")
-        models = ["ltvkit", "P-TopFreq"]
+        models = ["ltvkit", "P-TopFreq", "Popularity"]
     kinds = ["synth", "sim"] if args.data == "both" else [args.data]
     if "synth" in kinds and importlib.util.find_spec("ltvkit.synth.generator") is None:
         kinds.remove("synth")
     for kind in kinds:
         t0 = time.perf_counter()
-        path, as_of, horizon = make_data(kind, args.customers)
+        n = args.synth_customers if kind == "synth" else args.customers
+        path, as_of, horizon = make_data(kind, n, args.catalog)
         gen = time.perf_counter() - t0
         rows = []
         for model in models:
@@ -159,7 +173,8 @@ def main() -> None:
                 raise SystemExit(f"{model} failed")
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r0 = rows[0]
-        print(f"\n== data: {kind}  lines before cut {r0['lines']:,}  customers {r0['customers']:,}  "
+        label = f"synth ({args.catalog} catalogue)" if kind == "synth" else "sim (recsim)"
+        print(f"\n== data: {label}  lines before cut {r0['lines']:,}  customers {r0['customers']:,}  "
               f"items {r0['items']:,}  cut {as_of} + {horizon} days  scored {r0['scored']:,}  "
               f"(generated/loaded in {gen:.1f}s; shared split {r0['prepare_s']:.1f}s)")
         ref = next((r for r in rows if r["model"].startswith("ALS")), None)

@@ -93,3 +93,55 @@ def test_synth_rhythm_buyers_next_need_dates():
     # rhythm gaps are quantity x cycle (30-90 days) x lognormal noise (sd 0.15)
     assert rhythm["error_days"].abs().median() <= 25
     assert rhythm["error_days"].abs().median() < pairs["error_days"].abs().median()
+
+
+@pytest.fixture(scope="module")
+def wide_shop():
+    synth = pytest.importorskip("ltvkit.synth")
+    shop = synth.generate_shop(customers=20_000, seed=0, catalog="wide")
+    return shop, pd.concat([shop.order_lines, shop.holdout_lines], ignore_index=True)
+
+
+def test_wide_catalogue_beats_ptopfreq_and_popularity_on_the_same_shop(wide_shop):
+    """About 360 SKUs with Zipf-like popularity, rhythm buyers, regimen and cross-category cross-sell."""
+    shop, lines = wide_shop
+    t = evaluate_recommenders(lines, shop.observation_end, horizon_days=60, include_als=False).set_index("model")
+    rec = t["recall"]
+    assert t.loc["ltvkit", "customers"] > 1500
+    assert rec["ltvkit"] >= 1.10 * rec["P-TopFreq"]  # seen: 1.47-1.53 x over seeds 0-3
+    assert rec["ltvkit"] >= 1.05 * rec["GP-TopFreq"]
+    # the ten best-sellers carry a third of the demand and half the re-buys, so popularity is a strong
+    # baseline here: seen 1.79-1.92 x over seeds 0-3 at this size (1.92 x on 1M lines)
+    assert rec["ltvkit"] >= 1.7 * rec["Popularity"]
+    # what the lists gain is the explore part: new items (cross-sell, trial upgrades, category next steps)
+    assert t.loc["ltvkit", "recall_explore"] >= 1.2 * t.loc["Popularity", "recall_explore"]
+    assert t.loc["ltvkit", "recall_repeat"] >= 0.95
+
+
+def test_wide_catalogue_next_need_dates(wide_shop):
+    shop, lines = wide_shop
+    r = evaluate_replenishment(lines, shop.observation_end, horizon_days=60, details=True)
+    assert r["rebought"] > 500
+    # rhythm buyers re-buy on quantity x cycle x lognormal(0.15); the others at memoryless gaps
+    assert r["median_abs_error_days"] <= 25
+    assert abs(r["mean_p_within"] - r["observed_rate"]) < 0.01
+    pairs = r["rebought_pairs"]
+    truth = shop.truth.loc[shop.truth["rhythm"], ["customer_key", "rhythm_sku"]].astype(str)
+    rhythm = pairs.merge(truth, left_on=["customer_key", "sku"], right_on=["customer_key", "rhythm_sku"])
+    assert len(rhythm) >= 200
+    assert rhythm["error_days"].abs().median() < pairs["error_days"].abs().median()
+
+
+def test_wide_catalogue_rules_find_the_declared_pairs(wide_shop):
+    from ltvkit.recommend import association_rules, upsell_candidates
+
+    shop, _ = wide_shop
+    rules = association_rules(shop.order_lines, window_days=30).head(20)
+    declared = set(zip(shop.affinity["sku"], shop.affinity["next_sku"], strict=True))
+    hits = sum((a, b) in declared for a, b in zip(rules["antecedent"], rules["consequent"], strict=True))
+    assert hits >= 12
+    ups = upsell_candidates(shop.order_lines)
+    found = set(zip(ups["sku"], ups["upsell_sku"], strict=True))
+    trials = shop.catalog[shop.catalog["role"] == "trial"]
+    declared_up = set(zip(trials["sku"], trials["upgrade_to"], strict=True))
+    assert len(declared_up & found) >= 0.5 * len(declared_up)

@@ -31,7 +31,8 @@ NOT_CARRIED = {
     "generic": set(),
 }
 RETURNS_CARRIED = {"rakuten": True, "yahoo": True, "shopify": True, "generic": True}
-CASES = [("rakuten", "rakuten"), ("yahoo", "yahoo"), ("shopify", "shopify"), ("rakuten", "generic")]
+CASES = [("rakuten", "rakuten", "demo"), ("yahoo", "yahoo", "demo"), ("shopify", "shopify", "demo"),
+         ("rakuten", "generic", "demo"), ("rakuten", "rakuten", "wide")]
 
 
 def _canon(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -52,9 +53,9 @@ def _canon(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return out.sort_values(["order_id", "line_no"]).reset_index(drop=True)
 
 
-@pytest.mark.parametrize(("mall", "fmt"), CASES)
-def test_export_round_trips_through_its_importer(tmp_path, mall, fmt):
-    shop = generate_shop(customers=1_500, seed=11, mall=mall)
+@pytest.mark.parametrize(("mall", "fmt", "catalog"), CASES)
+def test_export_round_trips_through_its_importer(tmp_path, mall, fmt, catalog):
+    shop = generate_shop(customers=1_500, seed=11, mall=mall, catalog=catalog)
     files = write_export(shop, tmp_path, fmt)
     ws = Workspace()
     result = ws.import_orders(files if len(files) > 1 else files[0])

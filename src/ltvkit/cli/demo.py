@@ -40,6 +40,7 @@ class DemoContext:
     seed: int
     lang: str
     mall: str = "rakuten"
+    catalog: str = "demo"
     shop: Any = None
     ws: Any = None
     as_of: dt.date | None = None
@@ -106,7 +107,8 @@ def _need(spec: str) -> Any:
 
 @demo_step("generate", "Generate a synthetic shop", "架空ショップを生成", needs=("ltvkit.synth:generate_shop",))
 def _generate(ctx: DemoContext) -> str:
-    shop = _need("ltvkit.synth:generate_shop")(customers=ctx.customers, seed=ctx.seed, mall=ctx.mall)
+    shop = _need("ltvkit.synth:generate_shop")(customers=ctx.customers, seed=ctx.seed, mall=ctx.mall,
+                                               catalog=ctx.catalog)
     ctx.shop = shop
     ctx.as_of = shop.observation_end
     truth_dir = shop.save(ctx.out / "truth")
@@ -136,7 +138,7 @@ def _import(ctx: DemoContext) -> str:
                              "choose another --workspace or --out.")
         ctx.workspace.unlink()
     ctx.ws = Workspace(ctx.workspace)
-    ctx.ws.set_meta(_DEMO_META, f"seed={ctx.seed} customers={ctx.customers} mall={ctx.mall}")
+    ctx.ws.set_meta(_DEMO_META, f"seed={ctx.seed} customers={ctx.customers} mall={ctx.mall} catalog={ctx.catalog}")
     paths = ctx.export_files if len(ctx.export_files) > 1 else ctx.export_files[0]
     ctx.ws.import_orders(paths)
     ctx.outputs["workspace"] = ctx.workspace
@@ -178,7 +180,8 @@ def _truth(ctx: DemoContext) -> str:
     truth = ctx.shop.truth[cols].rename(columns={"customer_key": "customer_key_synthetic"})
     table = keys.merge(truth, on="customer_key_synthetic")
     ctx.ws.write_result("synthetic_truth", table, kind="synthetic_truth", as_of=ctx.as_of,
-                        params={"seed": ctx.seed, "customers": ctx.customers, "mall": ctx.mall})
+                        params={"seed": ctx.seed, "customers": ctx.customers, "mall": ctx.mall,
+                                "catalog": ctx.catalog})
     return f"result_synthetic_truth ({len(table):,} customers)"
 
 
@@ -314,6 +317,8 @@ def demo(
     lang: LangOpt = "ja",
     workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace file (default OUT/ltv.duckdb).")] = None,
     mall: Annotated[str, typer.Option("--mall", help="rakuten, yahoo or shopify.")] = "rakuten",
+    catalog: Annotated[str, typer.Option(
+        "--catalog", help="demo (28 SKUs, easy to read) or wide (about 360 SKUs: variants, sizes, long tail).")] = "demo",
 ) -> None:
     """Generate a synthetic Japanese mall shop with known truth, import it and run every analysis."""
     check_lang(lang)
@@ -321,9 +326,11 @@ def demo(
         raise InputError("--customers must be at least 10.")
     if mall not in ("rakuten", "yahoo", "shopify"):
         raise InputError(f"Unknown mall {mall!r}; use --mall rakuten, yahoo or shopify.")
+    if catalog not in ("demo", "wide"):
+        raise InputError(f"Unknown catalog {catalog!r}; use --catalog demo or wide.")
     out.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(out=out, workspace=workspace or out / "ltv.duckdb", customers=customers, seed=seed, lang=lang,
-                      mall=mall)
+                      mall=mall, catalog=catalog)
     steps = list(DEMO_STEPS)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:

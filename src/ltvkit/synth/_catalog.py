@@ -90,3 +90,21 @@ def build_affinity(catalog: pd.DataFrame, *, same_item: float = 2.0, cross_stren
 def affinity_frame(catalog: pd.DataFrame) -> pd.DataFrame:
     """The declared cross-sell pairs (truth for recommenders): ``sku``, ``next_sku``, ``weight``."""
     return pd.DataFrame(_AFFINITY, columns=["sku", "next_sku", "weight"])
+
+
+CATALOGS = ("demo", "wide")
+
+
+def load_catalog(name: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The catalogue ``name`` (``demo``: 28 hand-written SKUs; ``wide``: about 360 built from product lines).
+
+    Returns the catalogue, its declared cross-sell pairs and the row-stochastic next-item matrix.
+    """
+    if name == "demo":
+        catalog = build_catalog()
+        return catalog, affinity_frame(catalog), build_affinity(catalog)
+    from ._catalog_wide import build_wide_affinity, build_wide_catalog, wide_affinity_frame
+
+    catalog = build_wide_catalog()
+    pairs = wide_affinity_frame(catalog)
+    return catalog, pairs, build_wide_affinity(catalog, pairs)

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from ..calendar import CampaignCalendar
 from ..exceptions import InputError
-from ._catalog import CHANNEL_COST_YEN, CHANNELS, affinity_frame, build_affinity, build_catalog
+from ._catalog import CATALOGS, CHANNEL_COST_YEN, CHANNELS, load_catalog
 from ._clock import HOUR_PROFILE, WeightedClock, sample_time_of_day
 from ._names import make_contacts
 from .shop import SyntheticShop
@@ -94,11 +94,11 @@ def _sample_rows(cum: np.ndarray, rows: np.ndarray, rng: np.random.Generator) ->
     out = np.empty(len(rows), dtype=np.int64)
     order = np.argsort(rows, kind="stable")
     srows = rows[order]
-    bounds = np.searchsorted(srows, np.arange(cum.shape[0] + 1))
-    for r in range(cum.shape[0]):
-        sl = order[bounds[r]:bounds[r + 1]]
-        if len(sl):
-            out[sl] = np.minimum(np.searchsorted(cum[r], u[sl], side="right"), cum.shape[1] - 1)
+    present = np.flatnonzero(np.diff(srows, prepend=-1))  # first position of each row that occurs
+    ends = np.r_[present[1:], len(srows)]
+    for lo, hi in zip(present.tolist(), ends.tolist(), strict=True):
+        sl = order[lo:hi]
+        out[sl] = np.minimum(np.searchsorted(cum[srows[lo]], u[sl], side="right"), cum.shape[1] - 1)
     return out
 
 
@@ -140,6 +140,7 @@ def generate_shop(
     *,
     calendar: CampaignCalendar | None = None,
     params: dict[str, Any] | None = None,
+    catalog: str = "demo",
 ) -> SyntheticShop:
     """Generate a synthetic shop with known truth.
 
@@ -159,6 +160,9 @@ def generate_shop(
         The campaign calendar (default :meth:`CampaignCalendar.default`); the analytics must use the same.
     params
         Overrides of :data:`DEFAULT_PARAMS` (nested dicts are merged key by key).
+    catalog
+        ``demo`` (28 hand-written SKUs, easy to read) or ``wide`` (about 360 SKUs built from product lines ×
+        variants × sizes, Zipf-like popularity, regimen and cross-category cross-sell pairs; see docs/synth.md).
 
     Returns
     -------
@@ -178,19 +182,21 @@ def generate_shop(
         raise InputError("observation_end must be after start.")
     if holdout_days < 0:
         raise InputError("holdout_days must be 0 or more.")
+    if catalog not in CATALOGS:
+        raise InputError(f"Unknown catalog {catalog!r}; use one of {', '.join(CATALOGS)}.")
     p = _merge(DEFAULT_PARAMS, params or {})
     cal = calendar if calendar is not None else CampaignCalendar.default()
     seeds = np.random.SeedSequence(seed).spawn(6)
     rng_acq, rng_cust, rng_proc, rng_lines, rng_money, rng_names = (np.random.default_rng(s) for s in seeds)
 
-    catalog = build_catalog()
+    catalog_name = catalog
+    catalog, affinity, trans = load_catalog(catalog_name)
     n_items = len(catalog)
-    trans = build_affinity(catalog)
     trans_cum = np.cumsum(trans, axis=1)
     cycle = catalog["cycle_days"].to_numpy(np.int64)
     role = catalog["role"].to_numpy()
     is_trial = role == "trial"
-    upgrade_idx = np.array([catalog.index[catalog["sku"] == u][0] if u else -1 for u in catalog["upgrade_to"]])
+    upgrade_idx = pd.Index(catalog["sku"]).get_indexer(catalog["upgrade_to"])  # -1 where there is none
     subscribable = catalog["subscribable"].to_numpy(bool)
     pop = catalog["popularity"].to_numpy(float)
 
@@ -539,8 +545,9 @@ def generate_shop(
     acq_costs = _acquisition_costs(truth, start, observation_end, rng_money)
     return SyntheticShop(
         order_lines=order_lines, holdout_lines=holdout_lines, truth=truth, catalog=catalog,
-        affinity=affinity_frame(catalog), subscriptions=subs, acquisition_costs=acq_costs, calendar=cal,
+        affinity=affinity, subscriptions=subs, acquisition_costs=acq_costs, calendar=cal,
         mall=mall, start=start, observation_end=observation_end, holdout_days=holdout_days, seed=seed, params=p,
+        catalog_name=catalog_name,
         campaign_share_expected={
             "point_driven": pd_clock.share(flag[: obs_days * 24]) if has_campaigns else 0.0,
             "loyal": loyal_clock.share(flag[: obs_days * 24]) if has_campaigns else 0.0,

@@ -53,6 +53,8 @@ class SyntheticShop:
         The campaign calendar used to generate point-driven buying.
     campaign_share_expected : dict
         Expected share of orders inside campaigns on the point-driven and the loyal clock.
+    catalog_name : str
+        Which catalogue the shop sells: ``demo`` (28 SKUs) or ``wide`` (about 360 SKUs).
     """
 
     order_lines: pd.DataFrame
@@ -70,6 +72,7 @@ class SyntheticShop:
     seed: int
     params: dict[str, Any] = field(default_factory=dict)
     campaign_share_expected: dict[str, float] = field(default_factory=dict)
+    catalog_name: str = "demo"
 
     @property
     def holdout_end(self) -> dt.date:
@@ -77,7 +80,7 @@ class SyntheticShop:
         return self.observation_end + dt.timedelta(days=self.holdout_days)
 
     def __repr__(self) -> str:
-        return (f"SyntheticShop(mall={self.mall!r}, customers={len(self.truth):,}, "
+        return (f"SyntheticShop(mall={self.mall!r}, catalog={self.catalog_name!r}, customers={len(self.truth):,}, "
                 f"order_lines={len(self.order_lines):,}, holdout_lines={len(self.holdout_lines):,}, "
                 f"{self.start} .. {self.observation_end} + {self.holdout_days} days)")
 
@@ -85,7 +88,7 @@ class SyntheticShop:
         return {
             "mall": self.mall, "start": self.start.isoformat(), "observation_end": self.observation_end.isoformat(),
             "holdout_days": self.holdout_days, "seed": self.seed, "params": self.params,
-            "campaign_share_expected": self.campaign_share_expected,
+            "campaign_share_expected": self.campaign_share_expected, "catalog": self.catalog_name,
             "customers": len(self.truth), "order_lines": len(self.order_lines),
             "holdout_lines": len(self.holdout_lines),
         }
@@ -114,4 +117,5 @@ class SyntheticShop:
         cal = CampaignCalendar.from_dict(json.loads((src / "calendar.json").read_text(encoding="utf-8")))
         return cls(**frames, calendar=cal, mall=meta["mall"], start=dt.date.fromisoformat(meta["start"]),
                    observation_end=dt.date.fromisoformat(meta["observation_end"]), holdout_days=meta["holdout_days"],
-                   seed=meta["seed"], params=meta["params"], campaign_share_expected=meta["campaign_share_expected"])
+                   seed=meta["seed"], params=meta["params"], campaign_share_expected=meta["campaign_share_expected"],
+                   catalog_name=meta.get("catalog", "demo"))
