@@ -17,8 +17,10 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..exceptions import UnknownFormatError
+from ._iconv import IconvConverter
 
 __all__ = [
     "FileInfo",
@@ -174,20 +176,11 @@ def file_hash(path: Path, *, validate_utf8: bool = False) -> tuple[str, bool]:
 def transcode_to_utf8(src: Path, dst: Path, encoding: str) -> str:
     """Stream ``src`` (in ``encoding``) to UTF-8 ``dst`` in chunks; return the SHA-256 of the source bytes.
 
-    Undecodable bytes become U+FFFD rather than stopping the import; memory stays at one chunk.
+    Undecodable bytes become U+FFFD rather than stopping the import; memory stays at a few chunks.
     """
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     with open(src, "rb") as fin, open(dst, "wb") as fout:
-        first = True
-        while chunk := fin.read(_CHUNK):
-            digest.update(chunk)
-            text = decoder.decode(chunk)
-            if first:
-                text = text.lstrip("\ufeff")
-                first = False
-            fout.write(text.encode("utf-8"))
-        fout.write(decoder.decode(b"", final=True).encode("utf-8"))
+        _transcode_stream(fin, fout, None, encoding, digest)
     return digest.hexdigest()
 
 
@@ -196,23 +189,54 @@ _PARALLEL_MIN_BYTES = 64 << 20
 
 def _transcode_range(src: str, start: int, end: int, dst: str, encoding: str, header: bytes) -> None:
     """Worker: transcode bytes [start, end) of ``src`` to UTF-8 ``dst``, after the (already UTF-8) header."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         fout.write(header)
         fin.seek(start)
-        left = end - start
-        first = start == 0
-        while left > 0:
-            chunk = fin.read(min(_CHUNK, left))
-            if not chunk:
-                break
+        _transcode_stream(fin, fout, end - start, encoding)
+
+
+def _transcode_stream(fin: io.BufferedReader, fout: io.BufferedWriter, size: int | None, encoding: str,
+                      digest: Any = None) -> None:
+    """Transcode ``size`` bytes (all when None) from ``fin`` to UTF-8 on ``fout``, dropping a leading U+FEFF.
+
+    For CP932 the C library's iconv converts pieces cut after a newline (0x0A is never a CP932 trail byte, so
+    a cut there is a character boundary); a piece iconv rejects, and every other encoding, go through Python's
+    incremental decoder with ``errors="replace"``.
+    """
+    fast = IconvConverter.open(encoding)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    left = size
+    carry = b""
+    first = True
+    while True:
+        chunk = fin.read(_CHUNK if left is None else min(_CHUNK, left))
+        if left is not None:
             left -= len(chunk)
-            text = decoder.decode(chunk)
+        if digest is not None:
+            digest.update(chunk)
+        final = not chunk or left == 0
+        data = carry + chunk if carry else chunk
+        carry = b""
+        if fast is not None and not final:
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                data, carry = data[:cut], data[cut:]
+            else:  # no newline in a whole chunk: the incremental decoder takes over for the rest
+                fast.close()
+                fast = None
+        out = fast.convert(data) if fast is not None else None
+        if out is None:
+            text = decoder.decode(data) if fast is None else codecs.decode(data, encoding, "replace")
             if first:
                 text = text.lstrip("\ufeff")
-                first = False
-            fout.write(text.encode("utf-8"))
-        fout.write(decoder.decode(b"", final=True).encode("utf-8"))
+            out = text.encode("utf-8")
+        first = first and not out
+        fout.write(out)
+        if final:
+            break
+    fout.write(decoder.decode(b"", final=True).encode("utf-8"))
+    if fast is not None:
+        fast.close()
 
 
 def _split_points(src: Path, parts: int) -> tuple[list[int], list[int], str]:
