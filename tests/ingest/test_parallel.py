@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from conftest import lines, quarantine
@@ -39,8 +40,14 @@ def test_parallel_parts_equal_one_part(tmp_path, monkeypatch):
     expected = _snapshot(one)
     monkeypatch.setattr(_csv, "_PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    parts, newlines, _ = _csv.transcode_parts(path, tmp_path, "t", "cp932")
-    assert len(parts) == 4 and newlines[0] == 0 and newlines == sorted(newlines)
+    parts, digest = _csv.transcode_parts(path, tmp_path, "t", "cp932")
+    assert len(parts) == 4 and digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    # every part but the first repeats the header; together they hold the whole file
+    texts = [p.read_bytes().decode("utf-8") for p in parts]
+    header = texts[0].split("\n", 1)[0] + "\n"
+    assert all(t.startswith(header) for t in texts)
+    joined = texts[0] + "".join(t[len(header):] for t in texts[1:])
+    assert joined == path.read_bytes().decode("cp932", "replace")
     many = Workspace()
     import_orders(many, path)
     assert _snapshot(many) == expected

@@ -239,21 +239,21 @@ def _transcode_stream(fin: io.BufferedReader, fout: io.BufferedWriter, size: int
         fast.close()
 
 
-def _split_points(src: Path, parts: int) -> tuple[list[int], list[int], str]:
-    """Byte offsets where ``src`` can be cut into ``parts`` pieces at a record boundary, the number of newlines
-    before each cut, and the SHA-256 of the file.
+def _cut_points(src: Path, parts: int) -> list[int]:
+    """Byte offsets where ``src`` can be cut into ``parts`` pieces at a record boundary (the first is 0).
 
     A cut goes after a newline outside quotes. ``"`` (0x22) is never a CP932 or UTF-8 trail byte, so counting
-    quote bytes gives the quoting state exactly (doubled quotes keep the parity).
+    quote bytes gives the quoting state exactly (doubled quotes keep the parity). Only the bytes before the last
+    cut are read.
     """
+    import numpy as np
+
     size = src.stat().st_size
     targets = [size * k // parts for k in range(1, parts)]
-    cuts, newlines_before = [0], [0]
-    digest = hashlib.sha256()
-    quotes = newlines = offset = 0
+    cuts = [0]
+    quotes = offset = 0
     with open(src, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
+        while targets and (chunk := fh.read(_CHUNK)):
             while targets and targets[0] < offset + len(chunk):
                 pos = chunk.find(b"\n", max(targets[0] - offset, 0))
                 while pos != -1 and (quotes + chunk.count(b'"', 0, pos)) % 2:
@@ -262,21 +262,27 @@ def _split_points(src: Path, parts: int) -> tuple[list[int], list[int], str]:
                     targets[0] = offset + len(chunk)  # try again in the next chunk
                     break
                 cuts.append(offset + pos + 1)
-                newlines_before.append(newlines + chunk.count(b"\n", 0, pos + 1))
                 targets.pop(0)
-            quotes += chunk.count(b'"')
-            newlines += chunk.count(b"\n")
+            quotes += int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == ord('"')))
             offset += len(chunk)
-    return cuts, newlines_before, digest.hexdigest()
+    return sorted(set(cuts))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def transcode_parts(src: Path, tmpdir: Path, tag: str, encoding: str,
-                    workers: int | None = None) -> tuple[list[Path], list[int], str]:
+                    workers: int | None = None) -> tuple[list[Path], str]:
     """Transcode ``src`` to UTF-8 part files (one per CPU on large files), each starting with the header line.
 
-    Returns the part paths, the number of source newlines before each part (to map line numbers back) and the
-    SHA-256 of the source. Parts are cut at record boundaries and transcoded by worker processes in parallel;
-    small files, one CPU or a platform without ``fork`` give a single part.
+    Returns the part paths and the SHA-256 of the source. Parts are cut at record boundaries and transcoded by
+    worker processes in parallel while this process hashes the source; small files, one CPU or a platform
+    without ``fork`` give a single part.
     """
     import multiprocessing as mp
     import sys
@@ -285,8 +291,8 @@ def transcode_parts(src: Path, tmpdir: Path, tag: str, encoding: str,
     n = workers or min(os.cpu_count() or 1, 8)
     if n < 2 or size < _PARALLEL_MIN_BYTES or not sys.platform.startswith("linux"):
         dst = tmpdir / f"{tag}.csv"
-        return [dst], [0], transcode_to_utf8(src, dst, encoding)
-    cuts, newlines_before, digest = _split_points(src, n)
+        return [dst], transcode_to_utf8(src, dst, encoding)
+    cuts = _cut_points(src, n)
     with open(src, "rb") as fh:
         head = fh.readline()
     header = codecs.decode(head, encoding, errors="replace").lstrip("\ufeff").encode("utf-8")
@@ -296,8 +302,10 @@ def transcode_parts(src: Path, tmpdir: Path, tag: str, encoding: str,
             for k, (start, end, path) in enumerate(zip(cuts, ends, paths, strict=True))]
     # fork: the workers only run the codec, never DuckDB, and start without re-importing ltvkit
     with mp.get_context("fork").Pool(len(jobs)) as pool:
-        pool.starmap(_transcode_range, jobs)
-    return paths, newlines_before, digest
+        done = pool.starmap_async(_transcode_range, jobs)
+        digest = _sha256(src)
+        done.get()
+    return paths, digest
 
 
 # -- SQL building blocks -------------------------------------------------------------------------------------

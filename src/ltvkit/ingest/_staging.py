@@ -97,7 +97,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, *, tag: str, tmpd
                 encoding = "cp932"
         files = [str(path)]
         if encoding not in ("utf-8", "utf-8-sig"):
-            part_paths, _, digest = transcode_parts(info.path, tmpdir, tag, encoding)
+            part_paths, digest = transcode_parts(info.path, tmpdir, tag, encoding)
             files = [str(p) for p in part_paths]
             parts = files
         rejects = f"_ltv_rej_{tag}"
