@@ -282,12 +282,15 @@ class _Import:
                               import_id=import_id)
         if not (self.strict and quarantined):
             self.keys = self.temp("keys")
+            # one row per distinct identity material, with the latest prefecture seen for it
             materials = self.temp("kmat")
-            self.q(f"CREATE TEMP TABLE {materials} AS SELECT DISTINCT _kmat AS m FROM {canon} WHERE _q IS NULL")
+            pref = (", arg_max(prefecture, ordered_at) FILTER (WHERE prefecture IS NOT NULL) AS pref, "
+                    "max(ordered_at) FILTER (WHERE prefecture IS NOT NULL) AS pref_at") if "prefecture" in exprs else ""
+            self.q(f"CREATE TEMP TABLE {materials} AS SELECT _kmat AS m{pref} FROM {canon} WHERE _q IS NULL GROUP BY _kmat")
             self.q(f"CREATE TEMP TABLE {self.keys} AS {sql_customer_keys(secret, materials)}")
             final = self._allocate(canon, exprs)
             self._upsert(final, canon, result, import_id)
-            self._refresh_customers(canon if "prefecture" in exprs else None)
+            self._refresh_customers(materials if "prefecture" in exprs else None)
             self._refresh_products()
             if self.keep_contacts:
                 self._store_contacts(canon, exprs)
@@ -513,7 +516,7 @@ class _Import:
         final = self.temp("final")
         order_level = [f for f in MONEY_FIELDS if f in exprs and f in self.reader.order_level]
         line_level = [f for f in MONEY_FIELDS if f in exprs and f not in self.reader.order_level]
-        key = "source, order_id"
+        key = "source, order_id" if "source" in exprs else "order_id"  # one source per file: the id is enough
         explicit = "line_no" in exprs
         cols = []
         for c in _LINE_COLS:
@@ -618,22 +621,28 @@ class _Import:
         result.updated = counts.get(1, 0) + (removed or 0)
         result.unchanged = counts.get(2, 0)
 
-    def _refresh_customers(self, canon: str | None) -> None:
-        """Recompute ``customers`` from all order lines, keeping the latest prefecture seen per customer."""
+    def _refresh_customers(self, materials: str | None) -> None:
+        """Recompute ``customers`` from all order lines, keeping the latest prefecture seen per customer.
+
+        Lines are first summed per order, so counting a customer's orders needs no ``DISTINCT`` over the lines.
+        ``materials`` holds the latest prefecture per identity material of this import (None: the file has none).
+        """
         prev = self.temp("pref")
         self.q(f"CREATE TEMP TABLE {prev} AS SELECT customer_key, prefecture FROM customers WHERE prefecture IS NOT NULL")
-        if canon is not None:
-            self.q(f"""INSERT INTO {prev} SELECT k.customer_key, arg_max(g.prefecture, g.ordered_at) FROM {canon} g
-                       JOIN {self.keys} k ON g._kmat = k.m WHERE g._q IS NULL AND g.prefecture IS NOT NULL
-                       GROUP BY k.customer_key""")
+        if materials is not None:
+            self.q(f"""INSERT INTO {prev} SELECT k.customer_key, arg_max(t.pref, t.pref_at) FROM {materials} t
+                       JOIN {self.keys} k ON t.m = k.m WHERE t.pref IS NOT NULL GROUP BY k.customer_key""")
         self.q("DELETE FROM customers")
         self.q(f"""INSERT INTO customers SELECT l.customer_key, l.source, l.first_order_at, l.last_order_at, l.orders,
                    l.revenue, p.prefecture FROM (
-                     SELECT customer_key, arg_min(source, ordered_at) AS source, min(ordered_at) AS first_order_at,
-                       max(ordered_at) AS last_order_at,
-                       count(DISTINCT CASE WHEN status <> 'cancelled' THEN source || chr(31) || order_id END) AS orders,
-                       COALESCE(sum(line_amount) FILTER (WHERE status <> 'cancelled'), 0) AS revenue
-                     FROM order_lines GROUP BY customer_key) l
+                     SELECT customer_key, arg_min(source, first_at) AS source, min(first_at) AS first_order_at,
+                       max(last_at) AS last_order_at, count(*) FILTER (WHERE live) AS orders,
+                       COALESCE(sum(revenue), 0) AS revenue
+                     FROM (SELECT customer_key, source, order_id, min(ordered_at) AS first_at, max(ordered_at) AS last_at,
+                             bool_or(status <> 'cancelled') AS live,
+                             sum(line_amount) FILTER (WHERE status <> 'cancelled') AS revenue
+                           FROM order_lines GROUP BY customer_key, source, order_id)
+                     GROUP BY customer_key) l
                    LEFT JOIN (SELECT customer_key, last(prefecture ORDER BY rowid) AS prefecture FROM {prev}
                               GROUP BY customer_key) p USING (customer_key)""")
 
