@@ -186,6 +186,7 @@ class _Import:
         self.temps: list[str] = []
         self.staged: list[Staged] = []
         self._orders_without_items: str | None = None
+        self.stage_db: str | None = None
         self._rejected = 0
 
     # -- helpers ------------------------------------------------------------------------------------------
@@ -204,8 +205,10 @@ class _Import:
         previous_limit = self._bound_memory()
         with tempfile.TemporaryDirectory(prefix="ltv-import-") as tmp:
             try:
+                started = dt.datetime.now().replace(tzinfo=None)
+                exprs, names, main = self._prepare(Path(tmp), secret)
                 with self.ws.transaction():
-                    result = self._run(Path(tmp), file_label, secret)
+                    result = self._run(exprs, names, main, file_label, secret, started)
             except duckdb.Error as exc:
                 raise StoreError(f"Import of {file_label} failed and nothing was written: "
                                  f"{str(exc).splitlines()[0]}") from exc
@@ -218,7 +221,7 @@ class _Import:
     def _bound_memory(self) -> str | None:
         """Cap DuckDB's memory during the import of a file workspace (``LTV_IMPORT_MEMORY``, default 2GB).
 
-        Staging tables then spill to the workspace's temp directory, so peak memory does not grow with the
+        Temp tables then spill to the workspace's temp directory, so peak memory does not grow with the
         size of the export. In-memory workspaces keep their setting (they cannot spill their own data).
         """
         if self.ws.path is None:
@@ -253,25 +256,42 @@ class _Import:
                     self.con.execute(f"DROP TABLE IF EXISTS {s.relation}")
                 except duckdb.Error:
                     pass
+        if self.stage_db is not None:
+            try:
+                self.con.execute(f"DETACH {self.stage_db}")
+            except duckdb.Error:
+                pass
 
     # -- the steps ----------------------------------------------------------------------------------------
-    def _run(self, tmp: Path, file_label: str, secret: bytes) -> ImportResult:
-        import_id = self.q("SELECT nextval('import_id_seq')").fetchall()[0][0]
-        started = dt.datetime.now().replace(tzinfo=None)
+    def _prepare(self, tmp: Path, secret: bytes) -> tuple[dict[str, str], dict[str, str], Staged]:
+        """Stage the file(s) and write the canonical rows to a staging database in ``tmp``.
+
+        The staging database is a file of its own, outside the workspace and its transaction: its tables are
+        stored compressed, so a large export does not fill the memory cap and push every later step to disk,
+        and the workspace file does not grow by the size of the staging rows.
+        """
         relation, cols, headers, main, extra_checks = self._stage(tmp)
         exprs, names = self.reader.resolve(cols, headers)
         if "_o_rec" in cols:
             exprs["_o_rec"] = cols["_o_rec"]
         self._check_required(exprs, names, main)
-        canon_t, canon = self.temp("canon_t"), self.temp("canon")
+        self.stage_db = f"_ltv_stage_{self.tag}"
+        self.q(f"ATTACH {sql_literal(str(tmp / 'stage.duckdb'))} AS {self.stage_db}")
+        canon_t, self.canon = f"{self.stage_db}.canon", self.temp("canon")
         self.has_rec = main.has_rec
-        self.q(f"CREATE TEMP TABLE {canon_t} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
-        # rows are stored in file order; rowids of a table written in an open transaction start at an offset
+        self.q(f"CREATE TABLE {canon_t} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
+        # rows are stored in file order, so a plain CSV scan's record index is the rowid
         self.rowid_base = 0 if self.has_rec else self.q(f"SELECT COALESCE(min(rowid), 0) FROM {canon_t}").fetchall()[0][0]
         rec = "" if self.has_rec else f"rowid - {self.rowid_base} AS _rec, "
-        self.q(f"CREATE TEMP VIEW {canon} AS SELECT {rec}* FROM {canon_t}")
+        self.q(f"CREATE TEMP VIEW {self.canon} AS SELECT {rec}* FROM {canon_t}")
         if "line_no" in exprs:
-            self._flag_duplicates(canon_t, canon)
+            self._flag_duplicates(canon_t, self.canon)
+        return exprs, names, main
+
+    def _run(self, exprs: dict[str, str], names: dict[str, str], main: Staged, file_label: str, secret: bytes,
+             started: dt.datetime) -> ImportResult:
+        import_id = self.q("SELECT nextval('import_id_seq')").fetchall()[0][0]
+        canon = self.canon
         # the quarantine describes the latest import of each file
         for staged in self.staged:
             self.q("DELETE FROM quarantine WHERE file = ?", [staged.name])
