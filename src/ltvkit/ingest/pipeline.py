@@ -10,7 +10,8 @@ import datetime as dt
 import os
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -613,6 +614,16 @@ class _Import:
                    SELECT _rec, {large} FROM {lines} WHERE _n > {_SELF_JOIN_MAX_LINES}""")
         return a
 
+    @contextmanager
+    def _unordered_writes(self) -> Iterator[None]:
+        """Let DuckDB write rows from all threads without keeping their order (order lines have no row order)."""
+        previous = self.q("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        self.q("SET preserve_insertion_order = false")
+        try:
+            yield
+        finally:
+            self.q(f"SET preserve_insertion_order = {sql_literal(bool(previous))}")
+
     def _upsert(self, final: str, canon: str, result: ImportResult, import_id: int) -> None:
         cols = ", ".join(_LINE_COLS)
         select = ", ".join(
@@ -620,7 +631,8 @@ class _Import:
             else f"CAST({import_id} AS BIGINT) AS import_id" if c == "import_id" else c for c in _LINE_COLS)
         empty = self.q("SELECT NOT EXISTS (SELECT 1 FROM order_lines)").fetchall()[0][0]
         if empty:
-            result.imported = self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {final}").fetchall()[0][0]
+            with self._unordered_writes():
+                result.imported = self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {final}").fetchall()[0][0]
             return
         cmp = self.temp("cmp")
         same = " AND ".join(f"f.{c} IS NOT DISTINCT FROM o.{c}" for c in _COMPARE_COLS if c != "order_date")
@@ -635,7 +647,8 @@ class _Import:
                    AND c.order_id = o.order_id) AND NOT EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
                    AND c.order_id = o.order_id AND c.line_no = o.line_no) AND NOT EXISTS (SELECT 1 FROM {canon} q
                    WHERE q._q IS NOT NULL AND q.source = o.source AND q.order_id = o.order_id)""").fetchall()[0][0]
-        self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {cmp} WHERE _state < 2")
+        with self._unordered_writes():
+            self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {cmp} WHERE _state < 2")
         counts = dict(self.q(f"SELECT _state, count(*) FROM {cmp} GROUP BY 1").fetchall())
         result.imported = counts.get(0, 0)
         result.updated = counts.get(1, 0) + (removed or 0)
