@@ -586,8 +586,10 @@ class _Import:
 
         Largest remainder: every line gets ``floor(|total| x weight / W)``; the units left over go one each to
         the lines with the largest remainders (ties: the earlier record). Only multi-line orders with a total
-        are computed. A line's rank is counted by joining the lines of its order with each other, all amounts at
-        once, which beats a sorting window per amount; orders with many lines (quadratic there) use the windows.
+        are computed. In a two-line order the remainders sum to 0 or W, so a line gets the unit when its
+        remainder is over half of W (at exactly half, the earlier line). Otherwise a line's rank is counted by
+        joining the lines of its order with each other, all amounts at once, which beats a sorting window per
+        amount; orders with many lines (quadratic there) use the windows.
         """
         a, lines = self.temp("alloc"), self.temp("alloc_lines")
         nonzero = " OR ".join(f"_t_{f} <> 0" for f in fields)
@@ -595,7 +597,7 @@ class _Import:
         inner = ", ".join(f"o._t_{f} AS _t_{f}, CAST(abs(o._t_{f}) AS HUGEINT) * {weight} // o._W AS _b_{f}, "
                           f"CAST(abs(o._t_{f}) AS HUGEINT) * {weight} % o._W AS _r_{f}" for f in fields)
         # an order is identified by its first record number: integers join and sort much faster than the ids
-        self.q(f"CREATE TEMP TABLE {lines} AS SELECT o._r0 AS _p, o._n AS _n, g._rec AS _rec, {inner} "
+        self.q(f"CREATE TEMP TABLE {lines} AS SELECT o._r0 AS _p, o._n AS _n, o._W AS _W, g._rec AS _rec, {inner} "
                f"FROM {good.format(o=subset)}")
 
         def value(f: str, rank_ok: str, row: str = "") -> str:
@@ -604,12 +606,16 @@ class _Import:
 
         small = ", ".join(value(f, f"""count(*) FILTER (WHERE j._r_{f} > i._r_{f} OR (j._r_{f} = i._r_{f} AND
                                         j._rec < i._rec)) < abs(i._t_{f}) - sum(j._b_{f})""", "i.") for f in fields)
+        pair = ", ".join(value(f, f"_r_{f} > 0 AND (2 * _r_{f} > _W OR (2 * _r_{f} = _W AND _rec = _p))")
+                         for f in fields)
         group = ", ".join(f"i._t_{f}, i._b_{f}" for f in fields)
         large = ", ".join(value(f, f"""row_number() OVER (PARTITION BY _p ORDER BY _r_{f} DESC, _rec)
                                         <= abs(_t_{f}) - sum(_b_{f}) OVER (PARTITION BY _p)""") for f in fields)
         self.q(f"""CREATE TEMP TABLE {a} AS
+                   SELECT _rec, {pair} FROM {lines} WHERE _n = 2
+                   UNION ALL
                    SELECT i._rec AS _rec, {small} FROM {lines} i JOIN {lines} j ON i._p = j._p
-                   WHERE i._n <= {_SELF_JOIN_MAX_LINES} GROUP BY i._rec, {group}
+                   WHERE i._n BETWEEN 3 AND {_SELF_JOIN_MAX_LINES} GROUP BY i._rec, {group}
                    UNION ALL
                    SELECT _rec, {large} FROM {lines} WHERE _n > {_SELF_JOIN_MAX_LINES}""")
         return a
