@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from fixtures import RAKUTEN_PAY_HEADER, rakuten_pay_row, write_csv
 
 from ltvkit import Workspace
@@ -29,7 +30,9 @@ def _snapshot(path):
         ws.close()
 
 
-def test_kill_mid_import_leaves_workspace_unchanged(tmp_path):
+@pytest.mark.parametrize("phase, delay", [("ready", 1.0), ("in-transaction", 0.3)])
+def test_kill_mid_import_leaves_workspace_unchanged(tmp_path, phase, delay):
+    """Killed while the file is staged (outside the workspace) and while the workspace transaction is open."""
     db = tmp_path / "w.duckdb"
     small = write_csv(tmp_path / "small.csv", RAKUTEN_PAY_HEADER, [rakuten_pay_row("a-1", 1)], encoding="cp932")
     ws = Workspace(db)
@@ -42,18 +45,30 @@ def test_kill_mid_import_leaves_workspace_unchanged(tmp_path):
 
     big = tmp_path / "big.csv"
     generate(big, 400_000)
+    # the child says when the workspace transaction has begun (a wrapper here, not a hook in ltvkit)
     script = textwrap.dedent(f"""
-        import sys
+        import contextlib
         from ltvkit import Workspace
         from ltvkit.ingest import import_orders
+        begin = Workspace.transaction
+
+        @contextlib.contextmanager
+        def announced(self):
+            with begin(self) as con:
+                print("in-transaction", flush=True)
+                yield con
+
+        Workspace.transaction = announced
         ws = Workspace({str(db)!r})
         print("ready", flush=True)
         import_orders(ws, {str(big)!r})
         print("done", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # what a killed import leaves behind stays in tmp_path
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    while (line := proc.stdout.readline().strip()) != phase:
+        assert line, f"the child ended before {phase!r}"
+    time.sleep(delay)
     assert proc.poll() is None, "the import finished before it could be killed; use a bigger file"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
