@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from ltvkit.synth import generate_shop
+
+sys.path.insert(0, str(Path(__file__).parent))  # for synthhelp
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from synthhelp import rhythm_gap_ratios
 
 from ltvkit.exceptions import InputError
 from ltvkit.synth import generate_shop
@@ -141,16 +142,10 @@ def test_trial_buyers_upgrade_to_the_full_size_of_their_variant(wide):
 def test_rhythm_buyers_rebuy_at_the_item_cycle(wide):
     t = wide.truth[wide.truth["rhythm"]].set_index("customer_key")
     assert len(t) > 500
-    lines = pd.concat([wide.order_lines, wide.holdout_lines])
-    lines = lines[lines["customer_key"].isin(t.index)]
-    lines = lines[lines["sku"].astype(str).to_numpy() == t.loc[lines["customer_key"], "rhythm_sku"].to_numpy()]
-    lines = lines.sort_values(["customer_key", "ordered_at"])
-    gap = lines.groupby("customer_key")["ordered_at"].diff().dt.total_seconds() / 86400
-    cycle = wide.catalog.set_index("sku")["cycle_days"]
-    per = cycle.loc[lines["sku"].astype(str)].to_numpy() * t.loc[lines["customer_key"], "rhythm_quantity"].to_numpy()
-    rel = (gap / per).dropna()
+    rel = rhythm_gap_ratios(wide)
     assert len(rel) > 500
     assert rel.median() == pytest.approx(1.0, abs=0.08)
+    cycle = wide.catalog.set_index("sku")["cycle_days"]
     # rhythm items are consumables (never trials or durables)
     assert (cycle.loc[t["rhythm_sku"].astype(str)] > 0).all()
 

@@ -5,6 +5,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from synthhelp import rhythm_gap_ratios
 
 from ltvkit.exceptions import InputError
 from ltvkit.ingest.schema import STATUSES
@@ -122,15 +123,7 @@ def test_point_driven_customers_use_points_and_mall_coupons(shop):
 
 
 def test_replenishment_intervals_are_near_the_item_cycle(shop):
-    t = shop.truth[shop.truth["rhythm"]].set_index("customer_key")
-    lines = pd.concat([shop.order_lines, shop.holdout_lines])
-    lines = lines[lines["customer_key"].isin(t.index)]
-    lines = lines[lines["sku"].astype(str).to_numpy() == t.loc[lines["customer_key"], "rhythm_sku"].to_numpy()]
-    lines = lines.sort_values(["customer_key", "ordered_at"])
-    gap = lines.groupby("customer_key")["ordered_at"].diff().dt.total_seconds() / 86400
-    cycle = shop.catalog.set_index("sku")["cycle_days"]
-    per = cycle.loc[lines["sku"].astype(str)].to_numpy() * t.loc[lines["customer_key"], "rhythm_quantity"].to_numpy()
-    rel = (gap / per).dropna()
+    rel = rhythm_gap_ratios(shop)
     assert len(rel) > 500
     assert rel.median() == pytest.approx(1.0, abs=0.08)
     assert ((rel > 0.7) & (rel < 1.4)).mean() > 0.75
