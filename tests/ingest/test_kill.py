@@ -15,6 +15,7 @@ from fixtures import RAKUTEN_PAY_HEADER, rakuten_pay_row, write_csv
 
 from ltvkit import Workspace
 from ltvkit.ingest import import_orders
+from ltvkit.ingest._tempdir import remove_abandoned
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +75,9 @@ def test_kill_mid_import_leaves_workspace_unchanged(tmp_path, phase, delay):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert _snapshot(db) == before
+    # what the killed import left in its temp directory is removed by the next import
+    assert [p.name[:11] for p in remove_abandoned(tmp_path)] == ["ltv-import-"]
+    assert not list(tmp_path.glob("ltv-import-*"))
     # and the workspace still works
     ws = Workspace(db)
     assert import_orders(ws, small).unchanged == 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from ._csv import (
 )
 from ._reader import MONEY_FIELDS, Reader
 from ._staging import Staged, combined_hash, sniff, stage_file
+from ._tempdir import import_tempdir
 from .generic import GENERIC, load_mapping, reader_from_mapping
 from .identity import sql_customer_keys, sql_identity_material
 from .quarantine import REASONS, first_reasons, reason_case
@@ -204,10 +204,10 @@ class _Import:
         secret = self.ws.identity_secret()
         self.con.execute("SET enable_progress_bar = false")
         previous_limit = self._bound_memory()
-        with tempfile.TemporaryDirectory(prefix="ltv-import-") as tmp:
+        with import_tempdir() as tmp:
             try:
                 started = dt.datetime.now().replace(tzinfo=None)
-                exprs, names, main = self._prepare(Path(tmp), secret)
+                exprs, names, main = self._prepare(tmp, secret)
                 with self.ws.transaction():
                     result = self._run(exprs, names, main, file_label, secret, started)
             except duckdb.Error as exc:
