@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from synthhelp import rhythm_gap_ratios
+from synthhelp import next_order_rates, rhythm_gap_ratios
 
 from ltvkit.exceptions import InputError
 from ltvkit.synth import generate_shop
@@ -102,26 +102,11 @@ def test_unknown_catalogue_says_what_to_use():
         generate_shop(customers=10, catalog="huge")
 
 
-def _order_flags(lines: pd.DataFrame, x: str, y: str) -> tuple[float, float]:
-    """P(next order holds y | this order holds x) and P(next order holds y | it does not)."""
-    sku = lines["sku"].astype(str)
-    flags = pd.DataFrame({"order_id": lines["order_id"], "customer_key": lines["customer_key"],
-                          "ordered_at": lines["ordered_at"], "x": sku == x, "y": sku == y})
-    orders = flags.groupby("order_id").agg(customer_key=("customer_key", "first"),
-                                           ordered_at=("ordered_at", "first"), x=("x", "any"), y=("y", "any"))
-    orders = orders.sort_values(["customer_key", "ordered_at"])
-    prev_x = orders.groupby("customer_key")["x"].shift()
-    has_prev = prev_x.notna()
-    after_x = prev_x[has_prev].astype(bool)
-    nxt_y = orders.loc[has_prev, "y"]
-    return nxt_y[after_x].mean(), nxt_y[~after_x].mean()
-
-
 def test_cross_sell_pairs_raise_the_next_purchase(wide):
     lines = pd.concat([wide.order_lines, wide.holdout_lines])
     # the milk lotion is the best-seller, so its base rate is high already
     for x, y, lift in (("MO-LOT-M", "MO-EMU-M", 1.3), ("DR-BNS-BL-200", "DG-FLT-100", 3), ("DG-DET-FL", "DG-SOF-FL", 3)):
-        p_after, p_base = _order_flags(lines, x, y)
+        p_after, p_base = next_order_rates(lines, x, y)
         assert p_after > lift * p_base, (x, y, p_after, p_base)
 
 

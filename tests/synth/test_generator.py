@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from synthhelp import rhythm_gap_ratios
+from synthhelp import next_order_rates, rhythm_gap_ratios
 
 from ltvkit.exceptions import InputError
 from ltvkit.ingest.schema import STATUSES
@@ -152,18 +152,8 @@ def test_subscription_retention_by_delivery_count(shop):
 
 def test_cross_sell_affinities_raise_the_next_purchase(shop):
     lines = pd.concat([shop.order_lines, shop.holdout_lines])
-    sku = lines["sku"].astype(str)
     for x, y in (("FD-COF-500", "DG-FLT-100"), ("DG-DET-1L", "DG-SOF-1L")):
-        flags = pd.DataFrame({"order_id": lines["order_id"], "customer_key": lines["customer_key"],
-                              "ordered_at": lines["ordered_at"], "x": sku == x, "y": sku == y})
-        orders = flags.groupby("order_id").agg(customer_key=("customer_key", "first"),
-                                               ordered_at=("ordered_at", "first"), x=("x", "any"), y=("y", "any"))
-        orders = orders.sort_values(["customer_key", "ordered_at"])
-        prev_x = orders.groupby("customer_key")["x"].shift()
-        has_prev = prev_x.notna()
-        after_x = prev_x[has_prev].astype(bool)
-        nxt_y = orders.loc[has_prev, "y"]
-        p_after, p_base = nxt_y[after_x].mean(), nxt_y[~after_x].mean()
+        p_after, p_base = next_order_rates(lines, x, y)
         assert p_after > 2 * p_base, (x, y, p_after, p_base)
 
 
