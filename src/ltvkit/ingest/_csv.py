@@ -192,12 +192,13 @@ def _transcode_range(src: str, start: int, end: int, dst: str, encoding: str, he
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         fout.write(header)
         fin.seek(start)
-        _transcode_stream(fin, fout, end - start, encoding)
+        _transcode_stream(fin, fout, end - start, encoding, strip_bom=start == 0)
 
 
 def _transcode_stream(fin: io.BufferedReader, fout: io.BufferedWriter, size: int | None, encoding: str,
-                      digest: Any = None) -> None:
-    """Transcode ``size`` bytes (all when None) from ``fin`` to UTF-8 on ``fout``, dropping a leading U+FEFF.
+                      digest: Any = None, *, strip_bom: bool = True) -> None:
+    """Transcode ``size`` bytes (all when None) from ``fin`` to UTF-8 on ``fout``; with ``strip_bom`` (the start
+    of a file) a leading U+FEFF is dropped.
 
     For CP932 the C library's iconv converts pieces cut after a newline (0x0A is never a CP932 trail byte, so
     a cut there is a character boundary); a piece iconv rejects, and every other encoding, go through Python's
@@ -207,7 +208,7 @@ def _transcode_stream(fin: io.BufferedReader, fout: io.BufferedWriter, size: int
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     left = size
     carry = b""
-    first = True
+    first = strip_bom
     while True:
         chunk = fin.read(_CHUNK if left is None else min(_CHUNK, left))
         if left is not None:
