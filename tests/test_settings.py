@@ -63,6 +63,9 @@ def test_toml_is_read_beside_the_workspace_only(tmp_path, monkeypatch):
     monkeypatch.setenv("LTV_WORKSPACE", str(tmp_path / "ltv.duckdb"))
     s = load_settings()
     assert (s.timezone, s.workspace, s.source("workspace")) == ("Europe/Berlin", tmp_path / "ltv.duckdb", "env")
+    s = load_settings(tmp_path / "shop" / "ltv.duckdb")  # an explicit path wins over LTV_WORKSPACE, as --workspace
+    assert (s.timezone, s.workspace, s.source("workspace")) == ("Asia/Tokyo", tmp_path / "shop" / "ltv.duckdb",
+                                                                "option")
 
 
 def test_workspace_reads_its_settings(tmp_path, monkeypatch):

@@ -19,6 +19,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ class Settings(BaseSettings):
         return value
 
     def source(self, name: str) -> str:
-        """Where a setting came from: ``env``, ``file``, ``toml`` or ``default``."""
+        """Where a setting came from: ``env``, ``file``, ``toml``, ``default`` (or ``option`` for a workspace
+        path given to :func:`load_settings`)."""
         return self._sources.get(name, "default")
 
     @property
@@ -189,7 +191,7 @@ def mask(name: str, value: str | None) -> str | None:
     return MASK
 
 
-def _workspace_from(environ: os._Environ[str] | dict[str, str]) -> Path:
+def _workspace_from(environ: Mapping[str, str]) -> Path:
     return Path(environ.get(ENV_PREFIX + "WORKSPACE") or DEFAULT_WORKSPACE)
 
 
@@ -246,7 +248,8 @@ def load_settings(workspace: str | os.PathLike[str] | None = None, *, toml: bool
     ----------
     workspace
         The workspace file whose neighbouring ``ltv.toml`` is read (default: ``LTV_WORKSPACE`` or
-        ``./ltv.duckdb``). When given, it is also the ``workspace`` value unless ``LTV_WORKSPACE`` is set.
+        ``./ltv.duckdb``). When given, it is also the ``workspace`` value (source ``option`` when it differs
+        from ``LTV_WORKSPACE`` and the default).
     toml
         Read ``ltv.toml`` at all (``False`` for an in-memory workspace).
 
@@ -278,13 +281,13 @@ def load_settings(workspace: str | os.PathLike[str] | None = None, *, toml: bool
         passed[setting.name] = _read_secret_file(setting, Path(file_name))
         sources[setting.name] = "file"
 
-    if workspace is not None and "workspace" not in from_env:
-        passed["workspace"] = ws_path
-        sources["workspace"] = "option"
     try:
         settings = Settings(**passed)
     except ValidationError as exc:
         raise SettingsError(_sentence(exc, sources, toml_path)) from None
+    if workspace is not None and ws_path != settings.workspace:  # an explicit path wins, as --workspace does
+        settings.workspace = ws_path
+        sources["workspace"] = "option"
     settings._sources = sources
     settings._toml_path = toml_path
     return settings

@@ -11,7 +11,7 @@ from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit
 
 @app.command()
 def settings(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
-    """List every setting: name, value (secrets masked), source (default, env, file, toml) and help.
+    """List every setting: name, value (secrets masked), source (default, env, file, toml, option) and help.
 
     Values come from the environment, then an owner-only secret file (LTV_<NAME>_FILE), then ltv.toml beside
     the workspace, then the default.
