@@ -157,6 +157,13 @@ class ReturnAdjustedSpendModel(BaseModel):
             gg._set_uncertainty(self.variance_matrix_.loc[names, names].to_numpy())
         self.spend_model_ = gg
 
+    @classmethod
+    def from_params(cls, params: Any, refund_share: float = 0.0, **kwargs: Any) -> ReturnAdjustedSpendModel:
+        """A model with given ``p, q, v, c, d`` and refund share, ready to predict; no standard errors."""
+        model = super().from_params(params, **kwargs)
+        model.refund_share_ = float(refund_share)
+        return model
+
     def _extra_to_dict(self) -> dict[str, Any]:
         return {"refund_share": self.refund_share_, "spend_model": self.spend_model_.to_dict()}
 
