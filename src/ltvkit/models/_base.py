@@ -426,7 +426,7 @@ class BaseModel:
             se = np.sqrt(np.diag(cov))
         self.standard_errors_ = pd.Series(se, index=names, name="se(coef)")
         z = stats.norm.ppf(0.975)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # an unbounded interval is inf
             se_log = se / params
             lower = np.where(positive, params * np.exp(-z * se_log), params - z * se)
             upper = np.where(positive, params * np.exp(z * se_log), params + z * se)
