@@ -10,8 +10,8 @@ with points, first category, ...) gets her own heterogeneity parameters:
   coefficient means customers *leave sooner*.
 
 The likelihood is the plain model's likelihood with those per-customer parameters (rows with equal histories and
-covariates are compressed), maximised with analytic gradients; the Hessian gives standard errors, and
-:attr:`lr_test_` compares with the model without covariates. Predictions and next-purchase timing use each
+covariates are compressed); :class:`~ltvkit.models.BaseModel` maximises it with analytic gradients, starting from
+the model without covariates, and its Hessian gives standard errors; :attr:`lr_test_` compares with that model. Predictions and next-purchase timing use each
 customer's own parameters.
 """
 
@@ -345,8 +345,8 @@ class CovariateBetaGeoModel(_CovariateModel):
         ``r, alpha, a, b`` then ``purchase:<covariate>`` and ``dropout:<covariate>`` coefficients.
     standard_errors_, confidence_intervals_, variance_matrix_
         From the observed information (intervals on the log scale for ``r, alpha, a, b``).
-    log_likelihood_, AIC_, BIC_ : float
-        Fit statistics.
+    log_likelihood_, AIC_, BIC_, n_customers_, n_unique_rows_, n_iter_
+        Fit statistics, as for every model.
     lr_test_ : dict
         Likelihood-ratio test against BG/NBD without covariates (``statistic``, ``df``, ``p_value``).
     base_model_ : BetaGeoModel
