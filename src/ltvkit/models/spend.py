@@ -12,7 +12,7 @@ so the net value of an order can be zero or negative (lifetimes#172, CLVTools#22
   ``m_i ~ Normal(mu, tau^2)``; values may be negative; the posterior mean shrinks a customer's average net value
   towards ``mu`` by her number of orders.
 
-Both are :class:`~ltvkit.models.BaseModel` s: maximum likelihood with analytic gradients, Hessian standard errors,
+Both fit through :class:`~ltvkit.models.BaseModel`: maximum likelihood with analytic gradients, Hessian standard errors,
 convergence checks, ``summary``, ``to_dict``/``from_dict``.
 
 :func:`contribution_per_order` turns net value into contribution margin (margin rate, fulfilment cost per
