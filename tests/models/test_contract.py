@@ -241,6 +241,26 @@ def test_analytic_gradient_matches_finite_differences(Model, cases, monkeypatch)
                                    err_msg=m.params_.index[j])
 
 
+def test_a_model_without_gradient_fits_with_numerical_gradients():
+    """The base machinery's fallback for a new model that gives only its likelihood: exponential waiting times,
+    whose maximum-likelihood rate is 1 / mean with standard error rate / sqrt(n)."""
+
+    class ExponentialModel(BaseModel):
+        _param_names = ("rate",)
+
+        def fit(self, t):
+            return self._fit([np.asarray(t, dtype=float)])
+
+        def _loglik(self, params, data):
+            return np.log(params[0]) - params[0] * data[0]
+
+    t = np.random.default_rng(0).exponential(2.0, 500)
+    m = ExponentialModel().fit(t)
+    assert not m._has_gradient
+    assert m.params_["rate"] == pytest.approx(1 / t.mean(), rel=1e-7)
+    assert m.standard_errors_["rate"] == pytest.approx(m.params_["rate"] / np.sqrt(len(t)), rel=1e-3)
+
+
 def _assert_same(a, b, name):
     if isinstance(a, BaseModel):
         assert type(a) is type(b), name
