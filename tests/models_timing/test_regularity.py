@@ -55,6 +55,9 @@ def test_regular_buyers_recover_k_and_time_better_than_mbgnbd():
         mbg = ModifiedBetaGeoModel().fit(d.x, d.tx, d.T)
     assert reg.k_ == 3
     assert reg.k_log_likelihoods_.idxmax() == 3
+    back = RegularBetaGeoModel.from_dict(reg.to_dict())  # the chosen k and k_max come back
+    assert (back.k, back.k_max, back.k_) == (None, 4, 3)
+    np.testing.assert_array_equal(back.p_alive(d.x, d.tx, d.T), reg.p_alive(d.x, d.tx, d.T))
     assert reg.params_["alpha"] == pytest.approx(TRUE["alpha"], rel=0.25)
     tab_r = reg.next_purchase_timing(d.x, d.tx, d.T, window_days=90)
     tab_m = next_purchase_timing(mbg, d.x, d.tx, d.T, window_days=90)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from ltvkit.exceptions import InputError, NotFittedError
+from ltvkit.models import GammaGammaModel
 from ltvkit.models.spend import (
     NetValueSpendModel,
     ReturnAdjustedSpendModel,
@@ -48,6 +49,32 @@ def test_return_adjusted_model_recovers_rate_and_share():
     assert implied == pytest.approx(observed_net_share, abs=0.03)
 
 
+def test_joint_fit_equals_the_separate_gamma_gamma_and_beta_binomial_fits():
+    """The two parts share no parameter: the joint optimum is Gamma-Gamma's own fit on repeat customers, and
+    the information matrix is block-diagonal, so the spend part's standard errors are Gamma-Gamma's too."""
+    orders = _orders_with_returns(2, n_customers=1500)
+    m = ReturnAdjustedSpendModel().fit(orders["customer"], orders["gross"], orders["refunded"])
+    per = m._per_customer(orders)
+    rep = per[(per["frequency"] > 0) & (per["repeat_mean"] > 0)]
+    gg = GammaGammaModel().fit(rep["frequency"], rep["repeat_mean"])
+    np.testing.assert_allclose(m.params_[["p", "q", "v"]], gg.params_, rtol=1e-6)
+    np.testing.assert_allclose(m.spend_model_.standard_errors_, gg.standard_errors_, rtol=1e-3)
+    assert m.spend_model_.log_likelihood_ == pytest.approx(gg.log_likelihood_, abs=1e-6)
+    assert m.spend_model_.n_customers_ == len(rep)
+    sd = m.standard_errors_.to_numpy()
+    correlation = m.variance_matrix_.to_numpy() / np.outer(sd, sd)
+    assert np.abs(correlation[:3, 3:]).max() < 1e-6
+    # the refund part is the beta-binomial maximum: its score is zero at (c, d)
+    from scipy import special
+
+    c, d = m.return_params_
+    n, k = per["n_orders"].to_numpy(float), per["n_refunds"].to_numpy(float)
+    score_c = np.sum(special.digamma(c + k) - special.digamma(c) + special.digamma(c + d) - special.digamma(c + d + n))
+    assert abs(score_c) < 1e-4 * len(n)
+    s = m.summary()
+    assert list(s.index) == ["p", "q", "v", "c", "d"] and (s["se(coef)"] > 0).all()
+
+
 def test_net_value_model_handles_negative_values():
     rng = np.random.default_rng(1)
     n = 2000
@@ -60,6 +87,12 @@ def test_net_value_model_handles_negative_values():
     assert m.params_["mu"] == pytest.approx(1500, abs=60)
     assert m.params_["tau"] == pytest.approx(600, rel=0.15)
     assert m.params_["sigma"] == pytest.approx(1200, rel=0.05)
+    assert m.params_["mu"] - 1.96 * m.standard_errors_["mu"] == pytest.approx(
+        m.confidence_intervals_.loc["mu", "lower 95% bound"])  # mu's interval is symmetric
+    # mu's standard error is about that of a precision-weighted mean of the customers' means
+    tau, sigma = m.params_["tau"], m.params_["sigma"]
+    n_per = np.bincount(cust)
+    assert m.standard_errors_["mu"] == pytest.approx(1 / np.sqrt(np.sum(1 / (tau**2 + sigma**2 / n_per))), rel=0.02)
     post = m.expected_net_value(cust, values)
     raw = pd.Series(values).groupby(cust).mean()
     # shrinkage: posterior means are closer to mu than raw means, and closer to the truth on average

@@ -1,13 +1,16 @@
-"""BaseModel: maximum likelihood on compressed data, log-parameters, Hessian-based uncertainty, summary.
+"""BaseModel: maximum likelihood on compressed data, Hessian-based uncertainty, summary and persistence.
 
 A concrete model declares ``_param_names`` and its per-row log-likelihood ``_loglik(params, data)``
-(natural-scale parameters, one value per row). It may also define ``_loglik_grad(params, data)`` returning the
-per-row log-likelihood and its gradient with respect to the natural parameters (rows x k); without it the base
-class uses central finite differences on the log-parameters.
+(natural-scale parameters, one value per row), and its ``fit`` validates the inputs and calls ``_fit``. It should
+also define ``_loglik_grad(params, data)`` returning the per-row log-likelihood and its gradient with respect to
+the natural parameters (rows x k); without it the base class uses central finite differences of ``_loglik``
+(:meth:`BaseModel._fd_gradient`, 2k likelihood evaluations per gradient). Positive parameters are fitted on the
+log scale; a model with real-valued parameters (regression coefficients, a mean) says which in ``_positive``.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import warnings
@@ -112,11 +115,12 @@ def _pack_integer_columns(columns: Sequence[np.ndarray]) -> np.ndarray | None:
     return key
 
 
-def _weighted_subsample(w: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _weighted_subsample(w: np.ndarray, size: int, random_state: int | None) -> tuple[np.ndarray, np.ndarray]:
     """About ``size`` rows drawn with probability proportional to their weight (capped at 1), reweighted by
     the inverse probability: heavy rows (e.g. the many identical one-off buyers) are always kept, so the
-    subset's log-likelihood is a far less noisy estimate of the whole than a uniform draw of unique rows."""
-    rng = np.random.default_rng(0)
+    subset's log-likelihood is a far less noisy estimate of the whole than a uniform draw of unique rows.
+    ``random_state`` seeds the draw (None: seed 0, so that a refit gives the same numbers)."""
+    rng = np.random.default_rng(0 if random_state is None else random_state)
     c = size / float(w.sum())
     for _ in range(20):  # scale so that the expected sample size is ``size`` once heavy rows are capped
         p = np.minimum(1.0, c * w)
@@ -128,20 +132,47 @@ def _weighted_subsample(w: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarra
     return idx, w[idx] / p[idx]
 
 
+class _Transform:
+    """Map between the optimiser's unconstrained vector and the natural parameters: positive parameters are
+    ``exp(x)``, the others (regression coefficients, a mean) ``scale * x``."""
+
+    def __init__(self, positive: np.ndarray, scale: np.ndarray) -> None:
+        self.positive = np.asarray(positive, dtype=bool)
+        self.scale = np.asarray(scale, dtype=float)
+
+    def natural(self, x: np.ndarray) -> np.ndarray:
+        return np.where(self.positive, np.exp(np.where(self.positive, x, 0.0)), self.scale * x)
+
+    def internal(self, params: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.positive, np.log(np.where(self.positive, params, 1.0)), params / self.scale)
+
+    def jacobian(self, params: np.ndarray) -> np.ndarray:
+        """d natural / d x, elementwise."""
+        return np.where(self.positive, params, self.scale)
+
+
 class BaseModel:
-    """Maximum-likelihood base for the customer-base models.
+    """Maximum-likelihood base for every ltvkit model.
+
+    A concrete model gives its per-row log-likelihood (and, where it can, the gradient) and its ``fit``, which
+    validates the inputs and calls ``_fit``; this class does the rest: compression of identical rows, one
+    optimiser (BFGS on the log of positive parameters, then Newton steps), convergence checks, the Hessian's
+    standard errors and intervals, ``summary``, ``repr`` and persistence.
 
     Parameters
     ----------
     penalizer : float, default 0.0
-        L2 penalty on the log-parameters, added to the mean negative log-likelihood. Small values (0.001)
-        help when a parameter runs off to zero or infinity on small or odd data sets.
+        L2 penalty on the log-parameters (and on regression coefficients), added to the mean negative
+        log-likelihood. Small values (0.001) help when a parameter runs off to zero or infinity on small or odd
+        data sets.
     tol : float, default 1e-8
         Gradient tolerance of the optimiser (on the mean log-likelihood per customer).
     maxiter : int, default 2000
         Maximum optimiser iterations.
     random_state : int or None, default None
-        Seed used by :meth:`simulate` style helpers; fitting is deterministic.
+        Seed of the weighted random subset that warm-starts fits on more than 30,000 distinct rows (None: seed
+        0, so a refit gives the same numbers) and the default seed of ``simulate``.
 
     Attributes
     ----------
@@ -154,7 +185,7 @@ class BaseModel:
     standard_errors_ : pandas.Series
         Square roots of the diagonal of ``variance_matrix_``.
     confidence_intervals_ : pandas.DataFrame
-        95% intervals, computed on the log scale so they stay positive.
+        95% intervals; for positive parameters computed on the log scale so they stay positive.
     AIC_, BIC_ : float
         Information criteria (BIC uses the number of customers, the sum of weights).
     n_customers_ : float
@@ -172,6 +203,8 @@ class BaseModel:
         "Check the inputs: do recency and T use the same time unit, and is recency <= T for every customer?",
         "Try a coarser time unit (freq='W' instead of 'D') when T is in the thousands.",
     )
+    _subsample_above: ClassVar[int] = 30_000
+    _subsample_size: ClassVar[int] = 10_000
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-8, maxiter: int = 2000,
                  random_state: int | None = None) -> None:
@@ -188,7 +221,26 @@ class BaseModel:
         raise NotImplementedError  # abstract and optional: without it the fit uses numerical gradients
 
     def _initial_params(self, data: Data, weights: np.ndarray) -> np.ndarray:
-        return np.ones(len(self._param_names))
+        return np.ones(len(self._parameter_names()))
+
+    def _parameter_names(self) -> list[str]:
+        """Names of the parameters, in the order of ``_loglik``'s vector (a hook for data-dependent names)."""
+        return list(self._param_names)
+
+    def _positive(self) -> np.ndarray:
+        """Which parameters are positive (fitted on the log scale); the others are on the real line."""
+        return np.ones(len(self._parameter_names()), dtype=bool)
+
+    def _parameter_scale(self, data: Data, weights: np.ndarray) -> np.ndarray:
+        """Typical size of the real-line parameters, so the optimiser sees them at order 1 (hook)."""
+        return np.ones(len(self._parameter_names()))
+
+    def _prepare(self, data: Data) -> Data:
+        """Hook: add derived arrays (e.g. unique purchase counts) to the compressed data once per fit."""
+        return data
+
+    def _set_derived(self) -> None:
+        """Hook: attributes that follow from ``params_`` (called after ``fit`` and after ``from_dict``)."""
 
     @property
     def _has_gradient(self) -> bool:
@@ -199,36 +251,43 @@ class BaseModel:
     def from_params(cls, params: Mapping[str, float] | Sequence[float], **kwargs: Any) -> BaseModel:
         """A model with given parameters (e.g. published ones), ready to predict; no standard errors."""
         model = cls(**kwargs)
+        names = model._parameter_names()
         if isinstance(params, Mapping):
-            missing = [p for p in cls._param_names if p not in params]
+            missing = [p for p in names if p not in params]
             if missing:
-                raise InputError(f"{cls.__name__} needs parameters {', '.join(cls._param_names)}; missing {', '.join(missing)}.")
-            values = [float(params[p]) for p in cls._param_names]
+                raise InputError(f"{cls.__name__} needs parameters {', '.join(names)}; missing {', '.join(missing)}.")
+            values = np.array([float(params[p]) for p in names])
         else:
-            values = [float(v) for v in params]
-        if len(values) != len(cls._param_names) or min(values) <= 0:
-            raise InputError(f"{cls.__name__} needs {len(cls._param_names)} positive parameters {cls._param_names}.")
-        model.params_ = pd.Series(values, index=list(cls._param_names), dtype=float)
+            values = np.array([float(v) for v in params])
+        positive = model._positive()
+        if len(values) != len(names) or not np.all(np.isfinite(values)) or np.any(values[positive] <= 0):
+            which = [n for n, pos in zip(names, positive, strict=True) if pos]
+            raise InputError(f"{cls.__name__} needs {len(names)} finite parameters {tuple(names)}, "
+                             f"of which {', '.join(which)} positive.")
+        model.params_ = pd.Series(values, index=names, dtype=float)
+        model._set_derived()
         return model
 
     # -- fitting ------------------------------------------------------------------------------------------------
-    def _objective(self, data: Data, w: np.ndarray) -> Any:
+    def _objective(self, data: Data, w: np.ndarray, tf: _Transform) -> Any:
+        """Mean negative log-likelihood per customer (plus the penalty) and its gradient in the optimiser's
+        coordinates. Models without ``_loglik_grad`` get central finite differences of ``_loglik`` here."""
         n_total = float(w.sum())
-        k = len(self._param_names)
+        k = len(tf.positive)
         penalizer = float(self.penalizer)
 
-        def objective(logp: np.ndarray) -> tuple[float, np.ndarray]:
-            params = np.exp(logp)
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            params = tf.natural(x)
             if self._has_gradient:
                 ll, g = self._loglik_grad(params, data)
                 # einsum, not BLAS: a threaded gemv on a busy machine is several times slower here
                 value = -float(np.einsum("i,i->", w, ll)) / n_total
-                grad = -np.einsum("i,ij->j", w, g) * params / n_total
+                grad = -np.einsum("i,ij->j", w, g) * tf.jacobian(params) / n_total
             else:
                 value = -float(np.einsum("i,i->", w, self._loglik(params, data))) / n_total
-                grad = self._fd_gradient(logp, data, w) / n_total
-            value += penalizer * float(logp @ logp)
-            grad = grad + 2 * penalizer * logp
+                grad = self._fd_gradient(x, data, w, tf) / n_total
+            value += penalizer * float(x @ x)
+            grad = grad + 2 * penalizer * x
             if not np.isfinite(value) or not np.all(np.isfinite(grad)):
                 return 1e300, np.zeros(k)
             return value, grad
@@ -236,21 +295,23 @@ class BaseModel:
         return objective
 
     def _fit(self, columns: Sequence[np.ndarray], weights: Any = None) -> BaseModel:
-        data, w = compress(columns, weights)
+        """Compress ``columns`` to unique rows, maximise the likelihood and set every fitted attribute."""
+        raw, w = compress(columns, weights)
         if w.sum() <= 0:
             raise InputError(f"{type(self).__name__}.fit needs at least one customer.")
-        data = self._prepare(data)
+        data = self._prepare(raw)
         n_total = float(w.sum())
-        k = len(self._param_names)
-        objective = self._objective(data, w)
-        x0 = np.log(np.asarray(self._initial_params(data, w), dtype=float))
+        names = self._parameter_names()
+        k = len(names)
+        tf = _Transform(self._positive(), self._parameter_scale(data, w))
+        objective = self._objective(data, w, tf)
+        x0 = tf.internal(np.asarray(self._initial_params(data, w), dtype=float))
         with np.errstate(all="ignore"):
             if len(w) > self._subsample_above:
                 # Warm start: fit a random subset of the unique rows, then Newton steps on all rows using the
                 # subset's Hessian (the objective is a mean, so the curvature carries over).
-                idx, w_sub = _weighted_subsample(w, self._subsample_size)
-                sub = self._prepare(tuple(c[idx] for c in data[:len(columns)]))
-                sub_obj = self._objective(sub, w_sub)
+                idx, w_sub = _weighted_subsample(w, self._subsample_size, self.random_state)
+                sub_obj = self._objective(self._prepare(tuple(c[idx] for c in raw)), w_sub, tf)
                 res = optimize.minimize(sub_obj, x0, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=1e-6))
                 x = res.x
@@ -269,8 +330,8 @@ class BaseModel:
         gnorm = float(np.max(np.abs(grad))) if len(grad) else 0.0
         if not np.isfinite(value) or value >= 1e299 or gnorm > max(1e-3, 100 * self.tol) or not np.all(np.isfinite(x)):
             raise ConvergenceError(self._convergence_message(res.message, gnorm))
-        params = np.exp(x)
-        self.params_ = pd.Series(params, index=list(self._param_names), dtype=float)
+        params = tf.natural(x)
+        self.params_ = pd.Series(params, index=names, dtype=float)
         with np.errstate(all="ignore"):
             self.log_likelihood_ = float(w @ self._loglik(params, data))
         self.n_customers_ = n_total
@@ -278,15 +339,22 @@ class BaseModel:
         self.n_iter_ = int(getattr(res, "nit", 0))
         self.AIC_ = 2 * k - 2 * self.log_likelihood_
         self.BIC_ = k * math.log(n_total) - 2 * self.log_likelihood_
-        self._set_uncertainty(hess * n_total - 2 * float(self.penalizer) * n_total * np.eye(k), params)
+        info = hess * n_total - 2 * float(self.penalizer) * n_total * np.eye(k)
+        try:
+            cov_x = np.linalg.inv(info)
+            ok = bool(np.all(np.isfinite(cov_x)) and np.all(np.diag(cov_x) > 0))
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            warnings.warn(
+                f"{type(self).__name__}: the Hessian is singular at the optimum, so standard errors are not "
+                "available; a parameter may be at a boundary (try penalizer=0.001).",
+                StatisticalWarning, stacklevel=3)
+            cov_x = np.full((k, k), np.nan)
+        jac = tf.jacobian(params)
+        self._set_uncertainty(cov_x * np.outer(jac, jac))
+        self._set_derived()
         return self
-
-    _subsample_above: ClassVar[int] = 30_000
-    _subsample_size: ClassVar[int] = 10_000
-
-    def _prepare(self, data: Data) -> Data:
-        """Hook: add derived arrays (e.g. unique purchase counts) to the compressed data once per fit."""
-        return data
 
     def _newton(self, objective: Any, x: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
         value, grad = objective(x)
@@ -320,21 +388,23 @@ class BaseModel:
             return {"maxiter": self.maxiter, "ftol": 1e-15, "gtol": gtol, "maxcor": 20}
         return {"maxiter": self.maxiter, "gtol": gtol}
 
-    def _fd_gradient(self, logp: np.ndarray, data: Data, w: np.ndarray) -> np.ndarray:
-        grad = np.empty(len(logp))
-        for i in range(len(logp)):
-            h = 1e-6 * max(1.0, abs(logp[i]))
-            up, down = logp.copy(), logp.copy()
+    def _fd_gradient(self, x: np.ndarray, data: Data, w: np.ndarray, tf: _Transform) -> np.ndarray:
+        """Central differences of the total negative log-likelihood in the optimiser's coordinates (2k
+        likelihood evaluations): the numerical gradient of models without ``_loglik_grad``."""
+        grad = np.empty(len(x))
+        for i in range(len(x)):
+            h = 1e-6 * max(1.0, abs(x[i]))
+            up, down = x.copy(), x.copy()
             up[i] += h
             down[i] -= h
-            f_up = -float(w @ self._loglik(np.exp(up), data))
-            f_down = -float(w @ self._loglik(np.exp(down), data))
+            f_up = -float(w @ self._loglik(tf.natural(up), data))
+            f_down = -float(w @ self._loglik(tf.natural(down), data))
             grad[i] = (f_up - f_down) / (2 * h)
         return grad
 
     @staticmethod
     def _hessian(objective: Any, x: np.ndarray, g0: np.ndarray | None = None) -> np.ndarray:
-        """Forward differences of the analytic gradient (k extra gradient evaluations)."""
+        """Forward differences of the gradient (k extra gradient evaluations)."""
         k = len(x)
         hess = np.empty((k, k))
         g0 = objective(x)[1] if g0 is None else g0
@@ -345,28 +415,22 @@ class BaseModel:
             hess[i] = (objective(up)[1] - g0) / h
         return (hess + hess.T) / 2
 
-    def _set_uncertainty(self, hess_log: np.ndarray, params: np.ndarray) -> None:
-        names = list(self._param_names)
-        try:
-            cov_log = np.linalg.inv(hess_log)
-            ok = np.all(np.isfinite(cov_log)) and np.all(np.diag(cov_log) > 0)
-        except np.linalg.LinAlgError:
-            ok = False
-        if not ok:
-            warnings.warn(
-                f"{type(self).__name__}: the Hessian is singular at the optimum, so standard errors are not "
-                "available; a parameter may be at a boundary (try penalizer=0.001).",
-                StatisticalWarning, stacklevel=3)
-            cov_log = np.full((len(names), len(names)), np.nan)
-        jac = np.diag(params)
-        cov = jac @ cov_log @ jac
+    def _set_uncertainty(self, cov: np.ndarray) -> None:
+        """Standard errors and 95% intervals from the covariance of the natural parameters (log-scale intervals
+        for positive parameters, so they stay positive)."""
+        names = list(self.params_.index)
+        params = self.params_.to_numpy(dtype=float)
+        positive = self._positive()
         self.variance_matrix_ = pd.DataFrame(cov, index=names, columns=names)
-        self.standard_errors_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="se(coef)")
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.diag(cov))
+        self.standard_errors_ = pd.Series(se, index=names, name="se(coef)")
         z = stats.norm.ppf(0.975)
-        se_log = np.sqrt(np.diag(cov_log))
-        self.confidence_intervals_ = pd.DataFrame(
-            {"lower 95% bound": np.exp(np.log(params) - z * se_log),
-             "upper 95% bound": np.exp(np.log(params) + z * se_log)}, index=names)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # an unbounded interval is inf
+            se_log = se / params
+            lower = np.where(positive, params * np.exp(-z * se_log), params - z * se)
+            upper = np.where(positive, params * np.exp(z * se_log), params + z * se)
+        self.confidence_intervals_ = pd.DataFrame({"lower 95% bound": lower, "upper 95% bound": upper}, index=names)
 
     def _convergence_message(self, reason: Any, gnorm: float) -> str:
         hints = "\n".join(f"{i}. {h}" for i, h in enumerate(self._convergence_hints, 1))
@@ -392,30 +456,73 @@ class BaseModel:
         name = type(self).__name__
         if getattr(self, "params_", None) is None:
             return f"<ltvkit.{name}: not fitted>"
-        params = ", ".join(f"{k}: {v:.2f}" for k, v in self.params_.items())
         n = getattr(self, "n_customers_", None)
         fitted = f"fitted with {n:,.0f} customers, " if n is not None else ""
-        return f"<ltvkit.{name}: {fitted}{params}>"
+        return f"<ltvkit.{name}: {fitted}{self._repr_params()}>"
+
+    def _repr_params(self) -> str:
+        return ", ".join(f"{k}: {v:.2f}" for k, v in self.params_.items())
 
     def _params(self) -> np.ndarray:
         check_is_fitted(self)
         return self.params_.to_numpy(dtype=float)
 
-    # -- persistence ------------------------------------------------------------------------------------------
+    # -- settings and persistence -------------------------------------------------------------------------------
+    @classmethod
+    def _setting_names(cls) -> list[str]:
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The constructor settings (scikit-learn's ``get_params``)."""
+        return {name: getattr(self, name) for name in self._setting_names()}
+
+    _FIT_STATS: ClassVar[tuple[str, ...]] = ("log_likelihood_", "AIC_", "BIC_", "n_customers_", "n_unique_rows_",
+                                             "n_iter_")
+
     def to_dict(self) -> dict[str, Any]:
-        """Model class, settings and fitted values as plain JSON-able data."""
+        """Model class, settings and fitted values as plain JSON-able data (:meth:`from_dict` reads it back)."""
         check_is_fitted(self)
         out: dict[str, Any] = {
             "model": type(self).__name__,
-            "settings": {k: getattr(self, k) for k in ("penalizer", "tol", "maxiter", "random_state")},
+            "settings": {k: _plain(v) for k, v in self.get_params().items()},
             "params": {k: float(v) for k, v in self.params_.items()},
         }
-        for attr in ("log_likelihood_", "AIC_", "BIC_", "n_customers_"):
+        for attr in self._FIT_STATS:
             if hasattr(self, attr):
-                out[attr] = float(getattr(self, attr))
+                out[attr] = _plain(getattr(self, attr))
         if hasattr(self, "variance_matrix_"):
             out["variance_matrix"] = self.variance_matrix_.to_numpy().tolist()
+        extra = self._extra_to_dict()
+        if extra:
+            out["extra"] = extra
         return out
+
+    def _extra_to_dict(self) -> dict[str, Any]:
+        """Hook: further fitted state (JSON-able) that ``_extra_from_dict`` restores."""
+        return {}
+
+    def _extra_from_dict(self, extra: Mapping[str, Any]) -> None:
+        """Hook: restore what ``_extra_to_dict`` wrote (called before the parameters are set)."""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BaseModel:
+        """A fitted model from :meth:`to_dict`'s output: the same settings, parameters and uncertainty."""
+        if data.get("model") != cls.__name__:
+            raise InputError(f"The data hold a {data.get('model')}, not a {cls.__name__}; load it with that class.")
+        model = cls(**data.get("settings", {}))
+        model._extra_from_dict(data.get("extra", {}))
+        names = model._parameter_names()
+        if list(data["params"]) != names:
+            raise InputError(f"{cls.__name__} parameters {list(data['params'])} do not match {names}.")
+        model.params_ = pd.Series([float(data["params"][n]) for n in names], index=names, dtype=float)
+        for attr in cls._FIT_STATS:
+            if attr in data:
+                setattr(model, attr, data[attr])
+        if "variance_matrix" in data:
+            model._set_uncertainty(np.asarray(data["variance_matrix"], dtype=float))
+        model._set_derived()
+        return model
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model as JSON (no pickles, so files are safe to share)."""
@@ -427,13 +534,11 @@ class BaseModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if data.get("model") != cls.__name__:
             raise InputError(f"{path} holds a {data.get('model')}, not a {cls.__name__}; load it with that class.")
-        model = cls.from_params(data["params"], **data.get("settings", {}))
-        for attr in ("log_likelihood_", "AIC_", "BIC_", "n_customers_"):
-            if attr in data:
-                setattr(model, attr, data[attr])
-        if "variance_matrix" in data:
-            names = list(cls._param_names)
-            cov = np.asarray(data["variance_matrix"], dtype=float)
-            model.variance_matrix_ = pd.DataFrame(cov, index=names, columns=names)
-            model.standard_errors_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="se(coef)")
-        return model
+        return cls.from_dict(data)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, so ``json.dumps`` takes them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -34,7 +34,8 @@ class BetaGeoModel(RFMModel):
     maxiter : int, default 2000
         Maximum optimiser iterations.
     random_state : int or None
-        Unused by fitting; kept for the estimator contract.
+        Seed of the random subset that warm-starts fits on more than 30,000 distinct rows (None: seed 0) and
+        the default seed of :meth:`simulate`.
 
     Attributes
     ----------

@@ -90,14 +90,41 @@ class BetaGeoBetaBinomModel(BaseModel):
         x, t_x, n = data
         b_ab = special.betaln(alpha, beta)
         b_gd = special.betaln(gamma, delta)
-        first = special.betaln(alpha + x, beta + n - x) - b_ab + special.betaln(gamma, delta + n) - b_gd
-        terms = [first]
+        terms = [self._loglik_first(params, data)]
         for i in range(int((n - t_x).max())):
             valid = i < n - t_x
             term = (special.betaln(alpha + x, beta + t_x - x + i) - b_ab
                     + special.betaln(gamma + 1, delta + t_x + i) - b_gd)
             terms.append(np.where(valid, term, -np.inf))
         return special.logsumexp(np.vstack(terms), axis=0)
+
+    def _loglik_grad(self, params, data):
+        """The log-likelihood is a log-sum of terms, each a sum of log-beta functions; its gradient is the
+        terms' gradients weighted by their shares of the sum."""
+        alpha, beta, gamma, delta = params
+        x, t_x, n = data
+        dg = special.digamma
+        ll = self._loglik(params, data)
+        shares = [np.exp(self._loglik_first(params, data) - ll)]
+        d = [np.stack([dg(alpha + x) - dg(alpha + beta + n), dg(beta + n - x) - dg(alpha + beta + n),
+                       dg(gamma) - dg(gamma + delta + n), dg(delta + n) - dg(gamma + delta + n)])]
+        for i in range(int((n - t_x).max())):
+            valid = i < n - t_x
+            term = (special.betaln(alpha + x, beta + t_x - x + i) - special.betaln(alpha, beta)
+                    + special.betaln(gamma + 1, delta + t_x + i) - special.betaln(gamma, delta))
+            shares.append(np.where(valid, np.exp(term - ll), 0.0))
+            d.append(np.stack([dg(alpha + x) - dg(alpha + beta + t_x + i), dg(beta + t_x - x + i) - dg(alpha + beta + t_x + i),
+                               dg(gamma + 1) - dg(gamma + delta + 1 + t_x + i), dg(delta + t_x + i) - dg(gamma + delta + 1 + t_x + i)]))
+        g = sum(s_ * d_ for s_, d_ in zip(shares, d, strict=True)).T
+        g -= np.array([dg(alpha) - dg(alpha + beta), dg(beta) - dg(alpha + beta),
+                       dg(gamma) - dg(gamma + delta), dg(delta) - dg(gamma + delta)])
+        return ll, g
+
+    def _loglik_first(self, params, data):
+        alpha, beta, gamma, delta = params
+        x, t_x, n = data
+        return (special.betaln(alpha + x, beta + n - x) - special.betaln(alpha, beta)
+                + special.betaln(gamma, delta + n) - special.betaln(gamma, delta))
 
     def _initial_params(self, data, weights):
         return np.ones(4)

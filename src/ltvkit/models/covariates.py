@@ -10,24 +10,22 @@ with points, first category, ...) gets her own heterogeneity parameters:
   coefficient means customers *leave sooner*.
 
 The likelihood is the plain model's likelihood with those per-customer parameters (rows with equal histories and
-covariates are compressed), maximised with analytic gradients; the Hessian gives standard errors, and
-:attr:`lr_test_` compares with the model without covariates. Predictions and next-purchase timing use each
+covariates are compressed); :class:`~ltvkit.models.BaseModel` maximises it with analytic gradients, starting from
+the model without covariates, and its Hessian gives standard errors; :attr:`lr_test_` compares with that model. Predictions and next-purchase timing use each
 customer's own parameters.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from textwrap import dedent
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
-from ..exceptions import ConvergenceError, InputError, NotFittedError, StatisticalWarning
-from ._base import compress
+from ..exceptions import InputError, StatisticalWarning
+from ._base import BaseModel, _plain, check_is_fitted
 from ._rfm_base import check_rfm
 from ._special import hyp2f1_neg
 from .beta_geo import BetaGeoModel
@@ -60,13 +58,27 @@ class _Encoder:
                 counts = s.astype(str).value_counts()
                 levels = sorted(counts.index.tolist(), key=lambda v: (-counts[v], v))
                 self.levels_[col] = levels[1:]
-        self.names_ = []
+        return self._set_names()
+
+    def _set_names(self) -> _Encoder:
+        self.names_: list[str] = []
         for col in self.columns_:
             if col in self.levels_:
                 self.names_ += [f"{col}={lvl}" for lvl in self.levels_[col]]
             else:
                 self.names_.append(str(col))
         return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [_plain(c) for c in self.columns_],
+                "levels": [[_plain(c), list(v)] for c, v in self.levels_.items()]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Encoder:
+        enc = cls()
+        enc.columns_ = list(data["columns"])
+        enc.levels_ = {c: list(v) for c, v in data["levels"]}
+        return enc._set_names()
 
     def transform(self, covariates: Any) -> np.ndarray:
         frame = _as_frame(covariates)
@@ -177,34 +189,65 @@ def _pnbd_ll_grad(params, data):
     return ll, g
 
 
-class _CovariateModel:
-    """Shared fitting, uncertainty and reporting; subclasses give the base model and the links."""
+class _CovariateModel(BaseModel):
+    """Shared likelihood plumbing and reporting; subclasses give the base model and the links.
 
-    _base_cls: ClassVar[type] = BetaGeoModel
+    The parameter vector is the base model's four parameters (positive, fitted on the log scale) followed by the
+    purchase and the dropout coefficients (real line); ``_loglik_grad`` maps the gradient in each customer's own
+    parameters back to that vector, and :class:`BaseModel` does the fitting, standard errors and persistence.
+    """
+
+    _base_cls: ClassVar[type[BaseModel]] = BetaGeoModel
     _ll_grad: ClassVar[Any] = None
-    _base_names: ClassVar[tuple[str, ...]] = ()
     _timing: ClassVar[str] = ""
-
-    def __init__(self, penalizer: float = 0.0, tol: float = 1e-8, maxiter: int = 2000,
-                 random_state: int | None = None) -> None:
-        self.penalizer = penalizer
-        self.tol = tol
-        self.maxiter = maxiter
-        self.random_state = random_state
+    _convergence_hints: ClassVar[tuple[str, ...]] = (
+        "Drop covariates with very few customers in a level, or merge rare levels.",
+        "Scale numeric covariates (e.g. yen in thousands) so coefficients are of order 1.",
+        "Try penalizer=0.001.",
+    )
 
     @property
     def _timing_kind(self) -> str:
         return self._timing
 
-    # subclass hooks: per-row base parameters and the chain rule into theta
-    def _row_params(self, theta: np.ndarray, z: np.ndarray) -> list[Any]:  # pragma: no cover - abstract
+    # -- likelihood -----------------------------------------------------------------------------------------------
+    def _parameter_names(self) -> list[str]:
+        enc = getattr(self, "_encoder", None)
+        if enc is None:
+            raise InputError(f"{type(self).__name__}'s parameters follow its covariates; fit it, or restore a "
+                             "fitted one with from_dict or load.")
+        return [*self._param_names, *(f"purchase:{n}" for n in enc.names_), *(f"dropout:{n}" for n in enc.names_)]
+
+    def _positive(self) -> np.ndarray:
+        return np.arange(len(self._parameter_names())) < len(self._param_names)
+
+    def _prepare(self, data):
+        x, t_x, T = data[:3]
+        z = np.column_stack(data[3:]) if len(data) > 3 else np.zeros((len(x), 0))
+        return x, t_x, T, z
+
+    def _initial_params(self, data, weights):
+        return np.concatenate([self._start, np.zeros(data[3].shape[1] * 2)])
+
+    def _row_params(self, params: np.ndarray, z: np.ndarray) -> list[Any]:  # pragma: no cover - abstract
         raise NotImplementedError  # abstract: each concrete class defines it
 
-    def _chain(self, theta: np.ndarray, z: np.ndarray, rp: list[Any], g: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _chain(self, params: np.ndarray, z: np.ndarray, rp: list[Any], g: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def _loglik_grad(self, params, data):
+        x, t_x, T, z = data
+        rp = self._row_params(params, z)
+        with np.errstate(all="ignore"):
+            ll, g = type(self)._ll_grad(rp, (x, t_x, T))
+        return ll, self._chain(params, z, rp, g)
+
+    def _loglik(self, params, data):
+        return self._loglik_grad(params, data)[0]
+
+    # -- fitting ------------------------------------------------------------------------------------------------
     def fit(self, frequency: Any, recency: Any, T: Any, covariates: Any, weights: Any = None) -> _CovariateModel:
-        """Fit by maximum likelihood.
+        """Fit by maximum likelihood, starting from the model without covariates.
 
         Parameters
         ----------
@@ -225,117 +268,55 @@ class _CovariateModel:
         z = enc.transform(covariates)
         if len(z) != len(x):
             raise InputError(f"covariates has {len(z):,} rows but the data has {len(x):,} customers; pass one row each.")
-        p = z.shape[1]
-        cols, w = compress([x, t_x, t, *z.T], weights)
-        data = cols[:3]
-        zc = np.column_stack(cols[3:]) if p else np.zeros((len(w), 0))
         with warnings.catch_warnings():  # the base model's standard errors are not reported here
             warnings.simplefilter("ignore", StatisticalWarning)
-            base = self._base_cls(penalizer=self.penalizer).fit(x, t_x, t, weights=weights)
-        theta0 = np.concatenate([np.log(base.params_.to_numpy()), np.zeros(2 * p)])
-        n_total = float(w.sum())
-        pen = float(self.penalizer)
-        loglik_grad = type(self)._ll_grad
-
-        def objective(theta):
-            rp = self._row_params(theta, zc)
-            with np.errstate(all="ignore"):
-                ll, g = loglik_grad(rp, data)
-            value = -float(w @ ll) / n_total + pen * float(theta @ theta)
-            grad = -self._chain(theta, zc, rp, g, w) / n_total + 2 * pen * theta
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-                return 1e300, np.zeros_like(theta)
-            return value, grad
-
-        res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                                options={"maxiter": self.maxiter, "ftol": 1e-15, "gtol": self.tol, "maxcor": 20})
-        theta = res.x
-        value, grad = objective(theta)
-        hess = _fd_hessian(objective, theta)
-        for _ in range(8):  # Newton polish
-            try:
-                step = np.linalg.solve(hess, grad)
-            except np.linalg.LinAlgError:
-                break
-            tv, tg = objective(theta - step)
-            if not (np.isfinite(tv) and tv <= value + 1e-15):
-                break
-            theta, value, grad = theta - step, tv, tg
-            if np.max(np.abs(step)) < 1e-10:
-                break
-            hess = _fd_hessian(objective, theta)
-        gnorm = float(np.max(np.abs(grad)))
-        if value >= 1e299 or gnorm > 1e-3:
-            raise ConvergenceError(dedent(f"""\
-                {type(self).__name__} did not converge (largest gradient {gnorm:.3g}). What to try:
-                1. Drop covariates with very few customers in a level, or merge rare levels.
-                2. Scale numeric covariates (e.g. yen in thousands) so coefficients are of order 1.
-                3. Try penalizer=0.001."""))
+            base = self._base_cls(penalizer=self.penalizer, tol=self.tol, maxiter=self.maxiter,
+                                  random_state=self.random_state).fit(x, t_x, t, weights=weights)
         self._encoder = enc
-        self.covariate_names_ = list(enc.names_)
-        names = list(self._base_names) + [f"purchase:{n}" for n in enc.names_] + [f"dropout:{n}" for n in enc.names_]
-        k0 = len(self._base_names)
-        natural = np.concatenate([np.exp(theta[:k0]), theta[k0:]])
-        self.params_ = pd.Series(natural, index=names, dtype=float)
-        self._theta = theta
-        self.log_likelihood_ = float(-value * n_total + pen * float(theta @ theta) * n_total)
-        self.n_customers_ = n_total
-        k = len(theta)
-        self.AIC_ = 2 * k - 2 * self.log_likelihood_
-        self.BIC_ = k * math.log(n_total) - 2 * self.log_likelihood_
-        info = hess * n_total - 2 * pen * n_total * np.eye(k)
+        self._start = base.params_.to_numpy()
         try:
-            cov_theta = np.linalg.inv(info)
-        except np.linalg.LinAlgError:
-            cov_theta = np.full((k, k), np.nan)
-        jac = np.diag(np.concatenate([np.exp(theta[:k0]), np.ones(k - k0)]))
-        cov = jac @ cov_theta @ jac
-        self.variance_matrix_ = pd.DataFrame(cov, index=names, columns=names)
-        with np.errstate(invalid="ignore"):
-            self.standard_errors_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="se(coef)")
-            se_theta = np.sqrt(np.diag(cov_theta))
-        zq = stats.norm.ppf(0.975)
-        lower = np.concatenate([np.exp(theta[:k0] - zq * se_theta[:k0]), theta[k0:] - zq * se_theta[k0:]])
-        upper = np.concatenate([np.exp(theta[:k0] + zq * se_theta[:k0]), theta[k0:] + zq * se_theta[k0:]])
-        self.confidence_intervals_ = pd.DataFrame({"lower 95% bound": lower, "upper 95% bound": upper}, index=names)
+            self._fit([x, t_x, t, *z.T], weights)
+        finally:
+            self._start = None
+        self.covariate_names_ = list(enc.names_)
         self.base_model_ = base
-        self.lr_test_ = likelihood_ratio_test(base.log_likelihood_, self.log_likelihood_, 2 * p)
+        self.lr_test_ = likelihood_ratio_test(base.log_likelihood_, self.log_likelihood_, 2 * z.shape[1])
         return self
 
-    # -- reporting ------------------------------------------------------------------------------------------------
-    def _check(self) -> None:
-        if getattr(self, "params_", None) is None:
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
-                                 "Call 'fit' with appropriate arguments first.")
-
+    # -- reporting and persistence ----------------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         """Parameters and coefficients with standard errors, 95% intervals, z and p (LR test in ``.attrs``)."""
-        self._check()
-        frame = pd.DataFrame({"coef": self.params_, "se(coef)": self.standard_errors_}).join(self.confidence_intervals_)
-        k0 = len(self._base_names)
+        frame = super().summary()
+        k0 = len(self._param_names)
         z = np.full(len(frame), np.nan)
         z[k0:] = frame["coef"].to_numpy()[k0:] / frame["se(coef)"].to_numpy()[k0:]
         frame["z"] = z
         frame["p"] = 2 * stats.norm.sf(np.abs(z))
-        frame.index.name = "param"
-        frame.attrs.update({"log_likelihood_": self.log_likelihood_, "AIC_": self.AIC_, "BIC_": self.BIC_,
-                            "lr_test_": self.lr_test_})
+        frame.attrs["lr_test_"] = self.lr_test_
         return frame
 
-    def __repr__(self) -> str:
-        if getattr(self, "params_", None) is None:
-            return f"<ltvkit.{type(self).__name__}: not fitted>"
-        return (f"<ltvkit.{type(self).__name__}: {len(self.covariate_names_)} covariates, "
-                f"LL {self.log_likelihood_:.1f}, LR p={self.lr_test_['p_value']:.3g}>")
+    def _repr_params(self) -> str:
+        return (f"{len(self.covariate_names_)} covariates, LL {self.log_likelihood_:.1f}, "
+                f"LR p={self.lr_test_['p_value']:.3g}")
+
+    def _extra_to_dict(self) -> dict[str, Any]:
+        return {"covariates": self._encoder.to_dict(), "lr_test": dict(self.lr_test_),
+                "base_model": self.base_model_.to_dict()}
+
+    def _extra_from_dict(self, extra: Any) -> None:
+        self._encoder = _Encoder.from_dict(extra["covariates"])
+        self.covariate_names_ = list(self._encoder.names_)
+        self.lr_test_ = dict(extra["lr_test"])
+        self.base_model_ = self._base_cls.from_dict(extra["base_model"])
 
     # -- predictions ----------------------------------------------------------------------------------------------
     def customer_params(self, covariates: Any) -> dict[str, np.ndarray]:
         """Each customer's own heterogeneity parameters (arrays), usable with :mod:`ltvkit.models.timing`."""
-        self._check()
+        check_is_fitted(self)
         z = self._encoder.transform(covariates)
-        rp = self._row_params(self._theta, z)
+        rp = self._row_params(self._params(), z)
         return {name: np.broadcast_to(np.asarray(v, float), (len(z),)).copy()
-                for name, v in zip(self._base_names, rp, strict=True)}
+                for name, v in zip(self._param_names, rp, strict=True)}
 
     def p_alive(self, frequency: Any, recency: Any, T: Any, covariates: Any) -> np.ndarray:
         """Probability that each customer is alive at ``T``, with her covariates."""
@@ -346,18 +327,6 @@ class _CovariateModel:
         """Next-purchase timing table (see :func:`ltvkit.models.timing.next_purchase_timing`) with covariates."""
         x, t_x, t = check_rfm(frequency, recency, T)
         return next_purchase_timing(self.customer_params(covariates), x, t_x, t, kind=self._timing, **kwargs)
-
-
-def _fd_hessian(objective: Any, theta: np.ndarray) -> np.ndarray:
-    k = len(theta)
-    hess = np.empty((k, k))
-    for i in range(k):
-        h = 1e-5 * max(1.0, abs(theta[i]))
-        up, down = theta.copy(), theta.copy()
-        up[i] += h
-        down[i] -= h
-        hess[i] = (objective(up)[1] - objective(down)[1]) / (2 * h)
-    return (hess + hess.T) / 2
 
 
 class CovariateBetaGeoModel(_CovariateModel):
@@ -376,8 +345,8 @@ class CovariateBetaGeoModel(_CovariateModel):
         ``r, alpha, a, b`` then ``purchase:<covariate>`` and ``dropout:<covariate>`` coefficients.
     standard_errors_, confidence_intervals_, variance_matrix_
         From the observed information (intervals on the log scale for ``r, alpha, a, b``).
-    log_likelihood_, AIC_, BIC_ : float
-        Fit statistics.
+    log_likelihood_, AIC_, BIC_, n_customers_, n_unique_rows_, n_iter_
+        Fit statistics, as for every model.
     lr_test_ : dict
         Likelihood-ratio test against BG/NBD without covariates (``statistic``, ``df``, ``p_value``).
     base_model_ : BetaGeoModel
@@ -403,21 +372,21 @@ class CovariateBetaGeoModel(_CovariateModel):
 
     _base_cls = BetaGeoModel
     _ll_grad = staticmethod(_bgnbd_ll_grad)
-    _base_names = ("r", "alpha", "a", "b")
+    _param_names = ("r", "alpha", "a", "b")
     _timing = "bgnbd"
 
-    def _row_params(self, theta, z):
+    def _row_params(self, params, z):
         p = z.shape[1]
-        r, alpha, a, b = np.exp(theta[:4])
-        gp, gd = theta[4:4 + p], theta[4 + p:]
+        r, alpha, a, b = params[:4]
+        gp, gd = params[4:4 + p], params[4 + p:]
         return [r, alpha * np.exp(-(z @ gp)), a * np.exp(z @ gd), b]
 
-    def _chain(self, theta, z, rp, g, w):
+    def _chain(self, params, z, rp, g):
         r, alpha_i, a_i, b = rp
-        d_alpha = w * g[:, 1] * alpha_i
-        d_a = w * g[:, 2] * a_i
-        return np.concatenate([[float(w @ g[:, 0]) * r, d_alpha.sum(), d_a.sum(), float(w @ g[:, 3]) * b],
-                               -(d_alpha @ z), d_a @ z])
+        d_alpha = g[:, 1] * alpha_i  # d ll / d log alpha_i
+        d_a = g[:, 2] * a_i
+        return np.column_stack([g[:, 0], d_alpha / params[1], d_a / params[2], g[:, 3],
+                                -d_alpha[:, None] * z, d_a[:, None] * z])
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any, covariates: Any) -> np.ndarray:
         """Expected purchases in the next ``t`` periods given history and covariates."""
@@ -455,21 +424,21 @@ class CovariateParetoNBDModel(_CovariateModel):
 
     _base_cls = ParetoNBDModel
     _ll_grad = staticmethod(_pnbd_ll_grad)
-    _base_names = ("r", "alpha", "s", "beta")
+    _param_names = ("r", "alpha", "s", "beta")
     _timing = "pnbd"
 
-    def _row_params(self, theta, z):
+    def _row_params(self, params, z):
         p = z.shape[1]
-        r, alpha, s, beta = np.exp(theta[:4])
-        gp, gd = theta[4:4 + p], theta[4 + p:]
+        r, alpha, s, beta = params[:4]
+        gp, gd = params[4:4 + p], params[4 + p:]
         return [r, alpha * np.exp(-(z @ gp)), s, beta * np.exp(-(z @ gd))]
 
-    def _chain(self, theta, z, rp, g, w):
+    def _chain(self, params, z, rp, g):
         r, alpha_i, s, beta_i = rp
-        d_alpha = w * g[:, 1] * alpha_i
-        d_beta = w * g[:, 3] * beta_i
-        return np.concatenate([[float(w @ g[:, 0]) * r, d_alpha.sum(), float(w @ g[:, 2]) * s, d_beta.sum()],
-                               -(d_alpha @ z), -(d_beta @ z)])
+        d_alpha = g[:, 1] * alpha_i  # d ll / d log alpha_i
+        d_beta = g[:, 3] * beta_i
+        return np.column_stack([g[:, 0], d_alpha / params[1], g[:, 2], d_beta / params[3],
+                                -d_alpha[:, None] * z, -d_beta[:, None] * z])
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any, covariates: Any) -> np.ndarray:
         """Expected purchases in the next ``t`` periods given history and covariates."""

@@ -30,6 +30,22 @@ def _check(frequency: Any, monetary_value: Any, *, fitting: bool) -> tuple[np.nd
     return x, m
 
 
+def _gg_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood of ``x`` repeat transactions with mean value ``m`` per row, and its gradient in (p, q, v)."""
+    p, q, v = params
+    px = p * x
+    lxm = np.log(x * m)
+    lvxm = np.log(v + x * m)
+    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
+          + (px - 1) * lxm + np.log(x) - (px + q) * lvxm)
+    g = np.empty((len(x), 3))
+    dpq = special.digamma(px + q)
+    g[:, 0] = x * (dpq - special.digamma(px) + lxm - lvxm)
+    g[:, 1] = dpq - special.digamma(q) + np.log(v) - lvxm
+    g[:, 2] = q / v - (px + q) / (v + x * m)
+    return ll, g
+
+
 class GammaGammaModel(BaseModel):
     """Gamma-Gamma spend model: a customer's transaction values are Gamma(p, nu) with ``nu ~ Gamma(q, v)``.
 
@@ -87,19 +103,7 @@ class GammaGammaModel(BaseModel):
         return np.array([1.0, 2.0, mean])
 
     def _loglik_grad(self, params, data):
-        p, q, v = params
-        x, m = data
-        px = p * x
-        lxm = np.log(x * m)
-        lvxm = np.log(v + x * m)
-        ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
-              + (px - 1) * lxm + np.log(x) - (px + q) * lvxm)
-        g = np.empty((len(x), 3))
-        dpq = special.digamma(px + q)
-        g[:, 0] = x * (dpq - special.digamma(px) + lxm - lvxm)
-        g[:, 1] = dpq - special.digamma(q) + np.log(v) - lvxm
-        g[:, 2] = q / v - (px + q) / (v + x * m)
-        return ll, g
+        return _gg_loglik_grad(params, *data)
 
     def _loglik(self, params, data):
         return self._loglik_grad(params, data)[0]

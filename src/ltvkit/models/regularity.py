@@ -251,6 +251,18 @@ class RegularBetaGeoModel(BaseModel):
         self.k_log_likelihoods_ = pd.Series(lls, name="log_likelihood").rename_axis("k")
         return self
 
+    def _extra_to_dict(self) -> dict[str, Any]:
+        if not hasattr(self, "k_"):  # built with from_params
+            return {}
+        return {"k": int(self.k_), "k_log_likelihoods": {str(k): float(v) for k, v in self.k_log_likelihoods_.items()}}
+
+    def _extra_from_dict(self, extra: Any) -> None:
+        if not extra:
+            return
+        self.k_ = int(extra["k"])
+        lls = {int(k): float(v) for k, v in extra["k_log_likelihoods"].items()}
+        self.k_log_likelihoods_ = pd.Series(lls, name="log_likelihood", dtype=float).rename_axis("k")
+
     # -- predictions --------------------------------------------------------------------------------------------
     def _rfm(self, frequency, recency, T):
         check_is_fitted(self)
