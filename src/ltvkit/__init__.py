@@ -51,10 +51,10 @@ from .models import (
     next_purchase_timing,
 )
 from .recommend import NextBasketRecommender, ReplenishmentModel, evaluate_recommenders, recommend_workspace
+from ._version import __version__
 from .synth import SyntheticShop, generate_shop
 from .workspace import Workspace
 
-__version__ = "0.1.0"
 
 __all__ = [
     "BetaGeoBetaBinomModel",
