@@ -50,7 +50,8 @@ from .models import (
     customer_lifetime_value,
     next_purchase_timing,
 )
-from .recommend import NextBasketRecommender, ReplenishmentModel, evaluate_recommenders, recommend_workspace
+from .pipeline import recommend_workspace
+from .recommend import NextBasketRecommender, ReplenishmentModel, evaluate_recommenders
 from ._version import __version__
 from .synth import SyntheticShop, generate_shop
 from .workspace import Workspace

@@ -38,13 +38,15 @@ _RESULT_PREFIX = "result_"
 class Run:
     """One computation of the pipeline and a result it stored.
 
-    ``run_id`` is what a message planned from these scores records; ``params`` are the options it ran with.
+    ``run_id`` is what a message planned from these scores records; ``params`` are the options it ran with,
+    ``details`` what it found on the way (fitted parameters, the model chosen).
     """
 
     run_id: int
     kind: str
     as_of: dt.date | None
     params: dict[str, Any]
+    details: dict[str, Any]
     created_at: dt.datetime
     code_version: str
     result: str | None = None
@@ -52,8 +54,9 @@ class Run:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Run:
-        run_id, kind, as_of, params, created_at, version, result, rows = row
-        return cls(int(run_id), kind, as_of, json.loads(params) if params else {}, created_at, version, result,
+        run_id, kind, as_of, params, details, created_at, version, result, rows = row
+        return cls(int(run_id), kind, as_of, json.loads(params) if params else {},
+                   json.loads(details) if details else {}, created_at, version, result,
                    None if rows is None else int(rows))
 
 
@@ -239,13 +242,14 @@ class Workspace:
         return int(n)
 
     # -- runs and results ---------------------------------------------------------------------------------
-    def start_run(self, kind: str, *, as_of: dt.date | None = None, params: dict[str, Any] | None = None) -> int:
+    def start_run(self, kind: str, *, as_of: dt.date | None = None, params: dict[str, Any] | None = None,
+                  details: dict[str, Any] | None = None) -> int:
         """Record a run (what was computed, as of which day, with which parameters) and return its id."""
         self._writable()
         run_id = self.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, current_timestamp::TIMESTAMP, ?)",
-            [run_id, kind, as_of, _params_json(params), __version__])
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?)",
+            [run_id, kind, as_of, _params_json(params), _params_json(details), __version__])
         return int(run_id)
 
     def write_result(self, name: str, data: Any, *, kind: str = "", as_of: dt.date | None = None,
@@ -303,7 +307,7 @@ class Workspace:
     def result_run(self, name: str, *, as_of: dt.date | None = None,
                    params: dict[str, Any] | None = None) -> Run | None:
         """The latest run that stored ``name`` (optionally only one as of ``as_of`` with exactly ``params``)."""
-        sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.created_at, r.code_version, x.result, x.row_count "
+        sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.details, r.created_at, r.code_version, x.result, x.row_count "
                "FROM runs r JOIN run_results x USING (run_id) WHERE x.result = ?")
         args: list[Any] = [_result_name(name)]
         if as_of is not None:
@@ -317,7 +321,7 @@ class Workspace:
 
     def runs(self, *, kind: str | None = None) -> list[Run]:
         """Every stored result with its run, newest first (one entry per run and result)."""
-        sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.created_at, r.code_version, x.result, x.row_count "
+        sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.details, r.created_at, r.code_version, x.result, x.row_count "
                "FROM runs r LEFT JOIN run_results x USING (run_id)")
         args: list[Any] = []
         if kind is not None:

@@ -83,6 +83,7 @@ def _m003_runs(con: duckdb.DuckDBPyConnection) -> None:
           kind VARCHAR NOT NULL,
           as_of DATE,
           params VARCHAR NOT NULL,
+          details VARCHAR NOT NULL,
           created_at TIMESTAMP NOT NULL,
           code_version VARCHAR NOT NULL
         )
@@ -108,7 +109,7 @@ def _m003_runs(con: duckdb.DuckDBPyConnection) -> None:
             continue
         run_id = con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
         physical = f"{name}__run_{run_id}"
-        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, 'before-runs')",
+        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, '{}', ?, 'before-runs')",
                     [run_id, kind or name.removeprefix("result_"), as_of, params or "{}", created_at])
         con.execute(f'ALTER TABLE "{name}" RENAME TO "{physical}"')
         con.execute("INSERT INTO run_results VALUES (?, ?, ?, ?)", [run_id, name, physical, rows])
