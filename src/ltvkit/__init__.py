@@ -6,6 +6,7 @@ dependence, predict CLV with buy-till-you-die models, and recommend what each cu
 
 from __future__ import annotations
 
+from ._version import __version__ as __version__
 from .calendar import CampaignCalendar
 from .exceptions import (
     ConvergenceError,
@@ -52,10 +53,8 @@ from .models import (
 )
 from .pipeline import recommend_workspace
 from .recommend import NextBasketRecommender, ReplenishmentModel, evaluate_recommenders
-from ._version import __version__
 from .synth import SyntheticShop, generate_shop
 from .workspace import Workspace
-
 
 __all__ = [
     "BetaGeoBetaBinomModel",

@@ -17,6 +17,8 @@ f2                  result_f2                                  ltv f2, demo, rep
 golden_time         result_golden_time, result_golden_summary  ltv f2 --golden, report F2
 segments            result_segments_rfm / _cpm                 ltv segments, demo, report segments
 points              result_point_dependence                    ltv points, demo, report points
+point_curves        result_point_ltv_curves                    report points
+campaign_share      result_campaign_share                      report points
 cac                 result_cac                                 ltv cac, demo, report CAC
 predictions         result_predictions                         ltv predict, demo, report predictions
 validation          result_tracking, result_model_comparison   ltv validate, report predictions
@@ -59,10 +61,12 @@ from .store import Run, Workspace
 __all__ = [
     "Result",
     "cac",
+    "campaign_share",
     "cohort_summary_result",
     "cohorts",
     "f2",
     "golden",
+    "point_curves",
     "points",
     "predict_customers",
     "predictions",
@@ -292,6 +296,28 @@ def points(ws: Workspace, as_of: Any = None, *, calendar: CampaignCalendar | Non
                  lambda: point_dependence(ws.orders(), day, calendar=calendar, settings=settings,
                                           products=ws.products_with_rows()),
                  reuse=reuse, allow_compute=compute, frame=False)
+
+
+def point_curves(ws: Workspace, as_of: Any = None, *, reuse: bool = False,
+                 compute: bool = True) -> Result | None:
+    """Margin LTV curves of point-acquired vs organic customers with 95% intervals (``result_point_ltv_curves``)."""
+    from .features.points import point_ltv_curves
+
+    day = resolve_as_of(ws, as_of)
+    return _step(ws, "point_ltv_curves", "points", day, {},
+                 lambda: point_ltv_curves(ws.orders(), day, products=ws.products_with_rows()),
+                 reuse=reuse, allow_compute=compute, frame=True)
+
+
+def campaign_share(ws: Workspace, as_of: Any = None, *, reuse: bool = False,
+                   compute: bool = True) -> Result | None:
+    """Orders per month inside and outside campaign windows (``result_campaign_share``)."""
+    from .features.points import campaign_share_by_month
+
+    day = resolve_as_of(ws, as_of)
+    return _step(ws, "campaign_share", "points", day, {},
+                 lambda: campaign_share_by_month(ws.orders(), day, products=ws.products_with_rows()),
+                 reuse=reuse, allow_compute=compute, frame=True)
 
 
 def _costs(ws: Workspace, costs: Any, day: dt.date, settings: MarginSettings | None) -> tuple[pd.DataFrame, bool]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..store.schema import CONTACTS, CUSTOMERS, ORDER_LINES, PRODUCTS, QUARANTINE, markdown_table
 from .quarantine import REASONS
 from .registry import readers
-from ..store.schema import CONTACTS, CUSTOMERS, ORDER_LINES, PRODUCTS, QUARANTINE, markdown_table
 
 __all__ = ["render_data_model"]
 
