@@ -382,11 +382,12 @@ def cac(ws: Workspace, as_of: Any = None, *, costs: Any = None, window_days: int
 def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", horizon_days: float = 365.0,
                 discount_rate: float = 0.10, margin_rate: float = 1.0, timing: str = "regular",
                 chunk_size: int = 200_000, reuse: bool = False, compute: bool = True,
-                stale_ok: bool = False) -> Result | None:
+                stale_ok: bool = False, store: bool = True) -> Result | None:
     """Per-customer BTYD scores (:func:`ltvkit.scoring.score_customers`) stored as ``result_predictions``.
 
     ``details`` holds the fitted parameters and the summary :func:`predict_customers` prints. With ``reuse``, any
-    stored scores as of the same day are read (the latest run, whatever its options).
+    stored scores as of the same day are read (the latest run, whatever its options). ``store=False`` (or a
+    read-only workspace) scores into a temporary table and records no run.
     """
     from . import scoring
 
@@ -413,7 +414,7 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
                                     else {"mean_spend": scored["mean_spend"]}),
                    "fit_seconds": round(scored["fit_seconds"], 3)}
         expr = scored["expr"]
-        if ws.read_only:
+        if ws.read_only or not store:
             table, run = ws.temp_table("_ltv_predictions", expr), None
         else:
             run_id = ws.start_run("predictions", as_of=day, params=params, details=details)
@@ -428,10 +429,15 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
 
 def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float = 365.0,
                       discount_rate: float = 0.10, margin_rate: float = 1.0, as_of: Any = None,
-                      chunk_size: int = 200_000, timing: str = "regular") -> dict[str, Any]:
-    """Score every customer (:func:`predictions`) and return the summary ``ltv predict`` prints."""
+                      chunk_size: int = 200_000, timing: str = "regular", write: bool = True) -> dict[str, Any]:
+    """Score every customer (:func:`predictions`) and return the summary ``ltv predict`` prints.
+
+    Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
+    ``expected_spend``, ``predicted_clv``, ``churn_risk`` and the next-purchase timing columns) under a new run
+    unless ``write`` is false.
+    """
     res = predictions(ws, as_of, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                      margin_rate=margin_rate, timing=timing, chunk_size=chunk_size)
+                      margin_rate=margin_rate, timing=timing, chunk_size=chunk_size, store=write)
     assert res is not None
     t = res.data
     totals = t.aggregate(n=t.count(), p=t.p_alive.mean(), e=t.expected_purchases_365d.sum(),
