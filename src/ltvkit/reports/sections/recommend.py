@@ -49,7 +49,8 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
         return None
     extra = [c for c in ("reason_code", "related_sku") if c in table.columns]
     keys = table.select("customer_key").distinct()
-    chosen = keys.order_by(keys.customer_key.hash()).limit(settings.recommendation_sample)
+    h = keys.customer_key.hash()  # DuckDB's hash is unsigned; Ibis reads it as signed: negatives sort last
+    chosen = keys.order_by([h < 0, h]).limit(settings.recommendation_sample)
     sample = table.filter(table.customer_key.isin(chosen.customer_key) & (table["rank"] <= SHOWN_RANKS)).select(
         *COLUMNS, *extra).order_by(["customer_key", "rank"]).to_pandas()
     shown_ranks = table.filter(table["rank"] <= SHOWN_RANKS)
