@@ -29,8 +29,10 @@ def list_(
                 for r in ws.runs(kind=kind)]
     if json_:
         emit({"runs": rows}, json_=True)
-    elif rows:
-        emit([{**r, "params": ", ".join(f"{k}={v}" for k, v in r["params"].items() if k != "margin")}
+    elif rows:  # the printed table is short; --json has every field
+        emit([{"run": r["run_id"], "result": (r["result"] or "").removeprefix("result_"), "as_of": r["as_of"],
+               "rows": r["rows"], "created": r["created_at"].strftime("%Y-%m-%d %H:%M"),
+               "params": ", ".join(f"{k}={v}" for k, v in r["params"].items() if k not in ("margin", "cpm"))}
               for r in rows], title="ltv runs")
     else:
         console.print("No runs yet: every analysis command stores its result under a run.")
