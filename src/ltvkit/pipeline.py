@@ -320,7 +320,8 @@ def campaign_share(ws: Workspace, as_of: Any = None, *, reuse: bool = False,
                  reuse=reuse, allow_compute=compute, frame=True)
 
 
-def _costs(ws: Workspace, costs: Any, day: dt.date, settings: MarginSettings | None) -> tuple[pd.DataFrame, bool]:
+def _costs(ws: Workspace, costs: Any, day: dt.date, settings: MarginSettings | None,
+           compute: bool = True) -> tuple[pd.DataFrame, bool]:
     """Acquisition costs per channel and whether any are known.
 
     From ``costs`` (a CSV/YAML file as ``ltv cac --costs`` reads, or a DataFrame with ``channel`` and
@@ -336,7 +337,7 @@ def _costs(ws: Workspace, costs: Any, day: dt.date, settings: MarginSettings | N
         frame = _normalise_costs(ws.read_result("acquisition_costs").to_pandas())
         if frame is not None:
             return frame, True
-    by_channel = cohort_summary_result(ws, day, split="channel", settings=settings, reuse=True)
+    by_channel = cohort_summary_result(ws, day, split="channel", settings=settings, reuse=True, compute=compute)
     table = by_channel.data if by_channel is not None else pd.DataFrame()
     channels = sorted(table["segment"].astype(str).unique().tolist()) if len(table) else []
     return pd.DataFrame({"channel": channels, "spend": float("nan"), "cac": float("nan"), "start": None,
@@ -363,7 +364,7 @@ def cac(ws: Workspace, as_of: Any = None, *, costs: Any = None, window_days: int
     ``details["has_costs"]`` says whether acquisition costs were known (else only 限界CPA is meaningful).
     """
     day = resolve_as_of(ws, as_of)
-    frame, has_costs = _costs(ws, costs, day, settings)
+    frame, has_costs = _costs(ws, costs, day, settings, compute)
     params = {"costs": _fingerprint(frame) if has_costs else None, "window_days": window_days,
               "profit_goal": profit_goal, "margin": _margin_params(settings)}
     if not len(frame):

@@ -26,9 +26,14 @@ def reuse(settings: ReportSettings) -> dict[str, Any]:
     return {"reuse": True, "compute": settings.compute_missing}
 
 
-def table_of(data: Any) -> ibis.Table:
-    """A result as an Ibis table (stored results already are; a frame computed without storing is wrapped)."""
-    return data if isinstance(data, ibis.Table) else ibis.memtable(data)
+def table_of(ws: Workspace, result: pipeline.Result) -> ibis.Table:
+    """A pipeline result as an Ibis table of the workspace: the stored run's rows, or a temporary table of a frame
+    computed without storing (read-only workspace)."""
+    if isinstance(result.data, ibis.Table):
+        return result.data
+    if result.run is not None:
+        return ws.read_result(result.name, run_id=result.run.run_id)
+    return ws.temp_table(f"_report_{result.name}", result.data)
 
 
 def weighted_mean(values: pd.Series, weights: pd.Series) -> float | None:

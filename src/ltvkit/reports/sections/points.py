@@ -105,7 +105,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
              pipeline.campaign_share(ws, day, **reuse(settings)))
     if any(r is None for r in found):
         return None
-    scores = table_of(found[0].data)
+    scores = table_of(ws, found[0])
     charts = [c for c in (_score_chart(scores, lang), _curves(found[1].data, lang),
                           _campaign_share(found[2].data, scores, lang)) if c is not None]
     if not charts:

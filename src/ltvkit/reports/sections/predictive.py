@@ -29,7 +29,7 @@ def predictions(ws: Workspace, settings: ReportSettings) -> Any:
     """The stored ``result_predictions`` as of the report's day (scored through the pipeline when missing and
     allowed; read-only: what is stored, even when computed as of another date), or ``None``."""
     res = pipeline.predictions(ws, as_of(ws, settings), stale_ok=not settings.compute_missing, **reuse(settings))
-    return None if res is None else table_of(res.data)
+    return None if res is None else table_of(ws, res)
 
 
 def _p_alive_chart(scores: ibis.Table, lang: str) -> Chart | None:

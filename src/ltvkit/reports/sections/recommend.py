@@ -43,7 +43,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     res = recommendations(ws, settings)
     if res is None:
         raise MissingDataError(t("need_recommend", settings.lang))
-    table = table_of(res.data)
+    table = table_of(ws, res)
     n_customers = int(table.customer_key.nunique().to_pandas())
     if not n_customers:
         return None
