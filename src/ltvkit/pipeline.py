@@ -131,10 +131,6 @@ def _calendar_params(calendar: CampaignCalendar | None) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _find(ws: Workspace, name: str, day: dt.date, params: dict[str, Any], match_params: bool) -> Run | None:
-    return ws.result_run(name, as_of=day, params=params if match_params else None)
-
-
 def _read(ws: Workspace, run: Run, name: str, frame: bool) -> Any:
     table = ws.read_result(name, run_id=run.run_id)
     return table.to_pandas() if frame else table
@@ -142,13 +138,11 @@ def _read(ws: Workspace, run: Run, name: str, frame: bool) -> Any:
 
 def _step(ws: Workspace, name: str, kind: str, day: dt.date, params: dict[str, Any],
           compute: Callable[[], Any], *, reuse: bool, allow_compute: bool, frame: bool,
-          match_params: bool = True, details: dict[str, Any] | None = None,
-          stale_ok: bool = False) -> Result | None:
-    """Read a stored run of ``name`` (``reuse``) or compute it and store it under a new run."""
+          details: dict[str, Any] | None = None) -> Result | None:
+    """Read the stored run of ``name`` as of ``day`` with ``params`` (``reuse``), or compute ``name`` and store it
+    under a new run (not on a read-only workspace); ``None`` when nothing is stored and computing is not allowed."""
     if reuse or not allow_compute:
-        run = _find(ws, name, day, params, match_params)
-        if run is None and not allow_compute and stale_ok:
-            run = ws.result_run(name)  # read-only report: what is stored, even when computed as of another day
+        run = ws.result_run(name, as_of=day, params=params)
         if run is not None:
             return Result(name, _read(ws, run, name, frame), run.as_of or day, run.params, run, run.details, True)
     if not allow_compute:
