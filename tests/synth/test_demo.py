@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from ltvkit.cli import main
 from ltvkit.cli.demo import DEMO_STEPS, DemoContext, DemoStep, run_demo
@@ -46,6 +47,15 @@ def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path):
     assert [r.status for r in results] == ["done", "failed", "done"]
     assert "broken analysis" in results[1].detail
     assert calls == ["ok", "ok"]
+
+
+def test_a_broken_import_in_a_step_stops_the_demo(tmp_path):
+    def broken(ctx):
+        raise ModuleNotFoundError("No module named 'ltvkit.nothing'", name="ltvkit.nothing")
+
+    ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
+    with pytest.raises(ModuleNotFoundError, match="ltvkit.nothing"):
+        run_demo(ctx, steps=[DemoStep("x", "X", "X", broken)])
 
 
 def test_default_steps_start_with_generate_export_import():

@@ -258,6 +258,8 @@ def run_demo(ctx: DemoContext, *, steps: list[DemoStep] | None = None,
         try:
             detail = step.run(ctx) or ""
             status = "done"
+        except ImportError:  # a broken import is a bug of ltvkit: fail loudly, never "failed" in a table
+            raise
         except Exception as exc:  # noqa: BLE001 - an analysis failing must not hide the others
             if step.key in ("generate", "export", "import"):
                 if isinstance(exc, LtvkitError):
