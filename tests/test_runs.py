@@ -82,6 +82,8 @@ def test_results_written_before_runs_become_runs(tmp_path):
     con.execute("INSERT INTO result_log VALUES ('result_predictions', 'predictions', DATE '2025-12-31', "
                 "'{\"model\": \"pnbd\"}', TIMESTAMP '2026-01-01 10:00:00', 1)")
     con.close()
+    with Workspace(path, read_only=True) as old, pytest.raises(StoreError, match="older ltvkit"):
+        old.runs()
     ws = Workspace(path)
     assert applied_migrations(ws.con)[-1] == "m003_runs"
     run = ws.result_run("predictions")

@@ -307,6 +307,7 @@ class Workspace:
     def result_run(self, name: str, *, as_of: dt.date | None = None,
                    params: dict[str, Any] | None = None) -> Run | None:
         """The latest run that stored ``name`` (optionally only one as of ``as_of`` with exactly ``params``)."""
+        self._require_runs()
         sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.details, r.created_at, r.code_version, x.result, x.row_count "
                "FROM runs r JOIN run_results x USING (run_id) WHERE x.result = ?")
         args: list[Any] = [_result_name(name)]
@@ -321,6 +322,7 @@ class Workspace:
 
     def runs(self, *, kind: str | None = None) -> list[Run]:
         """Every stored result with its run, newest first (one entry per run and result)."""
+        self._require_runs()
         sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.details, r.created_at, r.code_version, x.result, x.row_count "
                "FROM runs r LEFT JOIN run_results x USING (run_id)")
         args: list[Any] = []
@@ -348,6 +350,11 @@ class Workspace:
                 "SELECT run_id FROM runs WHERE run_id NOT IN (SELECT run_id FROM run_results) ORDER BY 1").fetchall()]
             con.execute("DELETE FROM runs WHERE run_id NOT IN (SELECT run_id FROM run_results)")
         return gone
+
+    def _require_runs(self) -> None:
+        if self.read_only and not self.has_table("runs"):
+            raise StoreError(f"The workspace {self.path} was written by an older ltvkit; open it once without "
+                             "--read-only (any command that writes) to upgrade it.")
 
     def _writable(self) -> None:
         if self.read_only:
