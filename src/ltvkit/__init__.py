@@ -6,6 +6,7 @@ dependence, predict CLV with buy-till-you-die models, and recommend what each cu
 
 from __future__ import annotations
 
+from ._version import __version__ as __version__
 from .calendar import CampaignCalendar
 from .exceptions import (
     ConvergenceError,
@@ -51,11 +52,10 @@ from .models import (
     customer_lifetime_value,
     next_purchase_timing,
 )
-from .recommend import NextBasketRecommender, ReplenishmentModel, evaluate_recommenders, recommend_workspace
+from .pipeline import recommend_workspace
+from .recommend import NextBasketRecommender, ReplenishmentModel, evaluate_recommenders
 from .synth import SyntheticShop, generate_shop
 from .workspace import Workspace
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BetaGeoBetaBinomModel",

@@ -36,7 +36,7 @@ from .models import (
 from .models.timing import HORIZONS_DAYS, days_to_dates, next_purchase_timing
 from .models.timing_validation import timing_validation_table
 
-__all__ = ["MODELS", "predict_customers", "score_groups", "score_rfm_table", "validate_models"]
+__all__ = ["MODELS", "drop_scoring_tables", "score_customers", "score_groups", "score_rfm_table", "validate_models"]
 
 MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}
 PREDICTION_COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
@@ -52,10 +52,6 @@ def _model(name: str) -> type:
     if name not in MODELS:
         raise InputError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)} or auto.")
     return MODELS[name]
-
-
-def _sql(expr: Any) -> str:
-    return ibis.to_sql(expr, dialect="duckdb")
 
 
 def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
@@ -101,12 +97,8 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
     return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols, **extra})
 
 
-def _fit_spend(con: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]:
-    rows = con.execute(
-        f"SELECT frequency, monetary_value, count(*) AS n FROM {rfm_table} "
-        "WHERE frequency > 0 AND monetary_value > 0 GROUP BY ALL").fetchnumpy()
-    fallback = con.execute(f"SELECT avg(monetary_value) FROM {rfm_table} WHERE frequency > 0").fetchall()[0][0]
-    fallback = float(fallback or 0.0)
+def _fit_spend(ws: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]:
+    rows, fallback = ws.repeat_spend_groups(rfm_table)
     if len(rows["n"]) < 20:
         warnings.warn("Fewer than 20 repeat-spend groups: expected spend is the mean repeat spend, not Gamma-Gamma.",
                       StatisticalWarning, stacklevel=3)
@@ -135,12 +127,9 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
     fitted here on the table's ``litt`` column) predicts the next-purchase timing columns; if it does not
     converge, the transaction model's timing is used with a warning.
     """
-    con = ws.con
     t0 = time.perf_counter()
     with_litt = timing_model is not None
-    litt_sql = ', avg(litt) AS litt' if with_litt else ''
-    groups = con.execute(f'SELECT frequency, recency, "T", count(*) AS n{litt_sql} FROM {rfm_table} '
-                         'GROUP BY frequency, recency, "T"').fetchnumpy()
+    groups = ws.rfm_groups(rfm_table, litt=with_litt)
     if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
         raise InputError("Every customer's first order is on the last day; score as of a later date (--as-of).")
     try:
@@ -160,7 +149,7 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
             warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
                           f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
             timing_model = None
-    gg, fallback = _fit_spend(con, rfm_table)
+    gg, fallback = _fit_spend(ws, rfm_table)
     t_fit = time.perf_counter() - t0
     t1 = time.perf_counter()
     scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
@@ -168,14 +157,9 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
                           chunk_size=chunk_size, as_of=as_of, timing_model=timing_model)
     n_groups = len(groups["n"])
     del groups
-    con.register("_ltv_scored_in", scored)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _ltv_scored AS SELECT * FROM _ltv_scored_in")
-    finally:
-        con.unregister("_ltv_scored_in")
+    sc = ws.temp_table("_ltv_scored", scored)
     del scored
     r = ws.backend.table(rfm_table)
-    sc = ws.backend.table("_ltv_scored")
     if gg is not None:
         p, q, v = (float(gg.params_[k]) for k in ("p", "q", "v"))
         spend = ibis.cases(((r.frequency > 0) & (r.monetary_value > 0),
@@ -194,13 +178,13 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
-def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
-                      margin_rate: float = 1.0, as_of: dt.date | str | None = None, chunk_size: int = 200_000,
-                      write: bool = True, timing: str = "regular") -> dict[str, Any]:
-    """Fit a transaction model and Gamma-Gamma on the workspace's orders and score every customer.
+def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
+                    margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 200_000,
+                    timing: str = "regular") -> dict[str, Any]:
+    """Fit a transaction model and Gamma-Gamma on the workspace's orders as of ``as_of`` and score every customer.
 
-    Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
-    ``expected_spend``, ``predicted_clv``, ``churn_risk``) and returns a summary.
+    Stores nothing: returns the per-customer Ibis expression (``expr``, valid until :func:`drop_scoring_tables`)
+    with the fitted models and timings; :func:`ltvkit.pipeline.predict_customers` stores it under a run.
 
     Parameters
     ----------
@@ -208,23 +192,15 @@ def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.
     model : {"bgnbd", "mbgnbd", "pnbd", "auto"}
         Transaction model (time unit: days); "auto" picks the one with the lowest holdout MAE in
         :func:`validate_models`.
-    horizon_days : float
-        CLV horizon.
-    discount_rate : float
-        Annual discount rate (continuous discounting).
-    margin_rate : float
-        Share of spend kept as margin (1.0 = CLV in revenue).
-    as_of : date, optional
-        Score as of this date; later orders are ignored.
+    horizon_days, discount_rate, margin_rate
+        CLV horizon, annual discount rate (continuous discounting), share of spend kept as margin.
+    as_of : date
+        The observation end (resolved by the pipeline); later orders are ignored.
     chunk_size : int
         Groups scored per numpy chunk.
-    write : bool
-        Store the table in the workspace.
     timing : {"regular", "model"}
         Which model predicts the next-purchase timing columns: ``regular`` (default) is MBG/CNBD-k
-        (:class:`~ltvkit.models.RegularBetaGeoModel`, Erlang-k inter-purchase times with ``k`` chosen by
-        likelihood), the most accurate on the holdout validation of docs/timing.md; ``model`` uses the
-        transaction model itself.
+        (:class:`~ltvkit.models.RegularBetaGeoModel`), ``model`` uses the transaction model itself.
     """
     if timing not in ("regular", "model"):
         raise InputError(f"Unknown timing model {timing!r}; use regular or model.")
@@ -242,46 +218,37 @@ def predict_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.
     if discount_rate <= 0:
         raise InputError("--discount-rate must be positive (an annual rate such as 0.1).")
     ws.require_orders()
+    obs = _observation_end(ws, as_of)
     t0 = time.perf_counter()
-    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=as_of, freq="D", litt=timing == "regular")
-    ws.con.execute(f"CREATE OR REPLACE TEMP TABLE _ltv_rfm AS {_sql(rfm)}")
+    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=timing == "regular")
+    ws.temp_table("_ltv_rfm", rfm)
     scored = score_rfm_table(ws, "_ltv_rfm", model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
-                             margin_rate=margin_rate, chunk_size=chunk_size, as_of=rfm_observation_end(ws, as_of),
+                             margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
                              timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None)
-    tm, gg, fallback, expr = scored["model"], scored["spend_model"], scored["mean_spend"], scored["expr"]
-    t_fit = time.perf_counter() - t0 - scored["score_seconds"]
-    t1 = time.perf_counter() - scored["score_seconds"]
-    con = ws.con
-    obs = rfm_observation_end(ws, as_of)
+    tm, gg, fallback = scored["model"], scored["spend_model"], scored["mean_spend"]
     timing_model = scored["timing_model"]
     timing_name = f"MBG/CNBD-{timing_model.k_}" if timing_model is not None else model
-    params = {"model": model, "timing_model": timing_name, "horizon_days": horizon_days, "discount_rate": discount_rate,
-              "margin_rate": margin_rate, "transaction_params": tm.params_.to_dict(),
-              "spend_params": gg.params_.to_dict() if gg is not None else {"mean_spend": fallback}}
-    table = ws.write_result("predictions", expr, kind="predictions", as_of=obs, params=params) if write else None
-    agg = ws.read_result("predictions") if write else expr
-    totals = con.execute(f"SELECT count(*), avg(p_alive), sum(expected_purchases_365d), sum(predicted_clv) "
-                         f"FROM ({_sql(agg)})").fetchall()[0]
-    for name in ("_ltv_rfm", "_ltv_scored"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
     return {
-        "table": table, "model": model, "model_chosen_by": chosen_by, "as_of": obs.isoformat(), "customers": int(totals[0]),
-        "unique_rows": int(scored["unique_rows"]), "transaction_params": {k: round(float(v), 6) for k, v in tm.params_.items()},
-        "log_likelihood": round(tm.log_likelihood_, 3), "timing_model": timing_name,
-        "spend_model": "gamma-gamma" if gg is not None else "mean",
-        "mean_p_alive": float(totals[1] or 0), "expected_purchases_365d_total": float(totals[2] or 0),
-        "predicted_clv_total": float(totals[3] or 0), "horizon_days": horizon_days,
-        "discount_rate": discount_rate, "margin_rate": margin_rate,
-        "fit_seconds": round(t_fit, 3), "score_seconds": round(time.perf_counter() - t1, 3),
+        "expr": scored["expr"], "model": model, "model_chosen_by": chosen_by, "as_of": obs,
+        "unique_rows": int(scored["unique_rows"]), "transaction_model": tm, "spend_model": gg,
+        "mean_spend": fallback, "timing_model": timing_name,
+        "fit_seconds": time.perf_counter() - t0 - scored["score_seconds"], "score_seconds": scored["score_seconds"],
     }
 
 
-def rfm_observation_end(ws: Any, as_of: Any) -> dt.date:
-    """The observation end used by the scores: ``as_of`` or the latest non-cancelled order date."""
+def drop_scoring_tables(ws: Any) -> None:
+    """Drop the temporary tables :func:`score_customers` leaves for its expression."""
+    for name in ("_ltv_rfm", "_ltv_scored"):
+        ws.drop_temp_table(name)
+
+
+def _observation_end(ws: Any, as_of: Any) -> dt.date:
+    """``as_of`` as a date, else the pipeline's rule (the last valid order date)."""
     if as_of is not None:
         return pd.Timestamp(as_of).date()
-    latest = ws.con.execute("SELECT max(order_date) FROM order_lines WHERE status <> 'cancelled'").fetchall()[0][0]
-    return pd.Timestamp(latest).date()
+    from .features._orders import resolve_as_of
+
+    return resolve_as_of(ws.orders(), None)
 
 
 def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of: dt.date | str | None = None,
@@ -293,8 +260,8 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     value, for the model with the lowest holdout MAE (``chosen``).
     """
     ws.require_orders()
-    obs = rfm_observation_end(ws, as_of)
-    first = pd.Timestamp(ws.con.execute("SELECT min(order_date) FROM order_lines").fetchall()[0][0]).date()
+    obs = _observation_end(ws, as_of)
+    first = pd.Timestamp(ws.first_order_date()).date()
     if calibration_end is None:
         span = (obs - first).days
         calibration_end = obs - dt.timedelta(days=max(1, min(365, span // 3)))

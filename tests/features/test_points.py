@@ -8,6 +8,7 @@ from scipy.stats import rankdata
 from ltvkit import Workspace
 from ltvkit.calendar import CampaignCalendar
 from ltvkit.features import acquisition_comparison, point_dependence, point_segment_summary
+from ltvkit.synth import generate_shop
 
 # Rakuten campaign only on the 5th: in January 2025 the base rate is 24 of 744 hours = 1/31.
 CAL = CampaignCalendar.from_dict({"rules": [{"mall": "rakuten", "name": "5th", "days": [5]}]})
@@ -66,8 +67,7 @@ def test_point_acquired_vs_organic_confidence_intervals(make_ws):
 
 def test_score_separates_point_driven_from_loyal_customers():
     """Cross-check on the synthetic shop, whose truth says which customers are point-driven."""
-    synth = pytest.importorskip("ltvkit.synth")
-    shop = synth.generate_shop(customers=1200, seed=7)
+    shop = generate_shop(customers=1200, seed=7)
     ws = Workspace()
     ws.append_order_lines(shop.order_lines)
     s = point_dependence(ws.orders(), shop.observation_end, calendar=shop.calendar).to_pandas()

@@ -11,7 +11,8 @@ import pytest
 
 from ltvkit import InputError, Workspace
 from ltvkit.cli import main
-from ltvkit.scoring import PREDICTION_COLUMNS, predict_customers, score_groups, validate_models
+from ltvkit.pipeline import predict_customers
+from ltvkit.scoring import PREDICTION_COLUMNS, score_groups, validate_models
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

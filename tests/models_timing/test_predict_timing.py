@@ -10,7 +10,7 @@ import pytest
 
 from ltvkit import InputError, Workspace
 from ltvkit.features import rfm_summary
-from ltvkit.scoring import predict_customers
+from ltvkit.pipeline import predict_customers
 
 
 def _regular_shop(n_customers: int = 600, seed: int = 3) -> pd.DataFrame:

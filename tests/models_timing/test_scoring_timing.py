@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from ltvkit import Workspace
-from ltvkit.scoring import predict_customers, validate_models
+from ltvkit.pipeline import predict_customers
+from ltvkit.scoring import validate_models
 from ltvkit.synth import generate_shop
 
 TIMING_COLUMNS = ["expected_next_purchase_date", "median_days_to_next_purchase", "p_purchase_7d", "p_purchase_14d",

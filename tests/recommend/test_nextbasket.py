@@ -7,7 +7,8 @@ from rechelp import day, lines_from
 
 from ltvkit import Workspace
 from ltvkit.exceptions import InputError, MissingDataError, NotFittedError
-from ltvkit.recommend import NextBasketRecommender, recommend_workspace
+from ltvkit.pipeline import recommend_workspace
+from ltvkit.recommend import NextBasketRecommender
 
 
 def _shop() -> pd.DataFrame:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from ltvkit.recommend import evaluate_recommenders, evaluate_replenishment
+from ltvkit.synth import generate_shop
 
 
 def test_beats_ptopfreq_and_popularity_on_simulated_cycles(sim_shop):
@@ -39,11 +40,8 @@ def test_learned_intervals_recover_true_cycles(sim_shop):
     assert ratio.median() == pytest.approx(1.0, abs=0.1)
 
 
-def test_synth_generator_shop_if_available():
-    synth = pytest.importorskip("ltvkit.synth")
-    if not hasattr(synth, "generate_shop"):
-        pytest.skip("ltvkit.synth.generate_shop not available")
-    shop = synth.generate_shop(customers=4000, seed=0)
+def test_recommender_beats_baselines_on_the_synthetic_shop():
+    shop = generate_shop(customers=4000, seed=0)
     lines = pd.concat([shop.order_lines, shop.holdout_lines], ignore_index=True)
     t = evaluate_recommenders(lines, shop.observation_end, horizon_days=60, include_als=False)
     rec = t.set_index("model")["recall"]
@@ -53,10 +51,7 @@ def test_synth_generator_shop_if_available():
 
 
 def _synth_shop():
-    synth = pytest.importorskip("ltvkit.synth")
-    if not hasattr(synth, "generate_shop"):
-        pytest.skip("ltvkit.synth.generate_shop not available")
-    return synth.generate_shop(customers=4000, seed=0)
+    return generate_shop(customers=4000, seed=0)
 
 
 def test_synth_upsell_finds_declared_trade_up_paths():
@@ -97,8 +92,7 @@ def test_synth_rhythm_buyers_next_need_dates():
 
 @pytest.fixture(scope="module")
 def wide_shop():
-    synth = pytest.importorskip("ltvkit.synth")
-    shop = synth.generate_shop(customers=20_000, seed=0, catalog="wide")
+    shop = generate_shop(customers=20_000, seed=0, catalog="wide")
     return shop, pd.concat([shop.order_lines, shop.holdout_lines], ignore_index=True)
 
 

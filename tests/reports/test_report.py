@@ -61,12 +61,11 @@ def test_stored_results_are_reused(shop_ws, reports):
         assert ws.has_result(name), name
     from ltvkit.reports.sections import predictive, recommend
 
-    log = "SELECT table_name, created_at FROM result_log ORDER BY 1"
-    before = ws.con.execute(log).fetchall()
+    before = ws.runs()
     data = build_report_data(ws, lang="en", strict=True,
                              builders=[("predictive", predictive.build), ("recommend", recommend.build)])
     assert [s.key for s in data.sections] == ["predictive", "recommend"]
-    assert ws.con.execute(log).fetchall() == before
+    assert ws.runs() == before
 
 
 def test_html_is_self_contained_and_escapes_data(reports, hostile):
@@ -127,11 +126,16 @@ def test_script_json_cannot_break_out_of_its_element():
     assert json.loads(text) == {"name": hostile}
 
 
-def test_missing_analyses_are_listed_and_the_report_still_renders(shop_ws, tmp_path):
-    ws, _ = shop_ws
-
+def test_a_broken_import_in_a_section_fails_loudly(shop_ws):
     def missing_module(ws, settings):
         raise ModuleNotFoundError("No module named 'ltvkit.nothing'", name="ltvkit.nothing")
+
+    with pytest.raises(ModuleNotFoundError, match="ltvkit.nothing"):
+        build_report_data(shop_ws[0], lang="ja", builders=[("predictive", missing_module)])
+
+
+def test_missing_analyses_are_listed_and_the_report_still_renders(shop_ws, tmp_path):
+    ws, _ = shop_ws
 
     def no_data(ws, settings):
         return None
@@ -141,10 +145,9 @@ def test_missing_analyses_are_listed_and_the_report_still_renders(shop_ws, tmp_p
 
     data = build_report_data(ws, ReportSettings(lang="ja"), builders=[
         ("kpi", __import__("ltvkit.reports.sections.kpi", fromlist=["build"]).build),
-        ("predictive", missing_module), ("recommend", no_data), ("points", needs_data)])
+        ("recommend", no_data), ("points", needs_data)])
     assert [s.key for s in data.sections] == ["kpi"]
     reasons = {u.key: u.reason for u in data.unavailable}
-    assert reasons["predictive"] == "このバージョンにはnothingの機能がまだありません"
     assert reasons["recommend"] == "データが足りません"
     assert reasons["points"] == "Run `ltv predict` first."
     html = data.to_html()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from ltvkit.cli import main
 from ltvkit.cli.demo import DEMO_STEPS, DemoContext, DemoStep, run_demo
@@ -30,7 +31,7 @@ def test_demo_options_are_checked(tmp_path, capsys):
     assert main(["demo", "--lang", "fr", "--out", str(tmp_path)]) == 1
 
 
-def test_steps_skip_what_is_missing_and_report_failures(tmp_path):
+def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path):
     calls = []
 
     def ok(ctx):
@@ -40,17 +41,21 @@ def test_steps_skip_what_is_missing_and_report_failures(tmp_path):
     def boom(ctx):
         raise ValueError("broken analysis")
 
-    steps = [
-        DemoStep("a", "A", "A", (), ok),
-        DemoStep("b", "B", "B", ("ltvkit.no_such_module:thing",), ok),
-        DemoStep("c", "C", "C", ("ltvkit.synth:generate_shop",), boom),
-        DemoStep("d", "D", "D", (), ok),
-    ]
+    steps = [DemoStep("a", "A", "A", ok), DemoStep("c", "C", "C", boom), DemoStep("d", "D", "D", ok)]
     ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
     results = run_demo(ctx, steps=steps)
-    assert [r.status for r in results] == ["done", "skipped", "failed", "done"]
-    assert "broken analysis" in results[2].detail
+    assert [r.status for r in results] == ["done", "failed", "done"]
+    assert "broken analysis" in results[1].detail
     assert calls == ["ok", "ok"]
+
+
+def test_a_broken_import_in_a_step_stops_the_demo(tmp_path):
+    def broken(ctx):
+        raise ModuleNotFoundError("No module named 'ltvkit.nothing'", name="ltvkit.nothing")
+
+    ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
+    with pytest.raises(ModuleNotFoundError, match="ltvkit.nothing"):
+        run_demo(ctx, steps=[DemoStep("x", "X", "X", broken)])
 
 
 def test_default_steps_start_with_generate_export_import():

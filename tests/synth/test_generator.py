@@ -8,7 +8,7 @@ import pytest
 from synthhelp import next_order_rates, rhythm_gap_ratios
 
 from ltvkit.exceptions import InputError
-from ltvkit.ingest.schema import STATUSES
+from ltvkit.store.schema import STATUSES
 from ltvkit.synth import DEFAULT_PARAMS, LINE_COLUMNS, SyntheticShop, generate_shop
 
 

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
+# Each module registers its commands on ``app``; an import error in one of them is a bug and fails loudly.
+from . import analytics, demo, imports, info, predict, recommend, report, runs, settings  # noqa: F401
 from ._app import app, console_main, main
-
-# Each module registers its commands on ``app``; a module missing from a partial checkout is skipped.
-_COMMAND_MODULES = ("imports", "info", "analytics", "predict", "recommend", "demo", "report", "settings")
-for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__name__}.{_name}":
-            raise
 
 __all__ = ["app", "console_main", "main"]

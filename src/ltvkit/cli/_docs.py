@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer.main
 
 from ._app import app
@@ -12,6 +14,18 @@ def _default(param: object) -> str:
     if default is None or default is False or callable(default):
         return ""
     return f" (default: `{default}`)"
+
+
+def leaf_commands(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """``(name, command)`` of every command that runs something, sub-commands as ``runs list``, sorted."""
+    out: list[tuple[str, Any]] = []
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        if getattr(command, "commands", None):  # a group of sub-commands
+            out.extend(leaf_commands(command, f"{prefix}{name} "))
+        else:
+            out.append((f"{prefix}{name}", command))
+    return out
 
 
 def cli_reference() -> str:
@@ -27,8 +41,7 @@ def cli_reference() -> str:
         "a file whose format follows its extension. A mistake prints one sentence starting with `Error:` and exits 1.",
         "",
     ]
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    for name, command in leaf_commands(group):
         help_text = (command.help or "").strip()
         lines += [f"## ltv {name}", "", help_text, ""]
         for param in command.params:

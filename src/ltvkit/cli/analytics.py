@@ -9,25 +9,18 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from .. import pipeline
 from ..exceptions import InputError
 from ..features import (
     CpmSettings,
     MarginSettings,
     acquisition_comparison,
-    cac_table,
-    cohort_expr,
-    cohort_summary,
-    f2_table,
-    golden_time,
     pareto_table,
     pivot_cohorts,
-    point_dependence,
     point_segment_summary,
     read_costs,
     relabel,
-    segment_customers,
     segment_summary,
-    shop_summary,
 )
 from ..features.cohorts import COHORT_METRICS, SPLITS
 from ._app import app
@@ -76,15 +69,11 @@ def _margin(path: Path | None, cost_rate: float | None) -> MarginSettings:
         raise InputError(f"Margin settings are not valid ({'; '.join(first[:2])}); see docs/analytics.md.") from None
 
 
-def _context(workspace: Path, as_of: str | None, lang: str) -> tuple[Any, dt.date | None]:
+def _context(workspace: Path, as_of: str | None, lang: str) -> tuple[Any, dt.date]:
     check_lang(lang)
     ws = open_workspace(workspace)
     ws.require_orders()
-    return ws, parse_date(as_of)
-
-
-def _products(ws: Any) -> Any:
-    return ws.table("products") if ws.has_table("products") else None
+    return ws, pipeline.resolve_as_of(ws, parse_date(as_of))
 
 
 def _show(df: Any, lang: str, *, json_: bool, csv_: bool, out: Path | None, title: str) -> None:
@@ -103,8 +92,7 @@ def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: 
     """The shop's LTV KPIs: AOV, purchases per year, retention, lifespan, textbook and retention LTV, F2."""
     ws, day = _context(workspace, as_of, lang)
     with ws:
-        data = shop_summary(ws.orders(), day, settings=_margin(margin_config, cost_rate), products=_products(ws),
-                            discount_rate=discount_rate)
+        data = pipeline.summary(ws, day, settings=_margin(margin_config, cost_rate), discount_rate=discount_rate).data
     if json_ or csv_ or out is not None:
         if out is not None:
             write_frame(data, out)
@@ -137,12 +125,9 @@ def cohorts(
     ws, day = _context(workspace, as_of, lang)
     settings = _margin(margin_config, cost_rate)
     with ws:
-        expr = cohort_expr(ws.orders(), day, by=by, split=split, period=period, step_days=step_days,
-                           max_days=max_days, settings=settings, products=_products(ws))
-        table = expr.to_pandas()
-        summ = cohort_summary(ws.orders(), day, by=by, split=split, settings=settings, products=_products(ws))
-        ws.write_result("cohorts", table, kind="cohorts", as_of=day,
-                        params={"by": by, "split": split, "period": period, "step_days": step_days})
+        table = pipeline.cohorts(ws, day, by=by, split=split, period=period, step_days=step_days,
+                                 max_days=max_days, settings=settings).data
+        summ = pipeline.cohort_summary_result(ws, day, by=by, split=split, settings=settings).data
     data = table if long else pivot_cohorts(table, metric, summ, show_incomplete=show_incomplete)
     if not (json_ or csv_ or out is not None or long or all_columns):
         data = _printable_cohorts(data, period, by)
@@ -182,16 +167,14 @@ def f2(
     ws, day = _context(workspace, as_of, lang)
     with ws:
         if golden:
-            table, gold = golden_time(ws.orders(), day, bin_days=bin_days, min_at_risk=min_at_risk,
-                                      products=_products(ws))
-            ws.write_result("golden_time", table, kind="golden_time", as_of=day)
+            life, summ = pipeline.golden(ws, day, bin_days=bin_days, min_at_risk=min_at_risk)
+            table, gold = life.data, summ.data
             if json_:
                 emit({"golden": gold.to_dict("records"), "life_table": table.to_dict("records")}, json_=True)
                 return
             _show(gold, lang, json_=False, csv_=csv_, out=out, title="golden time")
             return
-        table = f2_table(ws.orders(), day, windows=wins, by=by, split=split, products=_products(ws))
-        ws.write_result("f2", table, kind="f2", as_of=day, params={"windows": list(wins), "by": by})
+        table = pipeline.f2(ws, day, windows=wins, by=by, split=split).data
     if not (json_ or csv_ or out is not None):
         table = table.drop(columns=["segment"]) if (table["segment"] == "all").all() else table
     _show(table, lang, json_=json_, csv_=csv_, out=out, title="F2 / F3")
@@ -216,10 +199,7 @@ def segments(
     except ValueError:
         raise InputError("CPM thresholds must be positive whole numbers.") from None
     with ws:
-        expr = segment_customers(ws.orders(), day, kind=kind, cpm=cpm, settings=_margin(margin_config, cost_rate),
-                                 products=_products(ws))
-        name = ws.write_result(f"segments_{kind}", expr, kind="segments", as_of=day, params={"kind": kind})
-        stored = ws.table(name)
+        stored = pipeline.segments(ws, day, kind=kind, cpm=cpm, settings=_margin(margin_config, cost_rate)).data
         data = pareto_table(stored) if pareto else segment_summary(stored)
         if customers is not None:
             write_frame(stored.order_by("customer_key").to_pandas(), customers)
@@ -242,11 +222,10 @@ def points(
     settings = _margin(margin_config, cost_rate)
     with ws:
         if compare:
-            data = acquisition_comparison(ws.orders(), day, calendar=cal, settings=settings, products=_products(ws))
+            data = acquisition_comparison(ws.orders(), day, calendar=cal, settings=settings,
+                                          products=ws.products_with_rows())
         else:
-            expr = point_dependence(ws.orders(), day, calendar=cal, settings=settings, products=_products(ws))
-            name = ws.write_result("point_dependence", expr, kind="points", as_of=day)
-            stored = ws.table(name)
+            stored = pipeline.points(ws, day, calendar=cal, settings=settings).data
             data = point_segment_summary(stored)
             if customers is not None:
                 write_frame(stored.order_by("customer_key").to_pandas(), customers)
@@ -266,6 +245,6 @@ def cac(
     table_costs = read_costs(costs)
     ws, day = _context(workspace, as_of, lang)
     with ws:
-        data = cac_table(ws.orders(), table_costs, day, window_days=window_days, profit_goal=profit_goal,
-                         settings=_margin(margin_config, cost_rate), products=_products(ws))
+        data = pipeline.cac(ws, day, costs=table_costs, window_days=window_days, profit_goal=profit_goal,
+                            settings=_margin(margin_config, cost_rate)).data
     _show(data, lang, json_=json_, csv_=csv_, out=out, title=f"LTV vs CAC ({window_days} days)")

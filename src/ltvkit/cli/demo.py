@@ -1,18 +1,17 @@
 """``ltv demo``: generate a synthetic mall shop, import its export through the real importer, run every analysis.
 
-The demo is a list of steps (:data:`DEMO_STEPS`). A step names the library functions it needs
-(``"module:attribute"``); when one is missing from this checkout the step is skipped, and a step that fails is
-reported and the demo goes on. Register another step with :func:`demo_step`::
+The demo is a list of steps (:data:`DEMO_STEPS`), each a call of :mod:`ltvkit.pipeline` (the same functions the
+commands call); a step that fails is reported as failed and the demo goes on. Register another step with
+:func:`demo_step`::
 
-    @demo_step("churn", "Churn scores", "離脱スコア", needs=("ltvkit.models:churn_scores",))
+    @demo_step("churn", "Churn scores", "離脱スコア")
     def _churn(ctx: DemoContext) -> str:
-        ...  # call the library on ctx.ws as of ctx.as_of, store results, return a one-line summary
+        ...  # call the pipeline on ctx.ws as of ctx.as_of, return a one-line summary
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,13 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .. import pipeline
 from ..exceptions import InputError, LtvkitError
+from ..features import read_costs
+from ..reports import build_report
+from ..synth import generate_shop
+from ..synth.writers import write_export
+from ..workspace import Workspace
 from ._app import app
 from ._common import LangOpt, check_lang, console
 
@@ -50,19 +55,15 @@ class DemoContext:
 
 @dataclass(frozen=True)
 class DemoStep:
-    """One step of the demo: a key, titles in English and Japanese, what it needs, and the function."""
+    """One step of the demo: a key, titles in English and Japanese, and the function."""
 
     key: str
     title_en: str
     title_ja: str
-    needs: tuple[str, ...]
     run: Callable[[DemoContext], str | None]
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" else self.title_en
-
-    def available(self) -> bool:
-        return all(_resolve(n) is not None for n in self.needs)
 
 
 DEMO_STEPS: list[DemoStep] = []
@@ -70,12 +71,11 @@ _DEMO_META = "synthetic_demo"
 """The steps ``ltv demo`` runs, in order (extend with :func:`demo_step`)."""
 
 
-def demo_step(key: str, title_en: str, title_ja: str, *, needs: tuple[str, ...] = (),
-              before: str | None = None) -> Callable[[Callable[[DemoContext], str | None]], Callable[[DemoContext], str | None]]:
+def demo_step(key: str, title_en: str, title_ja: str, *, before: str | None = None) -> Callable[[Callable[[DemoContext], str | None]], Callable[[DemoContext], str | None]]:
     """Register a demo step (appended, or inserted before the step ``before``)."""
 
     def deco(fn: Callable[[DemoContext], str | None]) -> Callable[[DemoContext], str | None]:
-        step = DemoStep(key, title_en, title_ja, needs, fn)
+        step = DemoStep(key, title_en, title_ja, fn)
         for i, s in enumerate(DEMO_STEPS):
             if s.key == key:
                 DEMO_STEPS[i] = step
@@ -87,27 +87,11 @@ def demo_step(key: str, title_en: str, title_ja: str, *, needs: tuple[str, ...] 
     return deco
 
 
-def _resolve(spec: str) -> Any:
-    module, _, attr = spec.partition(":")
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, attr, None) if attr else mod
-
-
-def _need(spec: str) -> Any:
-    obj = _resolve(spec)
-    if obj is None:
-        raise LookupError(spec)
-    return obj
-
-
 # -- the steps --------------------------------------------------------------------------------------------------
 
-@demo_step("generate", "Generate a synthetic shop", "架空ショップを生成", needs=("ltvkit.synth:generate_shop",))
+@demo_step("generate", "Generate a synthetic shop", "架空ショップを生成")
 def _generate(ctx: DemoContext) -> str:
-    shop = _need("ltvkit.synth:generate_shop")(customers=ctx.customers, seed=ctx.seed, mall=ctx.mall,
+    shop = generate_shop(customers=ctx.customers, seed=ctx.seed, mall=ctx.mall,
                                                catalog=ctx.catalog)
     ctx.shop = shop
     ctx.as_of = shop.observation_end
@@ -118,18 +102,16 @@ def _generate(ctx: DemoContext) -> str:
             f"({shop.start} … {shop.observation_end}), holdout {len(shop.holdout_lines):,} lines")
 
 
-@demo_step("export", "Write the mall export", "モールの受注CSVを書き出し", needs=("ltvkit.synth.writers:write_export",))
+@demo_step("export", "Write the mall export", "モールの受注CSVを書き出し")
 def _export(ctx: DemoContext) -> str:
-    files = _need("ltvkit.synth.writers:write_export")(ctx.shop, ctx.out / "exports")
+    files = write_export(ctx.shop, ctx.out / "exports")
     ctx.export_files = list(files)
     ctx.outputs["exports"] = ctx.out / "exports"
     return ", ".join(f.name for f in files)
 
 
-@demo_step("import", "Import through the real importer", "インポート", needs=("ltvkit.ingest:import_orders",))
+@demo_step("import", "Import through the real importer", "インポート")
 def _import(ctx: DemoContext) -> str:
-    from ..workspace import Workspace
-
     if ctx.workspace.exists():
         with Workspace(ctx.workspace, read_only=True) as old:
             made_by_demo = old.meta(_DEMO_META) is not None
@@ -146,31 +128,21 @@ def _import(ctx: DemoContext) -> str:
     return f"{info['orders']:,} orders, {info['customers']:,} customers, {info['quarantined']:,} quarantined"
 
 
-@demo_step("products", "Product costs and categories", "商品の原価とカテゴリ", needs=("ltvkit.synth:generate_shop",))
+@demo_step("products", "Product costs and categories", "商品の原価とカテゴリ")
 def _products(ctx: DemoContext) -> str:
     # Mall exports carry neither cost nor category: set them from the catalogue, as a shop owner would.
     cat = ctx.shop.catalog[["sku", "category", "unit_cost"]]
     path = ctx.out / "exports" / "products.csv"
     ctx.shop.catalog[["sku", "product_name", "category", "unit_cost", "price"]].to_csv(path, index=False)
-    loader = _resolve("ltvkit.ingest:import_products")
-    if loader is not None:
-        loader(ctx.ws, path)
-    else:
-        with ctx.ws.transaction() as con:
-            con.register("_demo_catalog", cat)
-            try:
-                con.execute("UPDATE products SET category = c.category, unit_cost = c.unit_cost "
-                            "FROM _demo_catalog c WHERE products.sku = c.sku")
-            finally:
-                con.unregister("_demo_catalog")
+    ctx.ws.update_products(cat)
     ctx.outputs["products"] = path
     return f"{len(cat)} products with unit cost and category"
 
 
-@demo_step("truth", "Store the truth beside the data", "正解データを保存", needs=("ltvkit.synth:generate_shop",))
+@demo_step("truth", "Store the truth beside the data", "正解データを保存")
 def _truth(ctx: DemoContext) -> str:
     # Imported keys (hashes for mall exports) mapped to synthetic customers through the order numbers.
-    imported = ctx.ws.con.execute("SELECT DISTINCT order_id, customer_key FROM order_lines").df()
+    imported = ctx.ws.order_ids_and_keys()
     ours = ctx.shop.order_lines[["order_id", "customer_key"]].drop_duplicates("order_id")
     keys = imported.merge(ours, on="order_id", suffixes=("", "_synthetic"))[["customer_key", "customer_key_synthetic"]]
     keys = keys.drop_duplicates()
@@ -185,9 +157,9 @@ def _truth(ctx: DemoContext) -> str:
     return f"result_synthetic_truth ({len(table):,} customers)"
 
 
-@demo_step("summary", "Shop summary", "ショップ概要", needs=("ltvkit.features:shop_summary",))
+@demo_step("summary", "Shop summary", "ショップ概要")
 def _summary(ctx: DemoContext) -> str:
-    s = _need("ltvkit.features:shop_summary")(ctx.ws.orders(), ctx.as_of)
+    s = pipeline.summary(ctx.ws, ctx.as_of).data
     shown = {"customers": "{:,.0f}", "orders": "{:,.0f}", "revenue": "¥{:,.0f}", "aov": "AOV ¥{:,.0f}",
              "f2_rate": "F2 {:.1%}"}
     parts = [(f"{k} " if k in ("customers", "orders", "revenue") else "") + fmt.format(float(s[k]))
@@ -195,61 +167,51 @@ def _summary(ctx: DemoContext) -> str:
     return ", ".join(parts) or "done"
 
 
-@demo_step("cohorts", "Cohort LTV and F2", "コホートLTVとF2転換率",
-           needs=("ltvkit.features:cohort_expr", "ltvkit.features:f2_table"))
+@demo_step("cohorts", "Cohort LTV and F2", "コホートLTVとF2転換率")
 def _cohorts(ctx: DemoContext) -> str:
-    expr = _need("ltvkit.features:cohort_expr")(ctx.ws.orders(), ctx.as_of)
-    ctx.ws.write_result("cohorts", expr.to_pandas(), kind="cohorts", as_of=ctx.as_of)
-    f2 = _need("ltvkit.features:f2_table")(ctx.ws.orders(), ctx.as_of)
-    ctx.ws.write_result("f2", f2, kind="f2", as_of=ctx.as_of)
+    pipeline.cohorts(ctx.ws, ctx.as_of)
+    pipeline.cohort_summary_result(ctx.ws, ctx.as_of)
+    f2 = pipeline.f2(ctx.ws, ctx.as_of).data
     return f"result_cohorts, result_f2 ({len(f2)} rows)"
 
 
-@demo_step("segments", "RFM and CPM segments", "RFM・CPMセグメント", needs=("ltvkit.features:segment_customers",))
+@demo_step("segments", "RFM and CPM segments", "RFM・CPMセグメント")
 def _segments(ctx: DemoContext) -> str:
-    fn = _need("ltvkit.features:segment_customers")
     for kind in ("rfm", "cpm"):
-        ctx.ws.write_result(f"segments_{kind}", fn(ctx.ws.orders(), ctx.as_of, kind=kind), kind="segments",
-                            as_of=ctx.as_of, params={"kind": kind})
+        pipeline.segments(ctx.ws, ctx.as_of, kind=kind)
     return "result_segments_rfm, result_segments_cpm"
 
 
-@demo_step("points", "Point dependence", "ポイント依存度", needs=("ltvkit.features:point_dependence",))
+@demo_step("points", "Point dependence", "ポイント依存度")
 def _points(ctx: DemoContext) -> str:
-    expr = _need("ltvkit.features:point_dependence")(ctx.ws.orders(), ctx.as_of, calendar=ctx.shop.calendar)
-    ctx.ws.write_result("point_dependence", expr, kind="points", as_of=ctx.as_of)
+    pipeline.points(ctx.ws, ctx.as_of, calendar=ctx.shop.calendar)
     return "result_point_dependence"
 
 
-@demo_step("cac", "LTV vs acquisition cost", "LTVと獲得単価", needs=("ltvkit.features:cac_table", "ltvkit.features:read_costs"))
+@demo_step("cac", "LTV vs acquisition cost", "LTVと獲得単価")
 def _cac(ctx: DemoContext) -> str:
-    costs = _need("ltvkit.features:read_costs")(ctx.outputs["costs"])
-    table = _need("ltvkit.features:cac_table")(ctx.ws.orders(), costs, ctx.as_of)
-    ctx.ws.write_result("cac", table, kind="cac", as_of=ctx.as_of)
+    table = pipeline.cac(ctx.ws, ctx.as_of, costs=read_costs(ctx.outputs["costs"])).data
     return f"result_cac ({len(table)} channels)"
 
 
-@demo_step("predict", "Predictive CLV (BTYD)", "予測LTV (BTYDモデル)", needs=("ltvkit.scoring:predict_customers",))
+@demo_step("predict", "Predictive CLV (BTYD)", "予測LTV (BTYDモデル)")
 def _predict(ctx: DemoContext) -> str:
-    _need("ltvkit.scoring:predict_customers")(ctx.ws, as_of=ctx.as_of)
+    pipeline.predictions(ctx.ws, ctx.as_of)
     return "result_predictions"
 
 
-@demo_step("recommend", "Next-need recommendations", "次に必要な商品のおすすめ",
-           needs=("ltvkit.recommend:recommend_workspace",))
+@demo_step("recommend", "Next-need recommendations", "次に必要な商品のおすすめ")
 def _recommend(ctx: DemoContext) -> str:
-    df = _need("ltvkit.recommend:recommend_workspace")(ctx.ws, as_of=ctx.as_of, lang=ctx.lang)
+    df = pipeline.recommendations(ctx.ws, ctx.as_of, lang=ctx.lang).data
     return f"result_recommendations ({df['customer_key'].nunique():,} customers)"
 
 
-@demo_step("check", "Check the analyses against the truth", "分析結果を正解と照合",
-           needs=("ltvkit.features:point_dependence",))
+@demo_step("check", "Check the analyses against the truth", "分析結果を正解と照合")
 def _check(ctx: DemoContext) -> str:
     if not (ctx.ws.has_result("point_dependence") and ctx.ws.has_result("synthetic_truth")):
         return "nothing to check"
-    df = ctx.ws.con.execute(
-        "SELECT p.point_segment, t.type FROM result_point_dependence p "
-        "JOIN result_synthetic_truth t USING (customer_key)").df()
+    p, t = ctx.ws.read_result("point_dependence"), ctx.ws.read_result("synthetic_truth")
+    df = p.join(t, "customer_key").select(p.point_segment, t.type).to_pandas()
     found = df["point_segment"] == "point_driven"
     truly = df["type"] == "point_driven"
     precision = float((found & truly).sum() / max(found.sum(), 1))
@@ -262,10 +224,10 @@ def _check(ctx: DemoContext) -> str:
     return f"point-driven customers found: precision {precision:.2f}, recall {recall:.2f}"
 
 
-@demo_step("report", "Report (HTML + Excel)", "レポート (HTML・Excel)", needs=("ltvkit.reports:build_report",))
+@demo_step("report", "Report (HTML + Excel)", "レポート (HTML・Excel)")
 def _report(ctx: DemoContext) -> str:
     html, xlsx = ctx.out / "report.html", ctx.out / "report.xlsx"
-    _need("ltvkit.reports:build_report")(ctx.ws, lang=ctx.lang, out=html, xlsx=xlsx, costs=ctx.outputs.get("costs"))
+    build_report(ctx.ws, lang=ctx.lang, out=html, xlsx=xlsx, costs=ctx.outputs.get("costs"), as_of=ctx.as_of)
     ctx.outputs["report"] = html
     ctx.outputs["report_xlsx"] = xlsx
     return html.name
@@ -277,14 +239,14 @@ def _report(ctx: DemoContext) -> str:
 class StepResult:
     key: str
     title: str
-    status: str  # done, skipped, failed
+    status: str  # done, failed
     detail: str
     seconds: float
 
 
 def run_demo(ctx: DemoContext, *, steps: list[DemoStep] | None = None,
              progress: Callable[[DemoStep], None] | None = None) -> list[StepResult]:
-    """Run the demo steps in order; a missing module skips its step, an error in an analysis is reported.
+    """Run the demo steps in order; an error in an analysis is reported as failed and the others still run.
 
     The first three steps (generate, export, import) must succeed: their errors stop the demo.
     """
@@ -293,12 +255,11 @@ def run_demo(ctx: DemoContext, *, steps: list[DemoStep] | None = None,
         if progress is not None:
             progress(step)
         t0 = time.perf_counter()
-        if not step.available():
-            results.append(StepResult(step.key, step.title(ctx.lang), "skipped", "not in this version", 0.0))
-            continue
         try:
             detail = step.run(ctx) or ""
             status = "done"
+        except ImportError:  # a broken import is a bug of ltvkit: fail loudly, never "failed" in a table
+            raise
         except Exception as exc:  # noqa: BLE001 - an analysis failing must not hide the others
             if step.key in ("generate", "export", "import"):
                 if isinstance(exc, LtvkitError):
@@ -356,7 +317,7 @@ def _print_results(results: list[StepResult], ctx: DemoContext, lang: str) -> No
     table = Table(title="ltv demo")
     for col in (("ステップ", "step"), ("状態", "status"), ("結果", "result"), ("秒", "s")):
         table.add_column(col[0] if ja else col[1])
-    words = {"done": "完了", "skipped": "未対応", "failed": "失敗"}
+    words = {"done": "完了", "failed": "失敗"}
     for r in results:
         table.add_row(r.title, words[r.status] if ja else r.status, r.detail, f"{r.seconds:.1f}")
     console.print(table)

@@ -48,7 +48,7 @@ def predict(
     Example:
         ltv predict --model pnbd --horizon-days 730 --margin-rate 0.3 --out scores.csv
     """
-    from ..scoring import predict_customers
+    from ..pipeline import predict_customers
 
     with open_workspace(workspace) as ws:
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
@@ -74,13 +74,16 @@ def validate(
     """Fit BG/NBD, MBG/NBD and Pareto/NBD on a calibration period and check them on the holdout period.
 
     Prints the model comparison (AIC/BIC, holdout MAE/RMSE), weekly cumulative tracking, calibration by
-    frequency and the decile lift and Gini of predicted value.
+    frequency and the decile lift and Gini of predicted value. The tracking and the model comparison are stored
+    (result_tracking, result_model_comparison) for the report.
     """
-    from ..scoring import validate_models
+    from ..pipeline import validation
 
-    with open_workspace(workspace, read_only=True) as ws:
-        result = validate_models(ws, calibration_end=parse_date(calibration_end, "--calibration-end"),
-                                 as_of=parse_date(as_of))
+    with open_workspace(workspace) as ws:
+        result = validation(ws, parse_date(as_of), calibration_end=parse_date(calibration_end, "--calibration-end"))
+    assert result is not None
+    run = result.pop("run")
+    result["run_id"] = run.run_id if run is not None else None
     if json_:
         from ._common import records
 

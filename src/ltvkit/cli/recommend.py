@@ -71,12 +71,8 @@ def recommend(
         ltv recommend --rules category --window-days 60 --csv
         ltv recommend --upsell --out upsell.xlsx
     """
-    from ..recommend import (
-        ReplenishmentModel,
-        evaluate_recommenders,
-        evaluate_replenishment,
-        recommend_workspace,
-    )
+    from .. import pipeline
+    from ..recommend import evaluate_recommenders, evaluate_replenishment
 
     lang = check_lang(lang)
     if k < 1:
@@ -89,8 +85,7 @@ def recommend(
         with open_workspace(workspace, read_only=True) as ws:
             ws.require_orders()
             if cut is None:
-                last = ws.con.execute("SELECT max(order_date) FROM order_lines WHERE status = 'ordered'").fetchone()[0]
-                cut = last - dt.timedelta(days=horizon_days)
+                cut = pipeline.resolve_as_of(ws) - dt.timedelta(days=horizon_days)
             table = evaluate_recommenders(ws.orders(), cut, horizon_days=horizon_days, k=k)
             timing = evaluate_replenishment(ws.orders(), cut, horizon_days=horizon_days)
         if json_:
@@ -124,13 +119,12 @@ def recommend(
         emit(frame, json_=json_, csv_=csv_, out=out, title=titles[4])
         return
     if due_soon:
-        with open_workspace(workspace, read_only=True) as ws:
-            ws.require_orders()
-            frame = ReplenishmentModel().fit(ws.orders(), as_of=cut).due_soon(within_days=within_days)
+        with open_workspace(workspace) as ws:
+            frame = pipeline.replenishment(ws, cut, within_days=within_days).data
         emit(frame, json_=json_, csv_=csv_, out=out, title=titles[3].format(w=within_days))
         return
     with open_workspace(workspace) as ws:
-        frame = recommend_workspace(ws, as_of=cut, k=k, horizon_days=horizon_days, lang=lang)
+        frame = pipeline.recommend_workspace(ws, as_of=cut, k=k, horizon_days=horizon_days, lang=lang)
     if frame.empty:
         console.print("No recommendations: no customer has an order before the as-of date.")
         raise typer.Exit(0)

@@ -15,7 +15,7 @@ from ._common import DEFAULT_WS, AsOfOpt, WorkspaceOpt, check_lang, console, ope
 
 if TYPE_CHECKING:
     from ..reports import ReportPaths
-    from ..workspace import Workspace
+    from ..store import Workspace
 
 _DEFAULT_LANG = str(next(s for s in SETTINGS if s.name == "lang").default)  # LTV_LANG: typer envvar
 

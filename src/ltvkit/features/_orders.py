@@ -19,10 +19,15 @@ VALID_STATUS = "ordered"
 
 
 def resolve_as_of(orders: ibis.Table, as_of: dt.date | None) -> dt.date:
-    """The analysis date: ``as_of`` itself, else the last order date in the table."""
+    """The analysis date, the one rule of every command: ``as_of`` itself, else the last date of a valid order.
+
+    Valid means status ``ordered`` (:func:`valid_lines`): a cancelled or returned order on the last day does not
+    move the analysis date. :func:`ltvkit.pipeline.resolve_as_of` applies this rule to a workspace.
+    """
     if as_of is not None:
         return as_of
-    last = orders.order_date.max().execute()
+    valid = orders.filter(orders.status == VALID_STATUS)
+    last = valid.order_date.max().execute()
     if last is None or pd.isna(last):
         raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
     return _as_date(last)

@@ -30,7 +30,14 @@ from ..calendar import MALL_OF_SOURCE, CampaignCalendar
 from ._orders import date_bounds, first_orders, order_table, ranked_orders, resolve_as_of, valid_lines
 from .margin import MarginSettings
 
-__all__ = ["PointSettings", "acquisition_comparison", "point_dependence", "point_segment_summary"]
+__all__ = [
+    "PointSettings",
+    "acquisition_comparison",
+    "campaign_share_by_month",
+    "point_dependence",
+    "point_ltv_curves",
+    "point_segment_summary",
+]
 
 
 class PointSettings(BaseModel):
@@ -161,3 +168,59 @@ def acquisition_comparison(orders: ibis.Table, as_of: dt.date | None = None, *,
                 rows.append((rec["group"], f"{horizon // 365 * 12}m", metric, n, mean, low, high))
     out = pd.DataFrame(rows, columns=["group", "horizon", "metric", "customers", "value", "ci_low", "ci_high"])
     return out.sort_values(["metric", "horizon", "group"], ignore_index=True)
+
+
+def point_ltv_curves(orders: ibis.Table, as_of: dt.date, *, products: ibis.Table | None = None, step: int = 30,
+                     steps: int = 24, z: float = 1.96) -> pd.DataFrame:
+    """Mean cumulative margin per customer by ``step``-day period, point-acquired vs organic, with intervals.
+
+    Point-acquired: the first order fell in a campaign window or used points or coupons. A customer counts for
+    period ``k`` once observed for ``(k + 1)·step − 1`` days. Returns ``group, days, customers, margin_ltv,
+    ci_low, ci_high`` (normal intervals, ``z`` standard errors).
+    """
+    import numpy as np
+
+    from .cohorts import cohort_orders
+
+    camp = cohort_orders(orders, as_of, split="campaign", products=products)
+    pts = cohort_orders(orders, as_of, split="points", products=products)
+    flags = pts.filter(pts.order_no == 1).select(customer_key=pts.customer_key, _pts=pts.segment)
+    o = camp.join(flags, "customer_key")
+    point_acq = (o.segment == "campaign") | (o._pts == "points_or_coupon")
+    o = o.mutate(idx=(o.days_since_first // step).cast("int64"), grp=point_acq.ifelse("point_acquired", "organic"),
+                 observed=ibis.literal(as_of).delta(o.first_date, unit="day"))
+    o = o.filter(o.idx < steps)
+    per = o.group_by(["customer_key", "grp", "observed", "idx"]).aggregate(margin=o.margin.sum()).to_pandas()
+    columns = ["group", "days", "customers", "margin_ltv", "ci_low", "ci_high"]
+    if per.empty:
+        return pd.DataFrame({"group": pd.Series([], dtype=str), "days": pd.Series([], dtype="int64"),
+                             "customers": pd.Series([], dtype="int64"),
+                             **{c: pd.Series([], dtype=float) for c in columns[3:]}})
+    keys, cust = np.unique(per["customer_key"].to_numpy(), return_inverse=True)
+    mat = np.zeros((len(keys), steps))
+    np.add.at(mat, (cust, per["idx"].to_numpy(np.int64)), per["margin"].to_numpy(float))
+    cum = np.cumsum(mat, axis=1)
+    first = per.drop_duplicates("customer_key").set_index("customer_key").reindex(keys)
+    grp, observed = first["grp"].to_numpy(), first["observed"].to_numpy(float)
+    rows = []
+    for g in ("point_acquired", "organic"):
+        for k in range(steps):
+            ok = (grp == g) & (observed >= (k + 1) * step - 1)
+            n = int(ok.sum())
+            if n < 2:
+                continue
+            vals = cum[ok, k]
+            mean, half = float(vals.mean()), z * float(vals.std(ddof=1)) / np.sqrt(n)
+            rows.append((g, (k + 1) * step, n, mean, mean - half, mean + half))
+    return pd.DataFrame(rows, columns=columns)
+
+
+def campaign_share_by_month(orders: ibis.Table, as_of: dt.date, *,
+                            products: ibis.Table | None = None) -> pd.DataFrame:
+    """Orders per calendar month and how many fell inside a campaign window: ``month, orders, campaign``."""
+    from .cohorts import cohort_orders
+
+    o = cohort_orders(orders, as_of, products=products)
+    o = o.mutate(month=o.order_date.truncate("M"))
+    return o.group_by("month").aggregate(orders=o.count(), campaign=o.count(where=o.in_campaign)).order_by(
+        "month").to_pandas()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ..exceptions import InputError, MappingError, StoreError
-from ..ingest.schema import ORDER_LINES
+from ..store.schema import ORDER_LINES
 from ._csv import (
     norm_header,
     sql_double_from,
@@ -38,7 +38,7 @@ from .registry import detect_reader, get_reader
 from .yahoo import file_role
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..store import Workspace
 
 __all__ = ["ImportResult", "import_orders"]
 

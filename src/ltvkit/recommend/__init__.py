@@ -2,7 +2,7 @@
 
 Everything takes canonical order lines (an Ibis table from ``ws.orders()`` or a pandas DataFrame) and an
 as-of date; estimators follow the scikit-learn contract (``fit`` returns ``self``, learned attributes end in
-``_``). :func:`recommend_workspace` runs the recommender on a workspace and stores ``result_recommendations``.
+``_``). :func:`ltvkit.pipeline.recommend_workspace` runs it on a workspace and stores ``result_recommendations``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from .baselines import ALSRecommender, PopularityRecommender, PTopFreqRecommender, als_available
 from .evaluation import evaluate_recommenders, evaluate_replenishment, ranking_metrics, time_split
 from .nextbasket import NextBasketRecommender
-from .pipeline import recommend_workspace
 from .replenishment import ReplenishmentModel
 from .rules import association_rules, bundle_candidates, upsell_candidates
 
@@ -25,7 +24,6 @@ __all__ = [
     "PopularityRecommender",
     "PTopFreqRecommender",
     "ranking_metrics",
-    "recommend_workspace",
     "ReplenishmentModel",
     "time_split",
     "upsell_candidates",

@@ -20,7 +20,7 @@ from .render_html import render_html
 from .render_xlsx import write_xlsx
 
 if TYPE_CHECKING:
-    from ..workspace import Workspace
+    from ..store import Workspace
 
 __all__ = [
     "Chart",

@@ -1,10 +1,11 @@
 """ReportData: everything the report shows, built once from the workspace, rendered many ways.
 
 A report is a list of :class:`Section` objects, each made by an independent builder
-``(workspace, settings) -> Section | None`` (see :mod:`ltvkit.reports.sections`). A builder returns ``None`` (or
-raises :class:`~ltvkit.exceptions.MissingDataError`) when what it needs is not in the workspace or not in this
-version of ltvkit; the report then lists that analysis as not available yet, so it always renders and grows with the
-project. :meth:`ReportData.to_dict`, :meth:`ReportData.to_text`, :meth:`ReportData.to_html` and
+``(workspace, settings) -> Section | None`` (see :mod:`ltvkit.reports.sections`). Builders only read: they ask
+:mod:`ltvkit.pipeline` for each result, which reads it from the workspace or computes and stores it. A builder
+returns ``None`` (or raises :class:`~ltvkit.exceptions.MissingDataError`) when what it needs is not in the
+workspace; the report then lists that analysis as not available yet, so it always renders. An import error is a
+bug and is raised. :meth:`ReportData.to_dict`, :meth:`ReportData.to_text`, :meth:`ReportData.to_html` and
 :meth:`ReportData.to_xlsx` render the same object.
 """
 
@@ -17,13 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import InputError, LtvkitError, MissingDataError
+from ..exceptions import InputError, LtvkitError
 from ._i18n import LANGS, fmt, t
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..workspace import Workspace
+    from ..store import Workspace
 
 __all__ = [
     "Chart",
@@ -249,8 +250,6 @@ def _shop_info(ws: Workspace) -> dict[str, Any]:
 
 
 def _reason(exc: BaseException, lang: str) -> str:
-    if isinstance(exc, ModuleNotFoundError):
-        return t("missing_module", lang, what=(exc.name or "").rsplit(".", 1)[-1] or "?")
     if isinstance(exc, LtvkitError):
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return t("failed", lang, error=f"{type(exc).__name__}: {exc}")
@@ -279,9 +278,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     settings = replace(settings or ReportSettings(), **{"cache": {}, **overrides})
     if settings.lang not in LANGS:
         raise InputError(f"Unknown language {settings.lang!r}; use ja or en.")
-    # fetchall, not fetchone: DuckDB 2 refuses further Ibis queries while a result is left unfinished
-    if not ws.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]:
-        raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
+    ws.require_orders()
     if builders is None:
         from .sections import BUILDERS
 
@@ -295,9 +292,11 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
             progress(key, title)
         try:
             section = builder(ws, settings)
-        except (LtvkitError, ModuleNotFoundError) as exc:  # missing data, too little to fit: listed, not raised
+        except LtvkitError as exc:  # missing data, too little to fit: listed, not raised
             unavailable.append(Unavailable(key, title, _reason(exc, lang)))
             continue
+        except ImportError:  # a broken import is a bug of ltvkit, never "not available"
+            raise
         except Exception as exc:
             if settings.strict:
                 raise

@@ -1,5 +1,10 @@
-"""Workspace storage: named, versioned schema migrations recorded in the DuckDB file."""
+"""The store owns the data: the canonical schema, the migrations and every SQL connection (the workspace).
 
+Ingest writes through it, features read Ibis tables from it, and the pipeline stores each result in it under a
+run. Nothing outside ``store`` and ``ingest`` holds a DuckDB connection or writes SQL.
+"""
+
+from ._workspace import Run, Workspace
 from .migrations import MIGRATIONS, Migration, applied_migrations, migrate, pending_migrations
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate", "pending_migrations"]
+__all__ = ["MIGRATIONS", "Migration", "Run", "Workspace", "applied_migrations", "migrate", "pending_migrations"]

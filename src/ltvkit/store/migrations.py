@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..exceptions import MigrationError
-from ..ingest.schema import CONTACTS, CUSTOMERS, ORDER_LINES, PRODUCTS, QUARANTINE, ddl
+from .schema import CONTACTS, CUSTOMERS, ORDER_LINES, PRODUCTS, QUARANTINE, ddl
 
 __all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate", "pending_migrations"]
 
@@ -69,9 +69,66 @@ def _m002_results(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _m003_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs (issue 12): every stored result belongs to a run; ``result_<name>`` becomes a view of the latest.
+
+    Result tables written before this migration become the rows of one run each, with the kind, as-of and
+    parameters ``result_log`` recorded, and ``result_log`` becomes a view over the runs.
+    """
+    con.execute("CREATE SEQUENCE run_id_seq START 1")
+    con.execute(
+        """
+        CREATE TABLE runs (
+          run_id BIGINT PRIMARY KEY,
+          kind VARCHAR NOT NULL,
+          as_of DATE,
+          params VARCHAR NOT NULL,
+          details VARCHAR NOT NULL,
+          created_at TIMESTAMP NOT NULL,
+          code_version VARCHAR NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE run_results (
+          run_id BIGINT NOT NULL,
+          result VARCHAR NOT NULL,
+          table_name VARCHAR NOT NULL,
+          row_count BIGINT,
+          PRIMARY KEY (run_id, result)
+        )
+        """
+    )
+    old = con.execute("SELECT table_name, kind, as_of, params, created_at, row_count FROM result_log "
+                      "ORDER BY created_at, table_name").fetchall()
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    for name, kind, as_of, params, created_at, rows in old:
+        if name not in tables:
+            continue
+        run_id = con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
+        physical = f"{name}__run_{run_id}"
+        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, '{}', ?, 'before-runs')",
+                    [run_id, kind or name.removeprefix("result_"), as_of, params or "{}", created_at])
+        con.execute(f'ALTER TABLE "{name}" RENAME TO "{physical}"')
+        con.execute("INSERT INTO run_results VALUES (?, ?, ?, ?)", [run_id, name, physical, rows])
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "{physical}"')
+    con.execute("DROP TABLE result_log")
+    con.execute(
+        """
+        CREATE VIEW result_log AS
+        SELECT x.result AS table_name, r.kind, r.as_of, r.params, r.created_at, x.row_count, r.run_id
+        FROM runs r JOIN run_results x USING (run_id)
+        QUALIFY row_number() OVER (PARTITION BY x.result ORDER BY r.run_id DESC) = 1
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_core_tables", _m001_core),
     Migration("m002_result_log", _m002_results),
+    Migration("m003_runs", _m003_runs),
 )
 
 

@@ -21,7 +21,7 @@ LINE_COLUMNS = (
     "unit_price", "line_amount", "shop_coupon", "mall_coupon", "points_used", "point_rate", "shipping_fee", "cost",
     "channel", "status", "subscription_id", "delivery_count",
 )
-"""Columns of :attr:`SyntheticShop.order_lines` (canonical names, see ``ltvkit.ingest.schema.ORDER_LINES``)."""
+"""Columns of :attr:`SyntheticShop.order_lines` (canonical names, see ``ltvkit.store.schema.ORDER_LINES``)."""
 
 _FRAMES = ("order_lines", "holdout_lines", "truth", "catalog", "affinity", "subscriptions", "acquisition_costs")
 

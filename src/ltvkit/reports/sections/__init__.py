@@ -1,7 +1,8 @@
 """Section builders: each is ``(workspace, settings) -> Section | None`` and independent of the others.
 
-A builder returns ``None`` (or raises MissingDataError / ModuleNotFoundError) when the workspace or this version
-of ltvkit lacks what it needs; the report then lists the analysis as not available yet.
+Builders only read: each result comes from :mod:`ltvkit.pipeline` (stored, or computed and stored when missing).
+A builder returns ``None`` (or raises MissingDataError) when the workspace lacks what it needs; the report then
+lists the analysis as not available yet.
 """
 
 from __future__ import annotations

@@ -1,62 +1,39 @@
-"""Small helpers shared by the section builders."""
+"""Small helpers shared by the section builders (they read results; the pipeline computes them)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from ...exceptions import MissingDataError
+import ibis
+
+from ... import pipeline
 
 if TYPE_CHECKING:
-    import ibis
     import pandas as pd
 
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 
-def products(ws: Workspace) -> ibis.Table | None:
-    """The products table when it holds rows (for per-SKU costs), else ``None``."""
-    n = ws.con.execute("SELECT count(*) FROM products").fetchall()[0][0]
-    return ws.table("products") if n else None
-
-
 def as_of(ws: Workspace, settings: ReportSettings) -> dt.date:
-    """The analysis date: the settings' ``as_of`` or the last order date."""
-    if settings.as_of is not None:
-        return settings.as_of
-    value = ws.con.execute("SELECT max(order_date) FROM order_lines WHERE status = 'ordered'").fetchall()[0][0]
-    if value is None:
-        raise MissingDataError("The workspace holds no valid orders yet; import an export or run `ltv demo`.")
-    return value
+    """The analysis date: the settings' ``as_of``, else the pipeline's rule (the last valid order date)."""
+    return pipeline.resolve_as_of(ws, settings.as_of)
 
 
-def stored(ws: Workspace, name: str, columns: tuple[str, ...]) -> ibis.Table | None:
-    """A stored result table when it exists and has ``columns``, else ``None``."""
-    if not ws.has_result(name):
-        return None
-    t = ws.read_result(name)
-    return t if all(c in t.columns for c in columns) else None
+def reuse(settings: ReportSettings) -> dict[str, Any]:
+    """Keyword arguments of a pipeline call from the report: read what is stored, compute only when allowed."""
+    return {"reuse": True, "compute": settings.compute_missing}
 
 
-def product_names(ws: Workspace, skus: list[str]) -> dict[str, tuple[str | None, str | None]]:
-    """Latest product name and category per SKU (from the order lines; never from contact data)."""
-    if not skus:
-        return {}
-    import pandas as pd
-
-    frame = pd.DataFrame({"sku": pd.Series(list(dict.fromkeys(skus)), dtype="string")})
-    ws.con.register("_report_skus", frame)
-    try:
-        rows = ws.con.execute(
-            """
-            SELECT o.sku, arg_max(o.product_name, o.ordered_at), arg_max(o.category, o.ordered_at)
-            FROM order_lines o JOIN _report_skus s ON o.sku = s.sku GROUP BY o.sku
-            """
-        ).fetchall()
-    finally:
-        ws.con.unregister("_report_skus")
-    return {r[0]: (r[1], r[2]) for r in rows}
+def table_of(ws: Workspace, result: pipeline.Result) -> ibis.Table:
+    """A pipeline result as an Ibis table of the workspace: the stored run's rows, or a temporary table of a frame
+    computed without storing (read-only workspace)."""
+    if isinstance(result.data, ibis.Table):
+        return result.data
+    if result.run is not None:
+        return ws.read_result(result.name, run_id=result.run.run_id)
+    return ws.temp_table(f"_report_{result.name}", result.data)
 
 
 def weighted_mean(values: pd.Series, weights: pd.Series) -> float | None:
@@ -74,41 +51,13 @@ def cached(settings: ReportSettings, key: Any, compute: Any) -> Any:
     return settings.cache[key]
 
 
-def call(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``func`` with only the keyword arguments it accepts (APIs of sibling modules still grow)."""
-    import inspect
+def cohort_summary(ws: Workspace, settings: ReportSettings, day: dt.date) -> pd.DataFrame | None:
+    """The monthly cohort summary (12/24-month LTV) shared by the KPI and cohort sections."""
+    def read() -> pd.DataFrame | None:
+        res = pipeline.cohort_summary_result(ws, day, by="month", **reuse(settings))
+        return None if res is None else res.data
 
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return func(*args, **kwargs)
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return func(*args, **kwargs)
-    return func(*args, **{k: v for k, v in kwargs.items() if k in params})
-
-
-def stored_as_of(ws: Workspace, name: str, columns: tuple[str, ...], day: dt.date) -> ibis.Table | None:
-    """A stored result computed as of ``day`` (per ``result_log``) that has ``columns``, else ``None``."""
-    table = stored(ws, name, columns)
-    if table is None:
-        return None
-    rows = ws.con.execute("SELECT as_of FROM result_log WHERE table_name = ?", [table.get_name()]).fetchall()
-    return table if rows and rows[0][0] == day else None
-
-
-def get_or_compute(ws: Workspace, settings: ReportSettings, name: str, columns: tuple[str, ...], day: dt.date,
-                   compute: Any, *, kind: str = "") -> ibis.Table:
-    """The stored result ``name`` as of ``day``; else ``compute()`` (an Ibis expression), stored when allowed."""
-    table = stored_as_of(ws, name, columns, day)
-    if table is not None:
-        return table
-    expr = compute()
-    if not settings.compute_missing:
-        return expr
-    try:
-        return ws.table(ws.write_result(name, expr, kind=kind, as_of=day))
-    except Exception:  # a read-only workspace: use the expression without storing it
-        return expr
+    return cached(settings, ("cohort_summary", day), read)
 
 
 def clean(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,68 +4,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from ... import pipeline
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, call, products
+from ._common import as_of, reuse
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 WINDOW_DAYS = 365
 
 
-def _normalise(raw: pd.DataFrame) -> pd.DataFrame | None:
-    raw = raw.copy()
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    money = next((c for c in ("spend", "cost", "cac") if c in raw.columns), None)
-    if "channel" not in raw.columns or money is None:
-        return None
-    per = raw.groupby(raw["channel"].astype(str), as_index=False)[money].sum(min_count=1)
-    return pd.DataFrame({"channel": per["channel"], "spend": per[money] if money != "cac" else float("nan"),
-                         "cac": per[money] if money == "cac" else float("nan"), "start": None, "end": None})
-
-
-def costs_frame(ws: Workspace, settings: ReportSettings, channels: list[str]) -> tuple[pd.DataFrame, bool]:
-    """Acquisition costs per channel and whether any are known.
-
-    From the settings' ``costs`` (a CSV/YAML file as ``ltv cac --costs`` reads, or a DataFrame with ``channel``
-    and ``spend``/``cost``/``cac``), else a stored ``result_acquisition_costs``, else none (限界CPA only).
-    """
-    from ...features.cac import read_costs
-
-    given = settings.costs
-    if isinstance(given, pd.DataFrame):
-        frame = _normalise(given)
-        if frame is not None:
-            return frame, True
-    elif given is not None:
-        return read_costs(given), True
-    if ws.has_result("acquisition_costs"):
-        frame = _normalise(ws.read_result("acquisition_costs").to_pandas())
-        if frame is not None:
-            return frame, True
-    return pd.DataFrame({"channel": channels, "spend": float("nan"), "cac": float("nan"), "start": None,
-                         "end": None}), False
-
-
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
-    from ...features.cac import cac_table
-    from ...features.cohorts import cohort_summary
-
     lang = settings.lang
-    day = as_of(ws, settings)
-    prods = products(ws)
-    by_channel = call(cohort_summary, ws.orders(), day, split="channel", products=prods)
-    channels = sorted(by_channel["segment"].astype(str).unique().tolist()) if len(by_channel) else []
-    if not channels:
+    res = pipeline.cac(ws, as_of(ws, settings), costs=settings.costs, window_days=WINDOW_DAYS, **reuse(settings))
+    if res is None or res.data.empty:
         return None
-    costs, has_costs = costs_frame(ws, settings, channels)
-    table = call(cac_table, ws.orders(), costs, day, window_days=WINDOW_DAYS, products=prods)
+    table, has_costs = res.data, bool(res.details.get("has_costs"))
     table = table[table["mature_customers"] > 0].reset_index(drop=True) if len(table) else table
     if table.empty:
         return None

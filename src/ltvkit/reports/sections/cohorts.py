@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ... import pipeline
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, cached, call, products, weighted_mean
+from ._common import as_of, cohort_summary, reuse, weighted_mean
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 STEP_DAYS = 30
@@ -30,12 +31,13 @@ def _days(d: int, lang: str) -> str:
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
-    from ...features.cohorts import cohort_summary, cohort_table
-
     lang = settings.lang
     day = as_of(ws, settings)
-    long = call(cohort_table, ws.orders(), day, by="month", period="days", step_days=STEP_DAYS, max_days=MAX_DAYS,
-                products=products(ws))
+    res = pipeline.cohorts(ws, day, by="month", period="days", step_days=STEP_DAYS, max_days=MAX_DAYS,
+                           **reuse(settings))
+    if res is None or res.data.empty:
+        return None
+    long = res.data
     if long.empty:
         return None
     long = long[long["segment"] == long["segment"].iloc[0]].copy()
@@ -103,8 +105,9 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
                         narrative.retention_sentence(second, last, lang), ret_table))
 
     # per-cohort 12/24-month margin LTV
-    summary = cached(settings, ("cohort_summary", day),
-                     lambda: call(cohort_summary, ws.orders(), day, by="month", products=products(ws)))
+    summary = cohort_summary(ws, settings, day)
+    if summary is None:
+        summary = pd.DataFrame({"segment": [], "cohort": []})
     summary = summary[summary["segment"] == summary["segment"].iloc[0]] if len(summary) else summary
     tables = []
     if len(summary):

@@ -6,29 +6,28 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ... import pipeline
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, call, products
+from ._common import as_of, reuse
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 WINDOWS = (30, 60, 90, 180, 365)
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
-    from ...features.cohorts import f2_table, golden_time
-
     lang = settings.lang
     day = as_of(ws, settings)
-    prods = products(ws)
     charts = []
     tables = []
 
-    f2 = call(f2_table, ws.orders(), day, windows=WINDOWS, by="month", products=prods)
+    res = pipeline.f2(ws, day, windows=WINDOWS, by="month", **reuse(settings))
+    f2 = res.data if res is not None else pd.DataFrame()
     if len(f2):
         agg = f2.groupby("window_days")[["eligible", "f2_customers", "f3_customers"]].sum()
         agg = agg[agg["eligible"] > 0]
@@ -52,8 +51,8 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
             charts.append(Chart("f2_windows", label("F2 conversion by window", "期間別 F2転換率", lang), figure,
                                 narrative.f2_windows_sentence(rates, lang), tb))
 
-    hazard, golden = call(golden_time, ws.orders(), day, bin_days=7, horizon_days=364, by_category=False,
-                          products=prods)
+    overall = pipeline.golden(ws, day, bin_days=7, horizon_days=364, by_category=False, **reuse(settings))
+    hazard, golden = (overall[0].data, overall[1].data) if overall is not None else (pd.DataFrame(), None)
     if len(hazard) and hazard["second_purchases"].sum() > 0:
         g = golden.iloc[0]
         colors = ["#e36209" if g["golden_start"] is not None and s == g["golden_start"] else "#1f6feb"
@@ -77,7 +76,8 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
                                                                    g["peak_hazard"], g["median_days_to_second"], lang),
                             tb))
 
-    _, by_cat = call(golden_time, ws.orders(), day, bin_days=7, horizon_days=364, by_category=True, products=prods)
+    per_category = pipeline.golden(ws, day, bin_days=7, horizon_days=364, by_category=True, **reuse(settings))
+    by_cat = per_category[1].data if per_category is not None else pd.DataFrame()
     if len(by_cat) > 1:
         by_cat = by_cat.sort_values("customers", ascending=False).reset_index(drop=True)
         by_cat["repeat_share"] = by_cat["repeaters"] / by_cat["customers"].where(by_cat["customers"] > 0)

@@ -4,39 +4,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ... import pipeline
 from .. import narrative
 from .._i18n import t
 from ..data import Kpi, Section
-from ._common import as_of, cached, call, products, weighted_mean
+from ._common import as_of, cohort_summary, reuse, weighted_mean
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 
 def margin_ltv(ws: Workspace, settings: ReportSettings) -> tuple[float | None, float | None]:
     """Cohort-size weighted 12- and 24-month margin LTV over the cohorts observed that long."""
-    from ...features.cohorts import cohort_summary
-
-    day = as_of(ws, settings)
-    summary = cached(settings, ("cohort_summary", day),
-                     lambda: call(cohort_summary, ws.orders(), day, by="month", products=products(ws)))
+    summary = cohort_summary(ws, settings, as_of(ws, settings))
+    if summary is None:
+        return None, None
     m12 = weighted_mean(summary["margin_ltv_12m"], summary["cohort_size"])
     m24 = weighted_mean(summary["margin_ltv_24m"], summary["cohort_size"])
     return m12, m24
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
-    from ...features.ltv import shop_summary
-
     lang = settings.lang
-    k = call(shop_summary, ws.orders(), as_of(ws, settings), products=products(ws))
-    if not k.get("customers"):
+    res = pipeline.summary(ws, as_of(ws, settings), **reuse(settings))
+    if res is None or not res.data.get("customers"):
         return None
-    try:
-        m12, m24 = margin_ltv(ws, settings)
-    except ImportError:
-        m12 = m24 = None
+    k = res.data
+    m12, m24 = margin_ltv(ws, settings)
     kpis = [
         Kpi("customers", t("kpi_customers", lang), k.get("customers"), "int"),
         Kpi("orders", t("kpi_orders", lang), k.get("orders"), "int"),

@@ -7,21 +7,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ... import pipeline
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, clean, get_or_compute, products
+from ._common import as_of, clean, reuse, table_of
 
 if TYPE_CHECKING:
-    import datetime as dt
 
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
-STEP = 30
-STEPS = 24
-Z = 1.96
 
 
 def _score_chart(scores, lang: str) -> Chart | None:
@@ -44,40 +41,8 @@ def _score_chart(scores, lang: str) -> Chart | None:
                  figure, narrative.point_score_sentence(driven, float(df["point_dependence_score"].mean()), lang), tb)
 
 
-def _curves(ws: Workspace, day: dt.date, prods, lang: str) -> Chart | None:
+def _curves(df: pd.DataFrame, lang: str) -> Chart | None:
     """Mean cumulative margin per customer by 30-day step, point-acquired vs organic, with 95% intervals."""
-    import ibis
-
-    from ...features.cohorts import cohort_orders
-
-    camp = cohort_orders(ws.orders(), day, split="campaign", products=prods)
-    pts = cohort_orders(ws.orders(), day, split="points", products=prods)
-    flags = pts.filter(pts.order_no == 1).select(customer_key=pts.customer_key, _pts=pts.segment)
-    o = camp.join(flags, "customer_key")
-    point_acq = (o.segment == "campaign") | (o._pts == "points_or_coupon")
-    o = o.mutate(idx=(o.days_since_first // STEP).cast("int64"), grp=point_acq.ifelse("point_acquired", "organic"),
-                 observed=ibis.literal(day).delta(o.first_date, unit="day"))
-    o = o.filter(o.idx < STEPS)
-    per = o.group_by(["customer_key", "grp", "observed", "idx"]).aggregate(margin=o.margin.sum()).to_pandas()
-    if per.empty:
-        return None
-    keys, cust = np.unique(per["customer_key"].to_numpy(), return_inverse=True)
-    mat = np.zeros((len(keys), STEPS))
-    np.add.at(mat, (cust, per["idx"].to_numpy(np.int64)), per["margin"].to_numpy(float))
-    cum = np.cumsum(mat, axis=1)
-    first = per.drop_duplicates("customer_key").set_index("customer_key").reindex(keys)
-    grp, observed = first["grp"].to_numpy(), first["observed"].to_numpy(float)
-    rows = []
-    for g in ("point_acquired", "organic"):
-        for k in range(STEPS):
-            ok = (grp == g) & (observed >= (k + 1) * STEP - 1)
-            n = int(ok.sum())
-            if n < 2:
-                continue
-            vals = cum[ok, k]
-            mean, half = float(vals.mean()), Z * float(vals.std(ddof=1)) / np.sqrt(n)
-            rows.append((g, (k + 1) * STEP, n, mean, mean - half, mean + half))
-    df = pd.DataFrame(rows, columns=["group", "days", "customers", "margin_ltv", "ci_low", "ci_high"])
     if df.empty:
         return None
     from ...features.labels import label as seg_label
@@ -108,12 +73,8 @@ def _curves(ws: Workspace, day: dt.date, prods, lang: str) -> Chart | None:
                  figure, sentence, tb)
 
 
-def _campaign_share(ws: Workspace, day: dt.date, prods, scores, lang: str) -> Chart | None:
-    from ...features.cohorts import cohort_orders
-
-    o = cohort_orders(ws.orders(), day, products=prods)
-    o = o.mutate(month=o.order_date.truncate("M"))
-    m = o.group_by("month").aggregate(orders=o.count(), campaign=o.count(where=o.in_campaign)).order_by("month").to_pandas()
+def _campaign_share(monthly: pd.DataFrame, scores, lang: str) -> Chart | None:
+    m = monthly.copy()
     if m.empty or not m["orders"].sum():
         return None
     m["month"] = pd.to_datetime(m["month"]).dt.strftime("%Y-%m")
@@ -136,16 +97,17 @@ def _campaign_share(ws: Workspace, day: dt.date, prods, scores, lang: str) -> Ch
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     from ...features.labels import label as seg_label
-    from ...features.points import point_dependence, point_segment_summary
+    from ...features.points import point_segment_summary
 
     lang = settings.lang
     day = as_of(ws, settings)
-    prods = products(ws)
-    scores = get_or_compute(ws, settings, "point_dependence",
-                            ("customer_key", "point_dependence_score", "point_segment", "orders", "base_rate"), day,
-                            lambda: point_dependence(ws.orders(), day, products=prods), kind="points")
-    charts = [c for c in (_score_chart(scores, lang), _curves(ws, day, prods, lang),
-                          _campaign_share(ws, day, prods, scores, lang)) if c is not None]
+    found = (pipeline.points(ws, day, **reuse(settings)), pipeline.point_curves(ws, day, **reuse(settings)),
+             pipeline.campaign_share(ws, day, **reuse(settings)))
+    if any(r is None for r in found):
+        return None
+    scores = table_of(ws, found[0])
+    charts = [c for c in (_score_chart(scores, lang), _curves(found[1].data, lang),
+                          _campaign_share(found[2].data, scores, lang)) if c is not None]
     if not charts:
         return None
     summary = clean(point_segment_summary(scores))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import numpy as np
 import pandas as pd
 
+from ... import pipeline
 from ...exceptions import MissingDataError
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, call, stored, stored_as_of
+from ._common import as_of, reuse, table_of
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d", "predicted_clv")
@@ -24,31 +26,25 @@ VALUABLE_SHARE = 0.2
 
 
 def predictions(ws: Workspace, settings: ReportSettings) -> Any:
-    """The stored ``result_predictions``; scored and stored first when missing and allowed."""
-    day = as_of(ws, settings)
-    table = stored_as_of(ws, "predictions", COLUMNS, day)
-    if table is None and settings.compute_missing:
-        from ... import scoring
-
-        call(scoring.predict_customers, ws, as_of=settings.as_of, write=True)
-        table = stored_as_of(ws, "predictions", COLUMNS, day)
-    if table is None:  # read-only: what is stored, even when computed as of another date
-        table = stored(ws, "predictions", COLUMNS)
-    return table
+    """The stored ``result_predictions`` as of the report's day (scored through the pipeline when missing and
+    allowed; read-only: what is stored, even when computed as of another date), or ``None``."""
+    res = pipeline.predictions(ws, as_of(ws, settings), stale_ok=not settings.compute_missing, **reuse(settings))
+    return None if res is None else table_of(ws, res)
 
 
-def _p_alive_chart(ws: Workspace, name: str, lang: str) -> Chart | None:
+def _p_alive_chart(scores: ibis.Table, lang: str) -> Chart | None:
     bins = 20
-    rows = ws.con.execute(
-        f"""SELECT least(floor(p_alive * {bins}), {bins - 1})::INT AS b, count(*) FROM "{name}"
-            WHERE p_alive IS NOT NULL AND isfinite(p_alive) GROUP BY 1 ORDER BY 1""").fetchall()
-    if not rows:
+    p = scores.filter(scores.p_alive.notnull())
+    finite = p.filter(~p.p_alive.isinf() & ~p.p_alive.isnan())
+    b = (finite.p_alive * bins).floor().clip(upper=bins - 1).cast("int64")
+    rows = finite.group_by(b=b).aggregate(n=finite.count()).to_pandas()
+    if rows.empty:
         return None
     counts = np.zeros(bins, dtype=np.int64)
-    for b, n in rows:
-        counts[int(b)] = n
-    share, median = ws.con.execute(
-        f'SELECT avg((p_alive > 0.5)::INT), median(p_alive) FROM "{name}" WHERE p_alive IS NOT NULL').fetchall()[0]
+    for k, n in zip(rows["b"], rows["n"], strict=True):
+        counts[int(k)] = n
+    agg = p.aggregate(share=(p.p_alive > 0.5).cast("int64").mean(), median=p.p_alive.median()).to_pandas().iloc[0]
+    share, median = float(agg["share"]), float(agg["median"])
     edges = np.linspace(0, 1, bins + 1)
     figure = fig.histogram(edges.tolist(), counts.tolist(), x_title="P(alive)",
                            y_title=label("Customers", "顧客数", lang), x_format=".0%")
@@ -65,29 +61,12 @@ TRACK_COLUMNS = ("period_end", "predicted_cumulative", "actual_cumulative")
 
 
 def _validation(ws: Workspace, settings: ReportSettings) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Holdout tracking and model comparison: stored ``result_tracking``/``result_model_comparison`` for the
-    report's date, else computed with :func:`ltvkit.scoring.validate_models` (and stored when allowed)."""
-    day = as_of(ws, settings)
-    track = stored_as_of(ws, "tracking", TRACK_COLUMNS, day)
-    models = stored_as_of(ws, "model_comparison", ("model",), day)
-    if track is not None:
-        return track.to_pandas(), models.to_pandas() if models is not None else None
-    if not settings.compute_missing:
+    """Holdout tracking and model comparison as of the report's day: stored ``result_tracking`` and
+    ``result_model_comparison``, else :func:`ltvkit.pipeline.validation` when computing is allowed."""
+    result = pipeline.validation(ws, as_of(ws, settings), **reuse(settings))
+    if result is None:
         return None, None
-    from ... import scoring
-
-    result = call(scoring.validate_models, ws, as_of=settings.as_of)
-    track_df, models_df = result["tracking"], result.get("models")
-    if isinstance(models_df, pd.DataFrame):
-        models_df = models_df.assign(chosen=models_df["model"] == result.get("chosen"))
-    params = {"calibration_end": result.get("calibration_end"), "chosen": result.get("chosen")}
-    try:
-        ws.write_result("tracking", track_df, kind="validation", as_of=day, params=params)
-        if isinstance(models_df, pd.DataFrame):
-            ws.write_result("model_comparison", models_df, kind="validation", as_of=day, params=params)
-    except Exception:  # a read-only workspace: show without storing
-        pass
-    return track_df, models_df if isinstance(models_df, pd.DataFrame) else None
+    return result["tracking"], result["models"]
 
 
 def _tracking_chart(track: pd.DataFrame, lang: str) -> Chart | None:
@@ -126,26 +105,22 @@ def _models_table(models: pd.DataFrame, lang: str) -> TableBlock:
                       models, labels, kinds)
 
 
-def _at_risk_table(ws: Workspace, name: str, settings: ReportSettings) -> TableBlock | None:
+def _at_risk_table(ws: Workspace, scores: ibis.Table, settings: ReportSettings) -> TableBlock | None:
     lang = settings.lang
     day = as_of(ws, settings)
-    extra = [c for c in ("expected_purchases_90d", "predicted_clv", "churn_risk") if c in ws.read_result(name).columns]
-    sel = ", ".join(f"p.{c}" for c in extra)
-    df = ws.con.execute(
-        f"""
-        WITH spend AS (
-          SELECT customer_key, count(DISTINCT source || order_id) AS orders, sum(line_amount) AS revenue,
-                 max(order_date) AS last_order
-          FROM order_lines WHERE status = 'ordered' AND order_date <= ? GROUP BY 1
-        ), valuable AS (
-          SELECT * FROM spend QUALIFY percent_rank() OVER (ORDER BY revenue) >= ?
-        )
-        SELECT v.customer_key, v.orders, v.revenue, v.last_order, date_diff('day', v.last_order, ?::DATE) AS days_since,
-               p.p_alive{", " + sel if sel else ""}
-        FROM valuable v JOIN "{name}" p USING (customer_key)
-        WHERE p.p_alive IS NOT NULL
-        ORDER BY p.p_alive ASC, v.revenue DESC LIMIT ?
-        """, [day, 1 - VALUABLE_SHARE, day, settings.at_risk_top]).fetchdf()
+    extra = [c for c in ("expected_purchases_90d", "predicted_clv", "churn_risk") if c in scores.columns]
+    o = ws.orders()
+    o = o.filter((o.status == "ordered") & (o.order_date <= ibis.literal(day)))
+    spend = o.group_by("customer_key").aggregate(orders=(o.source.concat(o.order_id)).nunique(),
+                                                  revenue=o.line_amount.sum(), last_order=o.order_date.max())
+    spend = spend.mutate(_rank=ibis.percent_rank().over(order_by=spend.revenue))
+    valuable = spend.filter(spend._rank >= 1 - VALUABLE_SHARE)
+    p = scores.filter(scores.p_alive.notnull())
+    j = valuable.join(p, "customer_key")
+    df = j.select(customer_key=j.customer_key, orders=j.orders, revenue=j.revenue, last_order=j.last_order,
+                  days_since=ibis.literal(day).delta(j.last_order, unit="day"), p_alive=j.p_alive,
+                  **{c: j[c] for c in extra}).order_by([ibis.asc("p_alive"), ibis.desc("revenue")]).limit(
+                      settings.at_risk_top).to_pandas()
     if df.empty:
         return None
     labels = {"customer_key": label("Customer key", "顧客キー", lang), "orders": label("Orders", "注文数", lang),
@@ -161,11 +136,12 @@ def _at_risk_table(ws: Workspace, name: str, settings: ReportSettings) -> TableB
                       narrative.at_risk_sentence(len(df), float(df["revenue"].sum()), lang))
 
 
-def _next_weeks_chart(ws: Workspace, name: str, settings: ReportSettings) -> Chart | None:
+def _next_weeks_chart(scores: ibis.Table, settings: ReportSettings) -> Chart | None:
     """Expected purchases per week, interpolated from the stored 30- and 90-day expectations."""
     lang = settings.lang
-    e30, e90, n = ws.con.execute(
-        f'SELECT sum(expected_purchases_30d), sum(expected_purchases_90d), count(*) FROM "{name}"').fetchall()[0]
+    agg = scores.aggregate(e30=scores.expected_purchases_30d.sum(), e90=scores.expected_purchases_90d.sum(),
+                           n=scores.count()).to_pandas().iloc[0]
+    e30, e90, n = (None if pd.isna(agg[k]) else agg[k] for k in ("e30", "e90", "n"))
     if e30 is None or e90 is None or not n:
         return None
     days = np.array([0.0, 30.0, 90.0])
@@ -187,15 +163,14 @@ def _next_weeks_chart(ws: Workspace, name: str, settings: ReportSettings) -> Cha
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
-    table = predictions(ws, settings)
-    if table is None:
+    scores = predictions(ws, settings)
+    if scores is None:
         raise MissingDataError(t("need_predict", settings.lang))
-    name = table.get_name()
     lang = settings.lang
     track, models = _validation(ws, settings)
-    charts = [c for c in (_p_alive_chart(ws, name, lang), _tracking_chart(track, lang) if track is not None else None,
-                          _next_weeks_chart(ws, name, settings)) if c is not None]
-    tables = [tb for tb in (_at_risk_table(ws, name, settings),
+    charts = [c for c in (_p_alive_chart(scores, lang), _tracking_chart(track, lang) if track is not None else None,
+                          _next_weeks_chart(scores, settings)) if c is not None]
+    tables = [tb for tb in (_at_risk_table(ws, scores, settings),
                             _models_table(models, lang) if models is not None else None) if tb is not None]
     if not charts and not tables:
         return None

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
+import ibis
 import pandas as pd
 
+from ... import pipeline
 from ...exceptions import MissingDataError
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, call, product_names, stored, stored_as_of
+from ._common import as_of, reuse, table_of
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
 
 COLUMNS = ("customer_key", "rank", "sku", "score", "reason")
@@ -30,57 +31,37 @@ _REASONS = {  # reason_code -> (en, ja) short labels, used when the stored reaso
 }
 
 
-def _stored_lang(ws: Workspace) -> str | None:
-    rows = ws.con.execute("SELECT params FROM result_log WHERE table_name = 'result_recommendations'").fetchall()
-    row = rows[0] if rows else None
-    try:
-        return json.loads(row[0]).get("lang") if row and row[0] else None
-    except (ValueError, AttributeError):
-        return None
-
-
 def recommendations(ws: Workspace, settings: ReportSettings) -> Any:
-    """The stored recommendations, computed and stored first when missing and allowed."""
-    day = as_of(ws, settings)
-    table = stored_as_of(ws, "recommendations", COLUMNS, day)
-    if table is None and settings.compute_missing:
-        from ...recommend import recommend_workspace
-
-        call(recommend_workspace, ws, as_of=settings.as_of, k=10, lang=settings.lang, store=True)
-        table = stored_as_of(ws, "recommendations", COLUMNS, day)
-    if table is None:  # read-only: what is stored, even when computed as of another date
-        table = stored(ws, "recommendations", COLUMNS)
-    return table
+    """The stored recommendations as of the report's day (computed through the pipeline when missing and allowed;
+    read-only: what is stored, even when computed as of another date), or ``None``."""
+    return pipeline.recommendations(ws, as_of(ws, settings), k=10, lang=settings.lang,
+                                    stale_ok=not settings.compute_missing, **reuse(settings))
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     lang = settings.lang
-    table = recommendations(ws, settings)
-    if table is None:
+    res = recommendations(ws, settings)
+    if res is None:
         raise MissingDataError(t("need_recommend", settings.lang))
-    name = table.get_name()
-    n_customers = ws.con.execute(f'SELECT count(DISTINCT customer_key) FROM "{name}"').fetchall()[0][0]
+    table = table_of(ws, res)
+    n_customers = int(table.customer_key.nunique().to_pandas())
     if not n_customers:
         return None
     extra = [c for c in ("reason_code", "related_sku") if c in table.columns]
-    cols = ", ".join(f'"{c}"' for c in (*COLUMNS, *extra))
-    sample = ws.con.execute(
-        f"""
-        WITH chosen AS (
-          SELECT customer_key FROM (SELECT DISTINCT customer_key FROM "{name}")
-          ORDER BY hash(customer_key) LIMIT ?
-        )
-        SELECT {cols} FROM "{name}" WHERE customer_key IN (SELECT customer_key FROM chosen) AND rank <= ?
-        ORDER BY customer_key, rank
-        """, [settings.recommendation_sample, SHOWN_RANKS]).fetchdf()
-    top = ws.con.execute(
-        f"""SELECT sku, count(DISTINCT customer_key) AS customers FROM "{name}" WHERE rank <= ?
-            GROUP BY sku ORDER BY customers DESC, sku LIMIT 10""", [SHOWN_RANKS]).fetchdf()
-    names = product_names(ws, [*sample["sku"].tolist(), *top["sku"].tolist(),
+    keys = table.select("customer_key").distinct()
+    h = keys.customer_key.hash()  # DuckDB's hash is unsigned; Ibis reads it as signed: negatives sort last
+    chosen = keys.order_by([h < 0, h]).limit(settings.recommendation_sample)
+    sample = table.filter(table.customer_key.isin(chosen.customer_key) & (table["rank"] <= SHOWN_RANKS)).select(
+        *COLUMNS, *extra).order_by(["customer_key", "rank"]).to_pandas()
+    shown_ranks = table.filter(table["rank"] <= SHOWN_RANKS)
+    top = shown_ranks.group_by("sku").aggregate(customers=shown_ranks.customer_key.nunique()).order_by(
+        [ibis.desc("customers"), "sku"]).limit(10).to_pandas()
+    names = ws.product_names([*sample["sku"].tolist(), *top["sku"].tolist(),
                                *(sample["related_sku"].dropna().tolist() if "related_sku" in sample else [])])
     sample["product_name"] = [names.get(s, (None, None))[0] or s for s in sample["sku"]]
     sample["category"] = [names.get(s, (None, None))[1] for s in sample["sku"]]
-    if "reason_code" in sample and _stored_lang(ws) not in (None, lang):
+    stored_lang = res.details.get("lang") or res.params.get("lang")
+    if "reason_code" in sample and stored_lang not in (None, lang):
         def localise(row: Any) -> str:
             en, ja = _REASONS.get(row["reason_code"], (row["reason"], row["reason"]))
             related = names.get(row.get("related_sku"), (None, None))[0] or row.get("related_sku") or ""

@@ -6,18 +6,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ... import pipeline
 from .. import _figures as fig
 from .. import narrative
 from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, clean, get_or_compute, products
+from ._common import as_of, clean, reuse
 
 if TYPE_CHECKING:
-    from ...workspace import Workspace
+    from ...store import Workspace
     from ..data import ReportSettings
-
-_BASE = ("customer_key", "segment", "orders", "revenue", "margin", "recency_days")
-
 
 def _table(summary: pd.DataFrame, key: str, title: str, lang: str) -> TableBlock:
     return TableBlock(key, title, summary,
@@ -40,15 +38,17 @@ def _share_chart(summary: pd.DataFrame, lang: str) -> dict:
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     from ...features.labels import label as seg_label
-    from ...features.segments import pareto_table, segment_customers, segment_summary
+    from ...features.segments import pareto_table, segment_summary
 
     lang = settings.lang
     day = as_of(ws, settings)
-    prods = products(ws)
     charts, tables = [], []
 
-    rfm = get_or_compute(ws, settings, "segments_rfm", _BASE, day,
-                         lambda: segment_customers(ws.orders(), day, kind="rfm", products=prods), kind="segments")
+    rfm_res = pipeline.segments(ws, day, kind="rfm", **reuse(settings))
+    cpm_res = pipeline.segments(ws, day, kind="cpm", **reuse(settings))
+    if rfm_res is None or cpm_res is None:
+        return None
+    rfm, cpm = rfm_res.data, cpm_res.data
     s = clean(segment_summary(rfm))
     s = s[s["customers"] > 0].reset_index(drop=True)
     if len(s):
@@ -65,8 +65,6 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
                             _share_chart(s, lang), sentence))
         tables.append(tb)
 
-    cpm = get_or_compute(ws, settings, "segments_cpm", _BASE, day,
-                         lambda: segment_customers(ws.orders(), day, kind="cpm", products=prods), kind="segments")
     c = clean(segment_summary(cpm))
     c = c[c["customers"] > 0].reset_index(drop=True)
     if len(c):

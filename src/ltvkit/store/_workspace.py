@@ -1,0 +1,469 @@
+"""The workspace: one DuckDB file (or memory) holding the canonical order store and every stored result.
+
+Analytics receive tables as Ibis expressions (:meth:`Workspace.orders`), so the same feature code runs on any
+Ibis backend; ``.to_pandas()``, ``.to_polars()`` and ``.to_pyarrow()`` come with Ibis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from .._version import __version__
+from ..config import Settings, load_settings
+from ..exceptions import InputError, MissingDataError, StoreError
+from .migrations import migrate
+from .schema import ORDER_LINES, arrow_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Run", "Workspace"]
+
+_RESULT_PREFIX = "result_"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One computation of the pipeline and a result it stored.
+
+    ``run_id`` is what a message planned from these scores records; ``params`` are the options it ran with,
+    ``details`` what it found on the way (fitted parameters, the model chosen).
+    """
+
+    run_id: int
+    kind: str
+    as_of: dt.date | None
+    params: dict[str, Any]
+    details: dict[str, Any]
+    created_at: dt.datetime
+    code_version: str
+    result: str | None = None
+    row_count: int | None = None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Run:
+        run_id, kind, as_of, params, details, created_at, version, result, rows = row
+        return cls(int(run_id), kind, as_of, json.loads(params) if params else {},
+                   json.loads(details) if details else {}, created_at, version, result,
+                   None if rows is None else int(rows))
+
+
+def _result_name(name: str) -> str:
+    return name if name.startswith(_RESULT_PREFIX) else _RESULT_PREFIX + name
+
+
+def _run_table(base: str, run_id: int) -> str:
+    """The table that holds one run's rows of a result (``result_<name>`` is a view of the latest one)."""
+    return f"{base}__run_{run_id}"
+
+
+def _params_json(params: dict[str, Any] | None) -> str:
+    """Parameters as canonical JSON (sorted keys), so that equal parameters compare equal as text."""
+    return json.dumps(params or {}, sort_keys=True, default=str, ensure_ascii=False)
+
+
+class Workspace:
+    """A shop's data: canonical order lines, customers, products, quarantine, import log and results.
+
+    Parameters
+    ----------
+    path
+        The DuckDB file. ``None`` keeps everything in memory (tests, notebooks).
+    timezone
+        The shop's wall-clock time zone, recorded in the file on first use (default ``Asia/Tokyo``).
+    read_only
+        Open the file without write access (several readers can share it).
+
+    Examples
+    --------
+    >>> ws = Workspace()
+    >>> ws.info()["order_lines"]
+    0
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, timezone: str | None = None,
+                 read_only: bool = False) -> None:
+        self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        try:
+            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot open workspace {self.path}: {exc}".rstrip(".") + ".") from exc
+        if not read_only:
+            migrate(self.con)
+        if timezone is not None and not read_only:
+            self.set_meta("timezone", timezone)
+        self._ibis: Any = None
+
+    # -- connection and lifecycle -------------------------------------------------------------------------
+    @property
+    def backend(self) -> Any:
+        """The Ibis backend over this workspace's connection."""
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path) if self.path else ':memory:'!r})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One all-or-nothing transaction: on any error nothing it wrote stays."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- metadata -----------------------------------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()  # fetchall: DuckDB 2
+        return rows[0][0] if rows else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    @property
+    def timezone(self) -> str:
+        """The shop's wall-clock time zone (order times are stored in it)."""
+        return self.meta("timezone") or self.settings().timezone
+
+    def settings(self) -> Settings:
+        """The settings for this workspace (environment, secret files, the ltv.toml beside the file)."""
+        return load_settings(self.path, toml=self.path is not None)
+
+    def identity_secret(self) -> bytes:
+        """Per-workspace secret for keyed hashes of contact data (``LTV_IDENTITY_SECRET`` or its file overrides)."""
+        configured = self.settings().secret("identity_secret")
+        if configured:
+            return configured.encode()
+        value = self.meta("identity_secret")
+        if value is None:
+            value = secrets.token_hex(32)
+            self.set_meta("identity_secret", value)
+        return bytes.fromhex(value)
+
+    # -- tables as Ibis expressions -----------------------------------------------------------------------
+    def table_names(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+
+    def has_table(self, name: str) -> bool:
+        return name in self.table_names()
+
+    def table(self, name: str) -> ibis.Table:
+        """Any workspace table as an Ibis table."""
+        if not self.has_table(name):
+            raise MissingDataError(f"The workspace has no table {name!r}; run the command that creates it first.")
+        return self.backend.table(name)
+
+    def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
+        """Canonical order lines as an Ibis table (optionally without cancelled lines)."""
+        t = self.backend.table("order_lines")
+        return t if include_cancelled else t.filter(t.status != "cancelled")
+
+    def require_orders(self) -> None:
+        """Raise :class:`MissingDataError` when no order has been imported yet."""
+        n = self.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]  # fetchall: DuckDB 2 blocks Ibis after a partly read result
+        if n == 0:
+            raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
+
+    # -- writing ------------------------------------------------------------------------------------------
+    def append_order_lines(self, data: pa.Table | pd.DataFrame, *, import_id: int = 0) -> int:
+        """Upsert canonical order lines (natural key source, order_id, line_no); return rows written.
+
+        A low-level entry for tests and loaders that already produce canonical rows; importers of files use
+        :meth:`import_orders`, which also quarantines bad rows and logs the import.
+        """
+        table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+        if "import_id" not in table.column_names:
+            table = table.append_column("import_id", pa.array([import_id] * table.num_rows, pa.int64()))
+        if "order_date" not in table.column_names and "ordered_at" in table.column_names:
+            table = table.append_column("order_date", table["ordered_at"].cast(pa.timestamp("us")).cast(pa.date32()))
+        schema = arrow_schema(ORDER_LINES)
+        missing = [f.name for f in schema if not f.nullable and f.name not in table.column_names]
+        if missing:
+            raise InputError(f"Order lines lack required column(s) {', '.join(missing)}.")
+        cols = []
+        for field in schema:
+            if field.name in table.column_names:
+                cols.append(table[field.name].cast(field.type))
+            else:
+                cols.append(pa.nulls(table.num_rows, field.type))
+        table = pa.Table.from_arrays(cols, schema=schema)
+        names = ", ".join(schema.names)
+        with self.transaction() as con:
+            con.register("_incoming_lines", table)
+            try:
+                con.execute(
+                    "DELETE FROM order_lines o USING _incoming_lines i "
+                    "WHERE o.source = i.source AND o.order_id = i.order_id AND o.line_no = i.line_no")
+                con.execute(f"INSERT INTO order_lines ({names}) SELECT {names} FROM _incoming_lines")
+            finally:
+                con.unregister("_incoming_lines")
+        return table.num_rows
+
+    def update_products(self, data: Any) -> int:
+        """Set ``category`` and ``unit_cost`` of known SKUs from a frame with ``sku`` and either column.
+
+        Returns the number of products updated (SKUs not in the products table are ignored).
+        """
+        table = _to_arrow(data)
+        cols = [c for c in ("category", "unit_cost") if c in table.column_names]
+        if "sku" not in table.column_names or not cols:
+            raise InputError("A product file needs a sku column and a category or unit_cost column.")
+        sets = ", ".join(f"{c} = i.{c}" for c in cols)
+        with self.transaction() as con:
+            con.register("_incoming_products", table)
+            try:
+                n = con.execute(f"UPDATE products SET {sets} FROM _incoming_products i "
+                                "WHERE products.sku = i.sku").fetchall()[0][0]
+            finally:
+                con.unregister("_incoming_products")
+        return int(n)
+
+    # -- runs and results ---------------------------------------------------------------------------------
+    def start_run(self, kind: str, *, as_of: dt.date | None = None, params: dict[str, Any] | None = None,
+                  details: dict[str, Any] | None = None) -> int:
+        """Record a run (what was computed, as of which day, with which parameters) and return its id."""
+        self._writable()
+        run_id = self.con.execute("SELECT nextval('run_id_seq')").fetchall()[0][0]
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, current_timestamp::TIMESTAMP, ?)",
+            [run_id, kind, as_of, _params_json(params), _params_json(details), __version__])
+        return int(run_id)
+
+    def write_result(self, name: str, data: Any, *, kind: str = "", as_of: dt.date | None = None,
+                     params: dict[str, Any] | None = None, run_id: int | None = None) -> str:
+        """Store a result table under a run and make it the latest ``result_<name>``; return that name.
+
+        ``data`` is a pandas or polars DataFrame, a pyarrow Table or an Ibis expression of this workspace.
+        Without ``run_id`` a new run of ``kind`` is recorded. Each run keeps its own rows (read an older one with
+        ``read_result(name, run_id=...)``); ``result_<name>`` is a view of the latest run's rows.
+        """
+        self._writable()
+        base = _result_name(name)
+        if run_id is None:
+            run_id = self.start_run(kind or base[len(_RESULT_PREFIX):], as_of=as_of, params=params)
+        physical = _run_table(base, run_id)
+        with self.transaction() as con:
+            if isinstance(data, ibis.Expr):
+                sql = ibis.to_sql(data, dialect="duckdb")
+                con.execute(f'CREATE OR REPLACE TABLE "{physical}" AS {sql}')
+            else:
+                arrow = _to_arrow(data)
+                con.register("_result_in", arrow)
+                try:
+                    con.execute(f'CREATE OR REPLACE TABLE "{physical}" AS SELECT * FROM _result_in')
+                finally:
+                    con.unregister("_result_in")
+            rows = con.execute(f'SELECT count(*) FROM "{physical}"').fetchall()[0][0]
+            con.execute("INSERT OR REPLACE INTO run_results VALUES (?, ?, ?, ?)", [run_id, base, physical, rows])
+            self._point_view(con, base)
+        return base
+
+    @staticmethod
+    def _point_view(con: duckdb.DuckDBPyConnection, base: str) -> None:
+        latest = con.execute("SELECT table_name FROM run_results WHERE result = ? ORDER BY run_id DESC LIMIT 1",
+                             [base]).fetchall()
+        if latest:
+            con.execute(f'CREATE OR REPLACE VIEW "{base}" AS SELECT * FROM "{latest[0][0]}"')
+        else:
+            con.execute(f'DROP VIEW IF EXISTS "{base}"')
+
+    def read_result(self, name: str, *, run_id: int | None = None) -> ibis.Table:
+        """A stored result as an Ibis table: the latest run's rows, or those of ``run_id``."""
+        base = _result_name(name)
+        if run_id is None:
+            return self.table(base)
+        rows = self.con.execute("SELECT table_name FROM run_results WHERE result = ? AND run_id = ?",
+                                [base, run_id]).fetchall()
+        if not rows:
+            raise MissingDataError(f"Run {run_id} stored no {base}; see `ltv runs list`.")
+        return self.backend.table(rows[0][0])
+
+    def has_result(self, name: str) -> bool:
+        return self.has_table(_result_name(name))
+
+    def result_run(self, name: str, *, as_of: dt.date | None = None,
+                   params: dict[str, Any] | None = None) -> Run | None:
+        """The latest run that stored ``name`` (optionally only one as of ``as_of`` with exactly ``params``)."""
+        self._require_runs()
+        sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.details, r.created_at, r.code_version, x.result, x.row_count "
+               "FROM runs r JOIN run_results x USING (run_id) WHERE x.result = ?")
+        args: list[Any] = [_result_name(name)]
+        if as_of is not None:
+            sql += " AND r.as_of = ?"
+            args.append(as_of)
+        if params is not None:
+            sql += " AND r.params = ?"
+            args.append(_params_json(params))
+        rows = self.con.execute(sql + " ORDER BY r.run_id DESC LIMIT 1", args).fetchall()
+        return Run.from_row(rows[0]) if rows else None
+
+    def runs(self, *, kind: str | None = None) -> list[Run]:
+        """Every stored result with its run, newest first (one entry per run and result)."""
+        self._require_runs()
+        sql = ("SELECT r.run_id, r.kind, r.as_of, r.params, r.details, r.created_at, r.code_version, x.result, x.row_count "
+               "FROM runs r LEFT JOIN run_results x USING (run_id)")
+        args: list[Any] = []
+        if kind is not None:
+            sql += " WHERE r.kind = ?"
+            args.append(kind)
+        return [Run.from_row(r) for r in self.con.execute(sql + " ORDER BY r.run_id DESC, x.result", args).fetchall()]
+
+    def prune_runs(self, keep: int) -> list[int]:
+        """Keep the newest ``keep`` runs of each result; drop the rows of older ones. Return the runs removed.
+
+        The latest run of every result is always kept (``keep`` must be at least 1).
+        """
+        self._writable()
+        if keep < 1:
+            raise InputError("--keep must be at least 1: the latest run of each result is what plain reads see.")
+        with self.transaction() as con:
+            old = con.execute(
+                "SELECT run_id, result, table_name FROM (SELECT *, row_number() OVER "
+                "(PARTITION BY result ORDER BY run_id DESC) AS k FROM run_results) WHERE k > ?", [keep]).fetchall()
+            for run_id, result, table_name in old:
+                con.execute(f'DROP TABLE IF EXISTS "{table_name}"')
+                con.execute("DELETE FROM run_results WHERE run_id = ? AND result = ?", [run_id, result])
+            gone = [r[0] for r in con.execute(
+                "SELECT run_id FROM runs WHERE run_id NOT IN (SELECT run_id FROM run_results) ORDER BY 1").fetchall()]
+            con.execute("DELETE FROM runs WHERE run_id NOT IN (SELECT run_id FROM run_results)")
+        return gone
+
+    def _require_runs(self) -> None:
+        if self.read_only and not self.has_table("runs"):
+            raise StoreError(f"The workspace {self.path} was written by an older ltvkit; open it once without "
+                             "--read-only (any command that writes) to upgrade it.")
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"The workspace {self.path} is open read-only; results cannot be stored.")
+
+    # -- queries the pipeline and the report need ---------------------------------------------------------
+    def last_order_date(self) -> dt.date | None:
+        """The last date of a valid (status ``ordered``) order, ``None`` when there is none."""
+        value = self.con.execute(
+            "SELECT max(order_date) FROM order_lines WHERE status = 'ordered'").fetchall()[0][0]
+        return value
+
+    def first_order_date(self) -> dt.date | None:
+        """The first order date of any status."""
+        return self.con.execute("SELECT min(order_date) FROM order_lines").fetchall()[0][0]
+
+    def products_with_rows(self) -> ibis.Table | None:
+        """The products table when it holds rows (for per-SKU costs), else ``None``."""
+        n = self.con.execute("SELECT count(*) FROM products").fetchall()[0][0]
+        return self.table("products") if n else None
+
+    def product_names(self, skus: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """Latest product name and category per SKU (from the order lines; never from contact data)."""
+        if not skus:
+            return {}
+        frame = pa.table({"sku": pa.array(list(dict.fromkeys(skus)), pa.string())})
+        self.con.register("_report_skus", frame)
+        try:
+            rows = self.con.execute(
+                """
+                SELECT o.sku, arg_max(o.product_name, o.ordered_at), arg_max(o.category, o.ordered_at)
+                FROM order_lines o JOIN _report_skus s ON o.sku = s.sku GROUP BY o.sku
+                """
+            ).fetchall()
+        finally:
+            self.con.unregister("_report_skus")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def order_ids_and_keys(self) -> pd.DataFrame:
+        """Distinct ``(order_id, customer_key)`` pairs of the order lines."""
+        return self.con.execute("SELECT DISTINCT order_id, customer_key FROM order_lines").df()
+
+    def temp_table(self, name: str, data: Any) -> ibis.Table:
+        """Materialise an Ibis expression or a frame as a temporary table of this connection."""
+        if isinstance(data, ibis.Expr):
+            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {ibis.to_sql(data, dialect="duckdb")}')
+        else:
+            self.con.register("_temp_in", _to_arrow(data))
+            try:
+                self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM _temp_in')
+            finally:
+                self.con.unregister("_temp_in")
+        return self.backend.table(name)
+
+    def drop_temp_table(self, name: str) -> None:
+        self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    def rfm_groups(self, table: str, *, litt: bool = False) -> dict[str, Any]:
+        """Distinct ``(frequency, recency, T)`` rows of an RFM table with their count ``n`` (and mean ``litt``)."""
+        litt_sql = ", avg(litt) AS litt" if litt else ""
+        return self.con.execute(f'SELECT frequency, recency, "T", count(*) AS n{litt_sql} FROM "{table}" '
+                                'GROUP BY frequency, recency, "T"').fetchnumpy()
+
+    def repeat_spend_groups(self, table: str) -> tuple[dict[str, Any], float]:
+        """Distinct ``(frequency, monetary_value)`` rows of repeat buyers with counts, and their mean spend."""
+        rows = self.con.execute(
+            f'SELECT frequency, monetary_value, count(*) AS n FROM "{table}" '
+            "WHERE frequency > 0 AND monetary_value > 0 GROUP BY ALL").fetchnumpy()
+        mean = self.con.execute(f'SELECT avg(monetary_value) FROM "{table}" WHERE frequency > 0').fetchall()[0][0]
+        return rows, float(mean or 0.0)
+
+    # -- import and info ----------------------------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        """Counts, date range and sources of the order store."""
+        q = self.con.execute
+        counts = {
+            "orders": q("SELECT count(*) FROM (SELECT DISTINCT source, order_id FROM order_lines)").fetchall()[0][0],
+            "order_lines": q("SELECT count(*) FROM order_lines").fetchall()[0][0],
+            "customers": q("SELECT count(DISTINCT customer_key) FROM order_lines").fetchall()[0][0],
+            "products": q("SELECT count(DISTINCT sku) FROM order_lines").fetchall()[0][0],
+            "quarantined": q("SELECT count(*) FROM quarantine").fetchall()[0][0],
+            "imports": q("SELECT count(*) FROM import_log").fetchall()[0][0],
+        }
+        first, last = q("SELECT min(ordered_at), max(ordered_at) FROM order_lines").fetchall()[0]
+        sources = [
+            {"source": s, "orders": o, "order_lines": n}
+            for s, o, n in q("SELECT source, count(DISTINCT order_id), count(*) FROM order_lines GROUP BY 1 ORDER BY 1").fetchall()
+        ]
+        return {
+            "workspace": str(self.path) if self.path else ":memory:",
+            "timezone": self.timezone,
+            **counts,
+            "first_order_at": first.isoformat(sep=" ") if first else None,
+            "last_order_at": last.isoformat(sep=" ") if last else None,
+            "sources": sources,
+        }
+
+
+def _to_arrow(data: Any) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if hasattr(data, "to_arrow"):  # polars
+        return data.to_arrow()
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    raise TypeError(f"Cannot store a {type(data).__name__} as a result table.")
