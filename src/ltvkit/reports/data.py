@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InputError, LtvkitError, MissingDataError
-from ._i18n import LANGS, fmt, t
+from ..i18n import LANGS, fmt, t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -212,7 +212,7 @@ class ReportData:
 
     def to_text(self) -> str:
         """A short plain-text summary: the key figures, one sentence per chart, and what is missing."""
-        lines = [t("report_title", self.lang)]
+        lines = [t("report.title", self.lang)]
         for s in self.sections:
             lines.append("")
             lines.append(f"## {s.title}")
@@ -250,10 +250,10 @@ def _shop_info(ws: Workspace) -> dict[str, Any]:
 
 def _reason(exc: BaseException, lang: str) -> str:
     if isinstance(exc, ModuleNotFoundError):
-        return t("missing_module", lang, what=(exc.name or "").rsplit(".", 1)[-1] or "?")
+        return t("report.missing_module", lang, what=(exc.name or "").rsplit(".", 1)[-1] or "?")
     if isinstance(exc, LtvkitError):
         return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return t("failed", lang, error=f"{type(exc).__name__}: {exc}")
+    return t("report.failed", lang, error=f"{type(exc).__name__}: {exc}")
 
 
 def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
@@ -290,7 +290,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
     for key, builder in builders:
-        title = t(f"sec_{key}", lang)
+        title = t(f"report.sec_{key}", lang)
         if progress is not None:
             progress(key, title)
         try:
@@ -305,7 +305,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
             unavailable.append(Unavailable(key, title, _reason(exc, lang)))
             continue
         if section is None:
-            unavailable.append(Unavailable(key, title, t("no_data", lang)))
+            unavailable.append(Unavailable(key, title, t("report.no_data", lang)))
         else:
             sections.append(section)
     return ReportData(lang=lang, shop=_shop_info(ws), sections=sections, unavailable=unavailable,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from ._i18n import fmt, t
+from ..i18n import fmt, format_number, t
 from ._json import script_json
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def _table_view(tb: TableBlock, lang: str, max_rows: int) -> dict[str, Any]:
     shown = frame.head(max_rows)
     rows = [[fmt(v, tb.kinds.get(c, "text"), lang) for c, v in zip(cols, row, strict=True)]
             for row in shown.itertuples(index=False, name=None)]
-    more = t("rows_shown", lang, shown=len(shown), total=len(frame)) if len(frame) > len(shown) else ""
+    more = t("report.rows_shown", lang, shown=format_number(len(shown), lang), total=format_number(len(frame), lang)) if len(frame) > len(shown) else ""
     return {"key": tb.key, "title": tb.title, "sentence": tb.sentence, "headers": headers, "rows": rows,
             "more": more}
 
@@ -93,13 +93,13 @@ def render_html(report: ReportData, *, max_table_rows: int | None = None) -> str
             "charts": charts,
             "tables": [_table_view(tb, lang, max_table_rows) for tb in s.tables],
         })
-    texts = {k: t(k, lang) for k in ("period", "to", "as_of", "generated", "contents", "not_available",
+    texts = {k: t(f"report.{k}", lang) for k in ("period", "to", "as_of", "generated", "contents", "not_available",
                                      "not_available_intro", "privacy_note", "footer", "show_data")}
     template = _env().get_template("report.html.j2")
     return template.render(
         lang=lang,
         version=__version__,
-        title=t("report_title", lang),
+        title=t("report.title", lang),
         t=texts,
         shop=report.shop,
         as_of=report.as_of.isoformat() if report.as_of else None,

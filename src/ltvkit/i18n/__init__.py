@@ -1,0 +1,245 @@
+"""One catalogue of words (ja/en) and locale-aware formatting of numbers and dates.
+
+Every text a person reads (CLI output, error messages, the report, the demo) is a key of
+:data:`~ltvkit.i18n._catalog.MESSAGES` with a Japanese and an English wording; :func:`t` picks one and fills in
+its ``{placeholders}``. Numbers, money, shares and dates are formatted with Babel (CLDR data) by
+:func:`format_number`, :func:`format_currency`, :func:`format_percent` and :func:`format_date`; :func:`fmt` picks one
+of them by the *kind* of a value (``yen``, ``pct``, ``days`` …), as the report's tables do.
+
+This module is a leaf of the package: it imports nothing from ltvkit but :mod:`ltvkit.config`, so the library
+layers (features, models, recommend) and the shells (cli, reports) can all use it.
+
+Examples
+--------
+>>> t("report.title", "ja")
+'顧客生涯価値（LTV）レポート'
+>>> format_currency(12345.4, "ja"), format_currency(12345.4, "en")
+('12,345円', '¥12,345')
+>>> format_percent(0.3685, "en")
+'36.9%'
+>>> format_date(dt.date(2024, 4, 1), "ja", month=True)
+'2024年4月'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import string
+from typing import Any
+
+from babel import dates as _dates
+from babel import numbers as _numbers
+
+from ._catalog import MESSAGES
+
+__all__ = [
+    "DEFAULT_LANG",
+    "LANGS",
+    "MESSAGES",
+    "fmt",
+    "format_currency",
+    "format_date",
+    "format_number",
+    "format_percent",
+    "is_lang",
+    "label",
+    "placeholders",
+    "relabel",
+    "t",
+]
+
+LANGS = ("ja", "en")
+DEFAULT_LANG = "ja"
+_LOCALES = {"ja": "ja_JP", "en": "en_US"}
+
+# Round the float's exact binary value half-even, as Python's own format() does, so a number reads the same
+# whether Babel or an f-string wrote it (2.675 is 2.67499… and shows as 2.67).
+_ROUNDING = decimal.ROUND_HALF_EVEN
+
+
+def is_lang(lang: Any) -> bool:
+    """Whether ``lang`` is a language of the catalogue (``ja`` or ``en``)."""
+    return lang in LANGS
+
+
+def _lang(lang: str | None) -> str:
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str | None, /, **params: Any) -> str:
+    """The text ``key`` in ``lang`` with its ``{placeholders}`` filled from ``params``.
+
+    An unknown key gives the key itself (so a missing entry shows up in the page, never as a crash); the tests
+    keep every key of the code in the catalogue with both languages and the same placeholders.
+    """
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry[_lang(lang)]
+    return text.format(**params) if params else text
+
+
+def placeholders(text: str) -> set[str]:
+    """The names of the ``{placeholders}`` of a catalogue text."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def label(name: str, lang: str | None = "en") -> str:
+    """The reader-facing label of a column, segment or group name (the name itself when unknown).
+
+    Examples
+    --------
+    >>> label("f2_rate", "ja")
+    'F2転換率'
+    >>> label("優良現役", "en")
+    'prime (active)'
+    """
+    key = f"label.{name}"
+    if key in MESSAGES:
+        return t(key, lang)
+    # CPM segments are written as two Japanese words (e.g. 優良現役); English readers get both translated.
+    if lang == "en" and len(name) >= 4 and f"cpm.{name[:-2]}" in MESSAGES and f"cpm.{name[-2:]}" in MESSAGES:
+        return t("cpm.segment", "en", stage=t(f"cpm.{name[:-2]}", "en"), state=t(f"cpm.{name[-2:]}", "en"))
+    return name
+
+
+def relabel(df: Any, lang: str | None = "en", *,
+            values: tuple[str, ...] = ("segment", "point_segment", "group", "metric")) -> Any:
+    """A copy of a pandas frame with labelled headers and segment values (for people, not for files)."""
+    out = df.copy()
+    for col in values:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: label(v, lang) if isinstance(v, str) else v)
+    out.columns = [label(str(c), lang) for c in out.columns]
+    return out
+
+
+# -- numbers ------------------------------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, str):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return value
+    return value
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(isinstance(value, float) and math.isnan(value))
+    except TypeError:
+        return False
+
+
+def _decimal(value: Any, digits: int) -> decimal.Decimal:
+    return decimal.Decimal(float(value)).quantize(decimal.Decimal(1).scaleb(-digits), rounding=_ROUNDING)
+
+
+def _pattern(digits: int) -> str:
+    return "#,##0" + ("." + "0" * digits if digits else "")
+
+
+def format_number(value: Any, lang: str | None, *, digits: int | None = 0) -> str:
+    """A number with the thousands separator of ``lang`` and ``digits`` decimals.
+
+    ``digits=None`` chooses: none from 1,000 up or for whole numbers, two below, two significant digits for
+    values under 0.01.
+    """
+    value = float(_plain(value))
+    locale = _LOCALES[_lang(lang)]
+    if digits is None:
+        if abs(value) >= 1000:
+            digits = 0
+        elif value == int(value):
+            digits = 0
+        elif abs(value) >= 0.01:
+            digits = 2
+        else:
+            return _numbers.format_decimal(value, format="@@", locale=locale)  # two significant digits
+    return _numbers.format_decimal(_decimal(value, digits), format=_pattern(digits), locale=locale,
+                                   decimal_quantization=False)
+
+
+def format_currency(value: Any, lang: str | None, *, digits: int = 0) -> str:
+    """An amount of yen: ``12,345円`` in Japanese, ``¥12,345`` in English."""
+    value = float(_plain(value))
+    if _lang(lang) == "ja":
+        return t("unit.yen", "ja", amount=format_number(value, "ja", digits=digits))
+    amount = _decimal(value, digits)
+    return _numbers.format_currency(amount, "JPY", format="¤" + _pattern(digits), locale=_LOCALES["en"],
+                                    currency_digits=False, decimal_quantization=False)
+
+
+def format_percent(share: Any, lang: str | None, *, digits: int = 1) -> str:
+    """A share (0..1) as a percentage: ``36.9%``."""
+    value = _decimal(float(_plain(share)) * 100, digits) / 100
+    return _numbers.format_percent(value, format=_pattern(digits) + "%", locale=_LOCALES[_lang(lang)],
+                                   decimal_quantization=False)
+
+
+# -- dates --------------------------------------------------------------------------------------------------------
+
+def _shop_zone(tz: str | None) -> Any:
+    from zoneinfo import ZoneInfo
+
+    if tz is None:
+        from ..config import DEFAULT_TIMEZONE
+
+        tz = DEFAULT_TIMEZONE
+    return ZoneInfo(tz)
+
+
+def format_date(value: Any, lang: str | None, *, month: bool = False, tz: str | None = None) -> str:
+    """A date as ``YYYY-MM-DD`` (with ``HH:MM`` for a time of day), or its month (``2024年4月`` / ``Apr 2024``).
+
+    A datetime with a time zone is shown in the shop's time zone ``tz`` (default: Asia/Tokyo); one without is
+    taken to be shop time already, as stored in the workspace.
+    """
+    value = _plain(value)
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10]) if month else value
+        if isinstance(value, str):
+            return value
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    locale = _LOCALES[_lang(lang)]
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(_shop_zone(tz)).replace(tzinfo=None)
+    if month:
+        return _dates.format_skeleton("yMMM", value, locale=locale)
+    if isinstance(value, dt.datetime) and (value.hour or value.minute or value.second):
+        return _dates.format_datetime(value, "yyyy-MM-dd HH:mm", locale=locale)
+    return _dates.format_date(value, "yyyy-MM-dd", locale=locale)
+
+
+# -- by kind ------------------------------------------------------------------------------------------------------
+
+_UNITS = {"days": ("unit.days", 0), "months": ("unit.months", 1), "years": ("unit.years", 2), "ratio": ("unit.ratio", 2)}
+
+
+def fmt(value: Any, kind: str, lang: str | None) -> str:
+    """A value as people read it, by ``kind``: ``yen`` (12,345円 / ¥12,345), ``int``, ``pct`` (a share 0..1),
+    ``float``, ``days``, ``months``, ``years``, ``ratio`` (倍 / ×) or ``text``; dates as ``YYYY-MM-DD``;
+    ``—`` when missing."""
+    if _is_missing(value):
+        return "—"
+    value = _plain(value)
+    if hasattr(value, "strftime") and not isinstance(value, str):
+        return format_date(value, lang)
+    if kind == "text" or isinstance(value, (str, bool)):
+        return str(value)
+    if kind == "yen":
+        return format_currency(value, lang)
+    if kind == "int":
+        return format_number(value, lang)
+    if kind == "pct":
+        return format_percent(value, lang)
+    if kind in _UNITS:
+        key, digits = _UNITS[kind]
+        return t(key, lang, n=format_number(value, lang, digits=digits))
+    return format_number(value, lang, digits=None)
