@@ -130,7 +130,7 @@ class Workspace:
     def table(self, name: str) -> ibis.Table:
         """Any workspace table as an Ibis table."""
         if not self.has_table(name):
-            raise MissingDataError(f"The workspace has no table {name!r}; run the command that creates it first.")
+            raise MissingDataError(key="err.no_table", name=name)
         return self.backend.table(name)
 
     def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
@@ -142,7 +142,7 @@ class Workspace:
         """Raise :class:`MissingDataError` when no order has been imported yet."""
         n = self.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]  # fetchall: DuckDB 2 blocks Ibis after a partly read result
         if n == 0:
-            raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
+            raise MissingDataError(key="err.no_orders")
 
     # -- writing ------------------------------------------------------------------------------------------
     def append_order_lines(self, data: pa.Table | pd.DataFrame, *, import_id: int = 0) -> int:

@@ -4,7 +4,7 @@ The demo is a list of steps (:data:`DEMO_STEPS`). A step names the library funct
 (``"module:attribute"``); when one is missing from this checkout the step is skipped, and a step that fails is
 reported and the demo goes on. Register another step with :func:`demo_step`::
 
-    @demo_step("churn", "Churn scores", "離脱スコア", needs=("ltvkit.models:churn_scores",))
+    @demo_step("churn", needs=("ltvkit.models:churn_scores",))  # title: catalogue key demo.step.churn
     def _churn(ctx: DemoContext) -> str:
         ...  # call the library on ctx.ws as of ctx.as_of, store results, return a one-line summary
 """
@@ -24,8 +24,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ..exceptions import InputError, LtvkitError
+from ..i18n import MESSAGES, format_currency, format_number, format_percent, t
 from ._app import app
-from ._common import LangOpt, check_lang, console
+from ._common import LangOpt, console, use_lang
 
 __all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "demo_step", "run_demo"]
 
@@ -50,16 +51,15 @@ class DemoContext:
 
 @dataclass(frozen=True)
 class DemoStep:
-    """One step of the demo: a key, titles in English and Japanese, what it needs, and the function."""
+    """One step of the demo: a key (its title is the catalogue text ``demo.step.<key>``), what it needs, and
+    the function."""
 
     key: str
-    title_en: str
-    title_ja: str
     needs: tuple[str, ...]
     run: Callable[[DemoContext], str | None]
 
     def title(self, lang: str) -> str:
-        return self.title_ja if lang == "ja" else self.title_en
+        return t(f"demo.step.{self.key}", lang)
 
     def available(self) -> bool:
         return all(_resolve(n) is not None for n in self.needs)
@@ -70,12 +70,12 @@ _DEMO_META = "synthetic_demo"
 """The steps ``ltv demo`` runs, in order (extend with :func:`demo_step`)."""
 
 
-def demo_step(key: str, title_en: str, title_ja: str, *, needs: tuple[str, ...] = (),
-              before: str | None = None) -> Callable[[Callable[[DemoContext], str | None]], Callable[[DemoContext], str | None]]:
-    """Register a demo step (appended, or inserted before the step ``before``)."""
+def demo_step(key: str, *, needs: tuple[str, ...] = (), before: str | None = None) -> Callable[[Callable[[DemoContext], str | None]], Callable[[DemoContext], str | None]]:
+    """Register a demo step (appended, or inserted before the step ``before``); add its title to the catalogue
+    as ``demo.step.<key>``."""
 
     def deco(fn: Callable[[DemoContext], str | None]) -> Callable[[DemoContext], str | None]:
-        step = DemoStep(key, title_en, title_ja, needs, fn)
+        step = DemoStep(key, needs, fn)
         for i, s in enumerate(DEMO_STEPS):
             if s.key == key:
                 DEMO_STEPS[i] = step
@@ -105,7 +105,7 @@ def _need(spec: str) -> Any:
 
 # -- the steps --------------------------------------------------------------------------------------------------
 
-@demo_step("generate", "Generate a synthetic shop", "架空ショップを生成", needs=("ltvkit.synth:generate_shop",))
+@demo_step("generate", needs=("ltvkit.synth:generate_shop",))
 def _generate(ctx: DemoContext) -> str:
     shop = _need("ltvkit.synth:generate_shop")(customers=ctx.customers, seed=ctx.seed, mall=ctx.mall,
                                                catalog=ctx.catalog)
@@ -114,11 +114,12 @@ def _generate(ctx: DemoContext) -> str:
     truth_dir = shop.save(ctx.out / "truth")
     ctx.outputs["truth"] = truth_dir
     ctx.outputs["costs"] = truth_dir / "acquisition_costs.csv"
-    return (f"{len(shop.truth):,} customers, {len(shop.order_lines):,} order lines "
-            f"({shop.start} … {shop.observation_end}), holdout {len(shop.holdout_lines):,} lines")
+    return t("demo.detail.generate", ctx.lang, customers=format_number(len(shop.truth), ctx.lang),
+             lines=format_number(len(shop.order_lines), ctx.lang), start=str(shop.start), end=str(shop.observation_end),
+             holdout=format_number(len(shop.holdout_lines), ctx.lang))
 
 
-@demo_step("export", "Write the mall export", "モールの受注CSVを書き出し", needs=("ltvkit.synth.writers:write_export",))
+@demo_step("export", needs=("ltvkit.synth.writers:write_export",))
 def _export(ctx: DemoContext) -> str:
     files = _need("ltvkit.synth.writers:write_export")(ctx.shop, ctx.out / "exports")
     ctx.export_files = list(files)
@@ -126,7 +127,7 @@ def _export(ctx: DemoContext) -> str:
     return ", ".join(f.name for f in files)
 
 
-@demo_step("import", "Import through the real importer", "インポート", needs=("ltvkit.ingest:import_orders",))
+@demo_step("import", needs=("ltvkit.ingest:import_orders",))
 def _import(ctx: DemoContext) -> str:
     from ..workspace import Workspace
 
@@ -134,8 +135,7 @@ def _import(ctx: DemoContext) -> str:
         with Workspace(ctx.workspace, read_only=True) as old:
             made_by_demo = old.meta(_DEMO_META) is not None
         if not made_by_demo:
-            raise InputError(f"{ctx.workspace} already holds a workspace that the demo did not make; "
-                             "choose another --workspace or --out.")
+            raise InputError(key="err.demo_foreign_workspace", path=str(ctx.workspace))
         ctx.workspace.unlink()
     ctx.ws = Workspace(ctx.workspace)
     ctx.ws.set_meta(_DEMO_META, f"seed={ctx.seed} customers={ctx.customers} mall={ctx.mall} catalog={ctx.catalog}")
@@ -143,10 +143,11 @@ def _import(ctx: DemoContext) -> str:
     ctx.ws.import_orders(paths)
     ctx.outputs["workspace"] = ctx.workspace
     info = ctx.ws.info()
-    return f"{info['orders']:,} orders, {info['customers']:,} customers, {info['quarantined']:,} quarantined"
+    return t("demo.detail.import", ctx.lang, **{k: format_number(info[k], ctx.lang)
+                                                  for k in ("orders", "customers", "quarantined")})
 
 
-@demo_step("products", "Product costs and categories", "商品の原価とカテゴリ", needs=("ltvkit.synth:generate_shop",))
+@demo_step("products", needs=("ltvkit.synth:generate_shop",))
 def _products(ctx: DemoContext) -> str:
     # Mall exports carry neither cost nor category: set them from the catalogue, as a shop owner would.
     cat = ctx.shop.catalog[["sku", "category", "unit_cost"]]
@@ -164,10 +165,10 @@ def _products(ctx: DemoContext) -> str:
             finally:
                 con.unregister("_demo_catalog")
     ctx.outputs["products"] = path
-    return f"{len(cat)} products with unit cost and category"
+    return t("demo.detail.products", ctx.lang, products=format_number(len(cat), ctx.lang))
 
 
-@demo_step("truth", "Store the truth beside the data", "正解データを保存", needs=("ltvkit.synth:generate_shop",))
+@demo_step("truth", needs=("ltvkit.synth:generate_shop",))
 def _truth(ctx: DemoContext) -> str:
     # Imported keys (hashes for mall exports) mapped to synthetic customers through the order numbers.
     imported = ctx.ws.con.execute("SELECT DISTINCT order_id, customer_key FROM order_lines").df()
@@ -182,30 +183,30 @@ def _truth(ctx: DemoContext) -> str:
     ctx.ws.write_result("synthetic_truth", table, kind="synthetic_truth", as_of=ctx.as_of,
                         params={"seed": ctx.seed, "customers": ctx.customers, "mall": ctx.mall,
                                 "catalog": ctx.catalog})
-    return f"result_synthetic_truth ({len(table):,} customers)"
+    return t("demo.detail.truth", ctx.lang, customers=format_number(len(table), ctx.lang))
 
 
-@demo_step("summary", "Shop summary", "ショップ概要", needs=("ltvkit.features:shop_summary",))
+@demo_step("summary", needs=("ltvkit.features:shop_summary",))
 def _summary(ctx: DemoContext) -> str:
     s = _need("ltvkit.features:shop_summary")(ctx.ws.orders(), ctx.as_of)
-    shown = {"customers": "{:,.0f}", "orders": "{:,.0f}", "revenue": "¥{:,.0f}", "aov": "AOV ¥{:,.0f}",
-             "f2_rate": "F2 {:.1%}"}
-    parts = [(f"{k} " if k in ("customers", "orders", "revenue") else "") + fmt.format(float(s[k]))
-             for k, fmt in shown.items() if s.get(k) is not None]
-    return ", ".join(parts) or "done"
+    lang = ctx.lang
+    shown = {"customers": format_number, "orders": format_number, "revenue": format_currency, "aov": format_currency,
+             "f2_rate": format_percent}
+    parts = [t("demo.detail.figure", lang, name=t(f"demo.figure.{k}", lang), value=show(float(s[k]), lang))
+             for k, show in shown.items() if s.get(k) is not None]
+    return t("demo.list_separator", lang).join(parts) or t("demo.done", lang)
 
 
-@demo_step("cohorts", "Cohort LTV and F2", "コホートLTVとF2転換率",
-           needs=("ltvkit.features:cohort_expr", "ltvkit.features:f2_table"))
+@demo_step("cohorts", needs=("ltvkit.features:cohort_expr", "ltvkit.features:f2_table"))
 def _cohorts(ctx: DemoContext) -> str:
     expr = _need("ltvkit.features:cohort_expr")(ctx.ws.orders(), ctx.as_of)
     ctx.ws.write_result("cohorts", expr.to_pandas(), kind="cohorts", as_of=ctx.as_of)
     f2 = _need("ltvkit.features:f2_table")(ctx.ws.orders(), ctx.as_of)
     ctx.ws.write_result("f2", f2, kind="f2", as_of=ctx.as_of)
-    return f"result_cohorts, result_f2 ({len(f2)} rows)"
+    return t("demo.detail.cohorts", ctx.lang, rows=format_number(len(f2), ctx.lang))
 
 
-@demo_step("segments", "RFM and CPM segments", "RFM・CPMセグメント", needs=("ltvkit.features:segment_customers",))
+@demo_step("segments", needs=("ltvkit.features:segment_customers",))
 def _segments(ctx: DemoContext) -> str:
     fn = _need("ltvkit.features:segment_customers")
     for kind in ("rfm", "cpm"):
@@ -214,39 +215,37 @@ def _segments(ctx: DemoContext) -> str:
     return "result_segments_rfm, result_segments_cpm"
 
 
-@demo_step("points", "Point dependence", "ポイント依存度", needs=("ltvkit.features:point_dependence",))
+@demo_step("points", needs=("ltvkit.features:point_dependence",))
 def _points(ctx: DemoContext) -> str:
     expr = _need("ltvkit.features:point_dependence")(ctx.ws.orders(), ctx.as_of, calendar=ctx.shop.calendar)
     ctx.ws.write_result("point_dependence", expr, kind="points", as_of=ctx.as_of)
     return "result_point_dependence"
 
 
-@demo_step("cac", "LTV vs acquisition cost", "LTVと獲得単価", needs=("ltvkit.features:cac_table", "ltvkit.features:read_costs"))
+@demo_step("cac", needs=("ltvkit.features:cac_table", "ltvkit.features:read_costs"))
 def _cac(ctx: DemoContext) -> str:
     costs = _need("ltvkit.features:read_costs")(ctx.outputs["costs"])
     table = _need("ltvkit.features:cac_table")(ctx.ws.orders(), costs, ctx.as_of)
     ctx.ws.write_result("cac", table, kind="cac", as_of=ctx.as_of)
-    return f"result_cac ({len(table)} channels)"
+    return t("demo.detail.cac", ctx.lang, channels=format_number(len(table), ctx.lang))
 
 
-@demo_step("predict", "Predictive CLV (BTYD)", "予測LTV (BTYDモデル)", needs=("ltvkit.scoring:predict_customers",))
+@demo_step("predict", needs=("ltvkit.scoring:predict_customers",))
 def _predict(ctx: DemoContext) -> str:
     _need("ltvkit.scoring:predict_customers")(ctx.ws, as_of=ctx.as_of)
     return "result_predictions"
 
 
-@demo_step("recommend", "Next-need recommendations", "次に必要な商品のおすすめ",
-           needs=("ltvkit.recommend:recommend_workspace",))
+@demo_step("recommend", needs=("ltvkit.recommend:recommend_workspace",))
 def _recommend(ctx: DemoContext) -> str:
     df = _need("ltvkit.recommend:recommend_workspace")(ctx.ws, as_of=ctx.as_of, lang=ctx.lang)
-    return f"result_recommendations ({df['customer_key'].nunique():,} customers)"
+    return t("demo.detail.recommend", ctx.lang, customers=format_number(df["customer_key"].nunique(), ctx.lang))
 
 
-@demo_step("check", "Check the analyses against the truth", "分析結果を正解と照合",
-           needs=("ltvkit.features:point_dependence",))
+@demo_step("check", needs=("ltvkit.features:point_dependence",))
 def _check(ctx: DemoContext) -> str:
     if not (ctx.ws.has_result("point_dependence") and ctx.ws.has_result("synthetic_truth")):
-        return "nothing to check"
+        return t("demo.detail.nothing_to_check", ctx.lang)
     df = ctx.ws.con.execute(
         "SELECT p.point_segment, t.type FROM result_point_dependence p "
         "JOIN result_synthetic_truth t USING (customer_key)").df()
@@ -259,10 +258,11 @@ def _check(ctx: DemoContext) -> str:
     import pandas as pd
 
     ctx.ws.write_result("synthetic_checks", pd.DataFrame(rows), kind="synthetic_checks", as_of=ctx.as_of)
-    return f"point-driven customers found: precision {precision:.2f}, recall {recall:.2f}"
+    return t("demo.detail.check", ctx.lang, precision=format_number(precision, ctx.lang, digits=2),
+             recall=format_number(recall, ctx.lang, digits=2))
 
 
-@demo_step("report", "Report (HTML + Excel)", "レポート (HTML・Excel)", needs=("ltvkit.reports:build_report",))
+@demo_step("report", needs=("ltvkit.reports:build_report",))
 def _report(ctx: DemoContext) -> str:
     html, xlsx = ctx.out / "report.html", ctx.out / "report.xlsx"
     _need("ltvkit.reports:build_report")(ctx.ws, lang=ctx.lang, out=html, xlsx=xlsx, costs=ctx.outputs.get("costs"))
@@ -294,7 +294,7 @@ def run_demo(ctx: DemoContext, *, steps: list[DemoStep] | None = None,
             progress(step)
         t0 = time.perf_counter()
         if not step.available():
-            results.append(StepResult(step.key, step.title(ctx.lang), "skipped", "not in this version", 0.0))
+            results.append(StepResult(step.key, step.title(ctx.lang), "skipped", t("demo.not_in_version", ctx.lang), 0.0))
             continue
         try:
             detail = step.run(ctx) or ""
@@ -303,8 +303,9 @@ def run_demo(ctx: DemoContext, *, steps: list[DemoStep] | None = None,
             if step.key in ("generate", "export", "import"):
                 if isinstance(exc, LtvkitError):
                     raise
-                raise LtvkitError(f"The demo stopped at step {step.key!r}: {exc}".rstrip(".") + ".") from exc
-            detail, status = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", "failed"
+                raise LtvkitError(key="err.demo_stopped", step=step.key, error=str(exc).rstrip(".")) from exc
+            text = exc.localized(ctx.lang) if isinstance(exc, LtvkitError) else str(exc)
+            detail, status = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}", "failed"
         results.append(StepResult(step.key, step.title(ctx.lang), status, detail, time.perf_counter() - t0))
     return results
 
@@ -314,27 +315,27 @@ def demo(
     customers: Annotated[int, typer.Option("--customers", help="Customers of the synthetic shop.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same shop).")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Folder for the exports, the truth, the workspace and the report.")] = Path("ltv-demo"),
-    lang: LangOpt = "ja",
+    lang: LangOpt = None,
     workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace file (default OUT/ltv.duckdb).")] = None,
     mall: Annotated[str, typer.Option("--mall", help="rakuten, yahoo or shopify.")] = "rakuten",
     catalog: Annotated[str, typer.Option(
         "--catalog", help="demo (28 SKUs, easy to read) or wide (about 360 SKUs: variants, sizes, long tail).")] = "demo",
 ) -> None:
     """Generate a synthetic Japanese mall shop with known truth, import it and run every analysis."""
-    check_lang(lang)
+    lang = use_lang(lang)
     if customers < 10:
-        raise InputError("--customers must be at least 10.")
+        raise InputError(key="err.demo_customers")
     if mall not in ("rakuten", "yahoo", "shopify"):
-        raise InputError(f"Unknown mall {mall!r}; use --mall rakuten, yahoo or shopify.")
+        raise InputError(key="err.unknown_mall", value=mall)
     if catalog not in ("demo", "wide"):
-        raise InputError(f"Unknown catalog {catalog!r}; use --catalog demo or wide.")
+        raise InputError(key="err.unknown_catalog", value=catalog)
     out.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(out=out, workspace=workspace or out / "ltv.duckdb", customers=customers, seed=seed, lang=lang,
                       mall=mall, catalog=catalog)
     steps = list(DEMO_STEPS)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
-        task = bar.add_task("ltv demo", total=len(steps))
+        task = bar.add_task(t("demo.title", lang), total=len(steps))
         done = 0
 
         def advance(step: DemoStep) -> None:
@@ -347,32 +348,22 @@ def demo(
         finally:
             if ctx.ws is not None:
                 ctx.ws.close()
-        bar.update(task, completed=len(steps), description="ltv demo" if lang == "en" else "デモ完了")
+        bar.update(task, completed=len(steps), description=t("demo.finished", lang))
     _print_results(results, ctx, lang)
 
 
 def _print_results(results: list[StepResult], ctx: DemoContext, lang: str) -> None:
-    ja = lang == "ja"
-    table = Table(title="ltv demo")
-    for col in (("ステップ", "step"), ("状態", "status"), ("結果", "result"), ("秒", "s")):
-        table.add_column(col[0] if ja else col[1])
-    words = {"done": "完了", "skipped": "未対応", "failed": "失敗"}
+    table = Table(title=t("demo.title", lang))
+    for col in ("step", "status", "result", "seconds"):
+        table.add_column(t(f"demo.column.{col}", lang))
     for r in results:
-        table.add_row(r.title, words[r.status] if ja else r.status, r.detail, f"{r.seconds:.1f}")
+        table.add_row(r.title, t(f"demo.status.{r.status}", lang), r.detail, format_number(r.seconds, lang, digits=1))
     console.print(table)
-    where = Table(title="出力先" if ja else "where everything is", show_header=False)
+    where = Table(title=t("demo.outputs", lang), show_header=False)
     where.add_column("")
     where.add_column("")
-    labels = {
-        "workspace": ("ワークスペース", "workspace"), "exports": ("受注CSV", "exports"),
-        "truth": ("正解データ (truth)", "truth"), "costs": ("獲得コスト", "acquisition costs"),
-        "report": ("レポート", "report"), "report_xlsx": ("Excel", "Excel"), "products": ("商品マスタ", "products"),
-    }
     for key, path in ctx.outputs.items():
-        name = labels.get(key, (key, key))
-        where.add_row(name[0] if ja else name[1], str(path))
+        where.add_row(t(f"demo.output.{key}", lang) if f"demo.output.{key}" in MESSAGES else key, str(path))
     console.print(where)
     if "workspace" in ctx.outputs:
-        hint = (f"次のコマンド例: ltv info --workspace {ctx.outputs['workspace']}" if ja
-                else f"Try next: ltv info --workspace {ctx.outputs['workspace']}")
-        console.print(hint)
+        console.print(t("demo.next", lang, workspace=str(ctx.outputs["workspace"])), markup=False)

@@ -53,6 +53,7 @@ __all__ = [
 LANGS = ("ja", "en")
 DEFAULT_LANG = "ja"
 _LOCALES = {"ja": "ja_JP", "en": "en_US"}
+_LIST_SEPARATORS = {"ja": "、", "en": ", "}
 
 # Round the float's exact binary value half-even, as Python's own format() does, so a number reads the same
 # whether Babel or an f-string wrote it (2.675 is 2.67499… and shows as 2.67).
@@ -71,14 +72,19 @@ def _lang(lang: str | None) -> str:
 def t(key: str, lang: str | None, /, **params: Any) -> str:
     """The text ``key`` in ``lang`` with its ``{placeholders}`` filled from ``params``.
 
-    An unknown key gives the key itself (so a missing entry shows up in the page, never as a crash); the tests
+    A list or tuple parameter is written as a list of the language (``a、b`` / ``a, b``). An unknown key gives the
+    key itself (so a missing entry shows up in the page, never as a crash); the tests
     keep every key of the code in the catalogue with both languages and the same placeholders.
     """
     entry = MESSAGES.get(key)
     if entry is None:
         return key
-    text = entry[_lang(lang)]
-    return text.format(**params) if params else text
+    lang = _lang(lang)
+    text = entry[lang]
+    if not params:
+        return text
+    sep = _LIST_SEPARATORS[lang]
+    return text.format(**{k: sep.join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in params.items()})
 
 
 def placeholders(text: str) -> set[str]:
@@ -144,14 +150,19 @@ def _pattern(digits: int) -> str:
     return "#,##0" + ("." + "0" * digits if digits else "")
 
 
-def format_number(value: Any, lang: str | None, *, digits: int | None = 0) -> str:
-    """A number with the thousands separator of ``lang`` and ``digits`` decimals.
+def format_number(value: Any, lang: str | None, *, digits: int | None = 0, significant: int | None = None) -> str:
+    """A number with the thousands separator of ``lang`` and ``digits`` decimals (or at most ``significant``
+    significant digits).
 
     ``digits=None`` chooses: none from 1,000 up or for whole numbers, two below, two significant digits for
     values under 0.01.
     """
     value = float(_plain(value))
     locale = _LOCALES[_lang(lang)]
+    if significant is not None:
+        if not math.isfinite(value):
+            return str(value)
+        return _numbers.format_decimal(value, format="@" + "#" * (significant - 1), locale=locale)
     if digits is None:
         if abs(value) >= 1000:
             digits = 0

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._dates import parse_date
 from ..exceptions import InputError, MissingDataError
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -20,19 +21,9 @@ _EPOCH = dt.date(1970, 1, 1)
 
 def to_day(value: Any) -> int:
     """A date (or ``YYYY-MM-DD`` string, or timestamp) as days since 1970-01-01."""
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            raise InputError(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
-    if isinstance(value, pd.Timestamp):
-        value = value.date()
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, np.datetime64):
-        value = pd.Timestamp(value).date()
-    if not isinstance(value, dt.date):
-        raise InputError(f"{value!r} is not a date; pass a datetime.date or YYYY-MM-DD.")
+    value = parse_date(value)
+    if value is None:
+        raise InputError(key="err.bad_date_value", value="None")
     return (value - _EPOCH).days
 
 

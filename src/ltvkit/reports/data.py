@@ -252,7 +252,8 @@ def _reason(exc: BaseException, lang: str) -> str:
     if isinstance(exc, ModuleNotFoundError):
         return t("report.missing_module", lang, what=(exc.name or "").rsplit(".", 1)[-1] or "?")
     if isinstance(exc, LtvkitError):
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = exc.localized(lang).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
     return t("report.failed", lang, error=f"{type(exc).__name__}: {exc}")
 
 
@@ -278,10 +279,10 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     """
     settings = replace(settings or ReportSettings(), **{"cache": {}, **overrides})
     if settings.lang not in LANGS:
-        raise InputError(f"Unknown language {settings.lang!r}; use ja or en.")
+        raise InputError(key="err.unknown_lang", value=settings.lang)
     # fetchall, not fetchone: DuckDB 2 refuses further Ibis queries while a result is left unfinished
     if not ws.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]:
-        raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
+        raise MissingDataError(key="err.no_orders")
     if builders is None:
         from .sections import BUILDERS
 

@@ -27,7 +27,7 @@ def as_of(ws: Workspace, settings: ReportSettings) -> dt.date:
         return settings.as_of
     value = ws.con.execute("SELECT max(order_date) FROM order_lines WHERE status = 'ordered'").fetchall()[0][0]
     if value is None:
-        raise MissingDataError("The workspace holds no valid orders yet; import an export or run `ltv demo`.")
+        raise MissingDataError(key="err.no_orders")
     return value
 
 
