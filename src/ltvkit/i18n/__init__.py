@@ -179,11 +179,9 @@ def format_number(value: Any, lang: str | None, *, digits: int | None = 0, signi
 def format_currency(value: Any, lang: str | None, *, digits: int = 0) -> str:
     """An amount of yen: ``12,345円`` in Japanese, ``¥12,345`` in English."""
     value = float(_plain(value))
-    if _lang(lang) == "ja":
-        return t("unit.yen", "ja", amount=format_number(value, "ja", digits=digits))
-    amount = _decimal(value, digits)
-    return _numbers.format_currency(amount, "JPY", format="¤" + _pattern(digits), locale=_LOCALES["en"],
-                                    currency_digits=False, decimal_quantization=False)
+    amount = format_number(abs(value), lang, digits=digits)
+    sign = _numbers.get_minus_sign_symbol(_LOCALES[_lang(lang)]) if value < 0 and amount.strip("0.,") else ""
+    return sign + t("unit.yen", lang, amount=amount)
 
 
 def format_percent(share: Any, lang: str | None, *, digits: int = 1) -> str:
