@@ -106,8 +106,9 @@ def label(name: str, lang: str | None = "en") -> str:
     if key in MESSAGES:
         return t(key, lang)
     # CPM segments are written as two Japanese words (e.g. 優良現役); English readers get both translated.
-    if lang == "en" and len(name) >= 4 and f"cpm.{name[:-2]}" in MESSAGES and f"cpm.{name[-2:]}" in MESSAGES:
-        return t("cpm.segment", "en", stage=t(f"cpm.{name[:-2]}", "en"), state=t(f"cpm.{name[-2:]}", "en"))
+    stage, state = f"cpm.{name[:-2]}", f"cpm.{name[-2:]}"
+    if len(name) >= 4 and stage in MESSAGES and state in MESSAGES:
+        return t("cpm.segment", lang, stage=t(stage, lang), state=t(state, lang))
     return name
 
 

@@ -220,7 +220,7 @@ class ReportData:
             lines.extend(f"- {c.sentence}" for c in s.charts if c.sentence)
         if self.unavailable:
             lines.append("")
-            lines.append(f"## {t('not_available', self.lang)}")
+            lines.append(f"## {t('report.not_available', self.lang)}")
             lines.extend(f"- {u.title}: {u.reason}" for u in self.unavailable)
         return "\n".join(lines)
 
