@@ -29,7 +29,7 @@ from ..features import (
     shop_summary,
 )
 from ..features.cohorts import COHORT_METRICS, SPLITS
-from ..i18n import label, relabel, t
+from ..i18n import format_value, label, relabel, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
@@ -111,7 +111,7 @@ def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: 
         if json_ or csv_:
             emit(data, json_=json_, csv_=csv_)
         return
-    emit({label(k, lang): v for k, v in data.items()}, title=t("cli.title.summary", lang))
+    emit({label(k, lang): format_value(k, v, lang) for k, v in data.items()}, title=t("cli.title.summary", lang))
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..i18n import label, t
+from ..i18n import format_value, label, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
@@ -68,7 +68,7 @@ def predict(
     if json_:
         emit(summary, json_=True)
     else:
-        emit({label(k, lang): v for k, v in summary.items()}, title=t("cli.title.predict", lang))
+        emit({label(k, lang): format_value(k, v, lang) for k, v in summary.items()}, title=t("cli.title.predict", lang))
 
 
 @app.command()

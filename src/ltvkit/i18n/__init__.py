@@ -36,6 +36,7 @@ from ._catalog import MESSAGES
 
 __all__ = [
     "DEFAULT_LANG",
+    "KINDS",
     "LANGS",
     "MESSAGES",
     "fmt",
@@ -43,6 +44,7 @@ __all__ = [
     "format_date",
     "format_number",
     "format_percent",
+    "format_value",
     "is_lang",
     "label",
     "placeholders",
@@ -253,3 +255,23 @@ def fmt(value: Any, kind: str, lang: str | None) -> str:
         key, digits = _UNITS[kind]
         return t(key, lang, n=format_number(value, lang, digits=digits))
     return format_number(value, lang, digits=None)
+
+
+# How the named quantities of the summaries are read: money in yen, shares as percentages.
+KINDS: dict[str, str] = {
+    **dict.fromkeys(("revenue", "margin", "aov", "margin_per_customer_year", "textbook_ltv", "retention_ltv",
+                     "annual_ltv_revenue", "annual_ltv_margin", "predicted_clv_total", "cac", "margin_ltv",
+                     "breakeven_cpa", "target_cpa"), "yen"),
+    **dict.fromkeys(("retention_rate", "f2_rate_365d", "f2_rate", "discount_rate", "margin_rate", "mean_p_alive"),
+                    "pct"),
+    **dict.fromkeys(("customers", "orders", "customers_last_year", "new_customers_last_year", "unique_rows",
+                     "horizon_days"), "int"),
+    "lifespan_years": "years",
+}
+
+
+def format_value(name: str, value: Any, lang: str | None) -> Any:
+    """A named quantity of :data:`KINDS` as people read it (``revenue`` in yen, ``retention_rate`` as a
+    percentage …); any other value is returned unchanged, for the printer's general rule."""
+    kind = KINDS.get(name)
+    return value if kind is None or isinstance(value, (dict, list)) else fmt(value, kind, lang)
