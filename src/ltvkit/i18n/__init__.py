@@ -206,16 +206,20 @@ def _shop_zone(tz: str | None) -> Any:
     return ZoneInfo(tz)
 
 
-def format_date(value: Any, lang: str | None, *, month: bool = False, tz: str | None = None) -> str:
-    """A date as ``YYYY-MM-DD`` (with ``HH:MM`` for a time of day), or its month (``2024年4月`` / ``Apr 2024``).
+def format_date(value: Any, lang: str | None, *, month: bool = False, time: bool = True,
+                tz: str | None = None) -> str:
+    """A date as ``YYYY-MM-DD`` (with ``HH:MM`` for a time of day unless ``time=False``), or its month
+    (``2024年4月`` / ``Apr 2024``).
 
     A datetime with a time zone is shown in the shop's time zone ``tz`` (default: Asia/Tokyo); one without is
-    taken to be shop time already, as stored in the workspace.
+    taken to be shop time already, as stored in the workspace. ISO text is read first; other text is returned
+    as it is.
     """
     value = _plain(value)
     if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10]) if month else value
-        if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
             return value
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
@@ -224,7 +228,7 @@ def format_date(value: Any, lang: str | None, *, month: bool = False, tz: str | 
         value = value.astimezone(_shop_zone(tz)).replace(tzinfo=None)
     if month:
         return _dates.format_skeleton("yMMM", value, locale=locale)
-    if isinstance(value, dt.datetime) and (value.hour or value.minute or value.second):
+    if time and isinstance(value, dt.datetime) and (value.hour or value.minute or value.second):
         return _dates.format_datetime(value, "yyyy-MM-dd HH:mm", locale=locale)
     return _dates.format_date(value, "yyyy-MM-dd", locale=locale)
 

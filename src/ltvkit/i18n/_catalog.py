@@ -154,6 +154,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.report.unavailable": {"ja": "  レポートにまだ含まれない分析: {title}（{reason}）", "en": "  not in the report yet: {title} ({reason})"},
     # -- error messages (LtvkitError(key=...)); str(exc) is the English one ---------------------------------------
     "err.unknown_lang": {"ja": "言語「{value}」には対応していません。--lang ja か --lang en を指定してください。", "en": "Unknown language '{value}'; use --lang ja or --lang en."},
+    "err.unknown_language": {"ja": "言語「{value}」には対応していません。ja か en を指定してください。", "en": "Unknown language '{value}'; use ja or en."},
     "err.no_workspace": {"ja": "{path} にワークスペースがありません。先に `ltv import FILE --workspace {path}` で注文を取り込むか、`ltv demo` を実行してください。", "en": "No workspace at {path}; import orders first with `ltv import FILE --workspace {path}` or run `ltv demo`."},
     "err.no_orders": {"ja": "ワークスペースにまだ注文がありません。`ltv import FILE` で受注データを取り込むか、`ltv demo` を実行してください。", "en": "The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`."},
     "err.no_orders_before": {"ja": "基準日以前の注文がありません。もっと後の --as-of を指定するか、注文を取り込んでください。", "en": "No orders on or before the analysis date; choose a later --as-of or import orders."},
@@ -161,6 +162,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err.bad_date": {"ja": "{option} の「{value}」は日付として読めません。YYYY-MM-DD の形で書いてください。", "en": "{option} '{value}' is not a date; write it as YYYY-MM-DD."},
     "err.bad_date_value": {"ja": "「{value}」は日付として読めません。YYYY-MM-DD の形で書いてください。", "en": "'{value}' is not a date; write it as YYYY-MM-DD."},
     "err.out_extension": {"ja": "{name} は書き出せません。拡張子を .csv、.parquet、.json、.xlsx のいずれかにしてください。", "en": "Cannot write {name}: use an extension .csv, .parquet, .json or .xlsx."},
+    "err.xlsx_extension": {"ja": "{name} にはブックを書き出せません。.xlsx で終わるファイル名にしてください。", "en": "Cannot write the workbook to {name}: give a file name ending in .xlsx."},
     "err.json_or_csv": {"ja": "--json と --csv はどちらか一方だけ指定してください。", "en": "Choose one of --json and --csv."},
     "err.margin_unreadable": {"ja": "粗利の設定ファイル {path} を読めません: {error}。", "en": "Cannot read the margin settings {path}: {error}."},
     "err.margin_not_mapping": {"ja": "粗利の設定ファイル {path} は 'cost_rate: 0.35' のような YAML のマッピングにしてください。", "en": "The margin settings {path} must be a YAML mapping such as 'cost_rate: 0.35'."},
@@ -241,8 +243,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- report page -----------------------------------------------------------------------------------------
     "report.title": {"ja": "顧客生涯価値（LTV）レポート", "en": "Customer lifetime value report"},
     "report.generated": {"ja": "作成日時", "en": "Generated"},
-    "report.period": {"ja": "対象期間", "en": "Orders from"},
-    "report.to": {"ja": "〜", "en": "to"},
+    "report.period": {"ja": "対象期間", "en": "Order period"},
+    "report.date_range": {"ja": "{start} 〜 {end}", "en": "{start} to {end}"},
     "report.as_of": {"ja": "基準日", "en": "As of"},
     "report.contents": {"ja": "目次", "en": "Contents"},
     "report.not_available": {"ja": "まだ利用できない分析", "en": "Not available yet"},

@@ -75,7 +75,7 @@ class BaseRecommender:
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"k must be a whole number of at least 1, not {k!r}.")
         if lang not in ("en", "ja"):
-            raise InputError(key="err.unknown_lang", value=lang)
+            raise InputError(key="err.unknown_language", value=lang)
         items, scores, codes, related = self._topk(int(k))
         rows = np.arange(items.shape[0])
         if customers is not None:

@@ -279,7 +279,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     """
     settings = replace(settings or ReportSettings(), **{"cache": {}, **overrides})
     if settings.lang not in LANGS:
-        raise InputError(key="err.unknown_lang", value=settings.lang)
+        raise InputError(key="err.unknown_language", value=settings.lang)
     # fetchall, not fetchone: DuckDB 2 refuses further Ibis queries while a result is left unfinished
     if not ws.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]:
         raise MissingDataError(key="err.no_orders")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InputError
-from ..i18n import t
+from ..i18n import format_date, t
 
 if TYPE_CHECKING:
     from .data import ReportData, TableBlock
@@ -99,7 +99,7 @@ def write_xlsx(report: ReportData, path: Path) -> Path:
     from openpyxl.styles import Font
 
     if path.suffix.lower() != ".xlsx":
-        raise InputError(f"Cannot write the workbook to {path.name}: give a file name ending in .xlsx.")
+        raise InputError(key="err.xlsx_extension", name=path.name)
     lang = report.lang
     wb = Workbook()
     summary = wb.active
@@ -109,7 +109,9 @@ def write_xlsx(report: ReportData, path: Path) -> Path:
     summary["A1"].font = Font(bold=True, size=14)
     summary.append([t("report.generated", lang), report.generated_at])
     if report.shop.get("first_order_at"):
-        summary.append([t("report.period", lang), f"{report.shop['first_order_at'][:10]} – {report.shop['last_order_at'][:10]}"])
+        summary.append([t("report.period", lang), t("report.date_range", lang,
+                                                      start=format_date(report.shop["first_order_at"], lang, time=False),
+                                                      end=format_date(report.shop["last_order_at"], lang, time=False))])
     summary.append([])
     summary.append([t("report.item", lang), t("report.value", lang)])
     for s in report.sections:
