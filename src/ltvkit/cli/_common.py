@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,22 +67,10 @@ def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            return _jsonable(value.item())
-        except (ValueError, AttributeError):
-            pass
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """Plain JSON values from numpy/pandas/dates/decimals (the report's converter: one rule for every JSON)."""
+    from ..reports._json import jsonable
+
+    return jsonable(value)
 
 
 def _frame(data: Any) -> Any:

@@ -128,7 +128,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.title.sources": {"ja": "取り込み元", "en": "sources"},
     "cli.info.no_orders": {"ja": "注文がまだありません。`ltv import FILE` で取り込むか、`ltv demo` を実行してください。", "en": "No orders yet: `ltv import FILE` or `ltv demo`."},
     "cli.import.file": {"ja": "{file}: 形式 {preset}、取り込み元 {source}、文字コード {encoding}", "en": "{file}: preset {preset}, source {source}, encoding {encoding}"},
-    "cli.import.counts": {"ja": "  読み込み {rows_read}行 · 新規 {imported} · 更新 {updated} · 変更なし {unchanged} · 隔離 {quarantined}", "en": "  rows read {rows_read} · imported {imported} · updated {updated} · unchanged {unchanged} · quarantined {quarantined}"},
+    "cli.import.counts": {"ja": "  読み込み {rows_read}行 · 取り込み {imported} · 更新 {updated} · 変更なし {unchanged} · 隔離 {quarantined}", "en": "  rows read {rows_read} · imported {imported} · updated {updated} · unchanged {unchanged} · quarantined {quarantined}"},
     "cli.import.line": {"ja": "{line}行目", "en": "line {line}"},
     "cli.import.line_column": {"ja": "{line}行目、列「{column}」", "en": "line {line}, column {column}"},
     "cli.import.value": {"ja": "（値 {value}）", "en": " (value {value})"},
