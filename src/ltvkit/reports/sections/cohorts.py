@@ -97,7 +97,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     ret_table = TableBlock("retention", t("report.cohorts.retention_by_period", lang),
                            pd.DataFrame({"period": later, "retention": avg.to_numpy()}),
                            {"period": t("report.cohorts.days_since_first_purchase_up_to", lang),
-                            "retention": t("report.cohorts.customers_buying_in_the_period_", lang)},
+                            "retention": t("report.cohorts.retention_column", lang)},
                            {"period": "int", "retention": "pct"})
     charts.append(Chart("retention_curves", t("report.cohorts.retention_curves", lang), ret,
                         narrative.retention_sentence(second, last, lang), ret_table))

@@ -90,7 +90,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
              "repeat_share": t("report.f2.share_bought_again", lang),
              "median_days_to_second": t("report.f2.median_days_to_2nd", lang),
              "golden_start": t("report.f2.golden_time_from_day", lang),
-             "golden_end": t("report.f2.to_day_", lang), "peak_hazard": t("report.f2.peak_weekly_hazard", lang)},
+             "golden_end": t("report.f2.golden_end_column", lang), "peak_hazard": t("report.f2.peak_weekly_hazard", lang)},
             {"customers": "int", "repeaters": "int", "repeat_share": "pct", "median_days_to_second": "days",
              "golden_start": "int", "golden_end": "int", "peak_hazard": "pct"}))
     if not charts and not tables:

@@ -151,7 +151,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     tb = TableBlock("point_segments", t("report.points.point_segments", lang), summary,
                     {"point_segment": t("report.points.segment", lang), "customers": t("report.points.customers", lang),
                      "mean_score": t("report.points.mean_score", lang),
-                     "mean_campaign_share": t("report.points.orders_in_campaigns_", lang),
+                     "mean_campaign_share": t("report.points.campaign_share_column", lang),
                      "mean_base_rate": t("report.points.campaign_share_of_calendar", lang),
                      "mean_points_share": t("report.points.paid_with_points_and_mall_coupons", lang),
                      "first_in_campaign": t("report.points.first_order_in_a_campaign", lang),
