@@ -41,10 +41,10 @@ def test_steps_skip_what_is_missing_and_report_failures(tmp_path):
         raise ValueError("broken analysis")
 
     steps = [
-        DemoStep("a", "A", "A", (), ok),
-        DemoStep("b", "B", "B", ("ltvkit.no_such_module:thing",), ok),
-        DemoStep("c", "C", "C", ("ltvkit.synth:generate_shop",), boom),
-        DemoStep("d", "D", "D", (), ok),
+        DemoStep("a", (), ok),
+        DemoStep("b", ("ltvkit.no_such_module:thing",), ok),
+        DemoStep("c", ("ltvkit.synth:generate_shop",), boom),
+        DemoStep("d", (), ok),
     ]
     ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
     results = run_demo(ctx, steps=steps)
@@ -62,7 +62,7 @@ def test_demo_never_overwrites_a_workspace_it_did_not_make(tmp_path, capsys):
 
     own = tmp_path / "mine.duckdb"
     Workspace(own).close()
-    rc = main(["demo", "--customers", "50", "--out", str(tmp_path / "d"), "--workspace", str(own)])
+    rc = main(["--lang", "en", "demo", "--customers", "50", "--out", str(tmp_path / "d"), "--workspace", str(own)])
     assert rc == 1
     assert "did not make" in capsys.readouterr().err
     assert own.exists()
