@@ -88,3 +88,23 @@ def test_every_command_takes_lang():
     assert "--lang" in {o for p in group.params for o in p.opts}
     for name, command in group.commands.items():
         assert "--lang" in {o for p in command.params for o in p.opts}, f"ltv {name} has no --lang"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["predict", "--modle", "x"], "オプション --modle はありません（候補: --model）。"),
+    (["cac"], "オプション --costs を指定してください。"),
+    (["import"], "引数 FILES を指定してください。"),
+    (["recommend", "--k", "abc"], "--k の値が正しくありません"),
+])
+def test_command_line_mistakes_are_japanese_too(capsys, args, words):
+    assert main(["--lang", "ja", *args]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"使い方は `ltv {args[0]} --help` で確認できます。" in err
+    assert err.strip().splitlines()[-1].startswith("エラー: ") and words in err
+
+
+def test_command_line_mistakes_in_english_are_click_s_own(capsys):
+    assert main(["--lang", "en", "cac"]) == 2
+    err = capsys.readouterr().err
+    assert "Missing option '--costs'" in err and not JAPANESE.search(err)

@@ -53,10 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         app(args=args, standalone_mode=False, prog_name="ltv")
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except typer.TyperException as exc:  # usage errors: Typer's own message and help hint
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
+    except typer.TyperException as exc:  # usage errors: the usage line, a help hint and one sentence
+        if current_lang() == DEFAULT_LANG and getattr(exc, "ctx", None) is not None:
+            _show_usage_error(exc, current_lang())
+        elif getattr(exc, "show", None) is not None:
+            exc.show()
         else:
             err_console.print(t("cli.error", current_lang(), message=exc.format_message()), markup=False)
         return exc.exit_code
@@ -71,6 +72,30 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(t("cli.interrupted", current_lang()))
         return 130
     return 0
+
+
+def _show_usage_error(exc: typer.TyperException, lang: str) -> None:
+    """A usage error of the command line parser in ``lang``: the usage line, where to find help, what was wrong.
+
+    The parser's classes are matched by name (Typer vendors its own copy of Click).
+    """
+    kinds = {c.__name__ for c in type(exc).__mro__}
+    param = getattr(exc, "param", None)
+    name = (param.opts or [param.human_readable_name])[0] if param is not None else ""
+    if "NoSuchOption" in kinds:
+        possible = sorted(getattr(exc, "possibilities", None) or ())
+        message = t("cli.usage.no_such_option_hint" if possible else "cli.usage.no_such_option", lang,
+                    option=exc.option_name, possible=possible)
+    elif "MissingParameter" in kinds and param is not None:
+        key = "cli.usage.missing_argument" if param.param_type_name == "argument" else "cli.usage.missing_option"
+        message = t(key, lang, name=name.upper() if param.param_type_name == "argument" else name)
+    elif "BadParameter" in kinds and param is not None:
+        message = t("cli.usage.bad_value", lang, name=name, detail=exc.message.rstrip("."))
+    else:
+        message = t("cli.usage.other", lang, detail=exc.format_message().rstrip("."))
+    err_console.print(exc.ctx.get_usage(), markup=False)
+    err_console.print(t("cli.usage.help", lang, command=exc.ctx.command_path), markup=False)
+    err_console.print(t("cli.error", lang, message=message), markup=False)
 
 
 def console_main() -> None:
