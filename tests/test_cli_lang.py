@@ -104,7 +104,8 @@ def test_command_line_mistakes_are_japanese_too(capsys, args, words):
     assert err.strip().splitlines()[-1].startswith("エラー: ") and words in err
 
 
-def test_command_line_mistakes_in_english_are_click_s_own(capsys):
-    assert main(["--lang", "en", "cac"]) == 2
+def test_command_line_mistakes_in_english(capsys):
+    assert main(["--lang", "en", "predict", "--modle", "x"]) == 2
     err = capsys.readouterr().err
-    assert "Missing option '--costs'" in err and not JAPANESE.search(err)
+    assert err.strip().splitlines()[-1] == "Error: No such option: --modle (possible options: --model)."
+    assert "Try 'ltv predict --help' for help." in err and not JAPANESE.search(err)

@@ -39,7 +39,12 @@ def _lang_in(argv: list[str]) -> str | None:
     """The last valid ``--lang`` of the command line (for errors raised before a command has read its options)."""
     found = None
     for i, arg in enumerate(argv):
-        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg.partition("=")[2] if arg.startswith("--lang=") else None
+        if arg == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        else:
+            continue
         if is_lang(value):
             found = value
     return found
@@ -54,10 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.TyperException as exc:  # usage errors: the usage line, a help hint and one sentence
-        if current_lang() == DEFAULT_LANG and getattr(exc, "ctx", None) is not None:
+        if getattr(exc, "ctx", None) is not None:
             _show_usage_error(exc, current_lang())
-        elif getattr(exc, "show", None) is not None:
-            exc.show()
         else:
             err_console.print(t("cli.error", current_lang(), message=exc.format_message()), markup=False)
         return exc.exit_code
