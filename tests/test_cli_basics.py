@@ -2,7 +2,7 @@ from ltvkit.cli import main
 
 
 def test_missing_workspace_is_one_sentence(tmp_path, capsys):
-    rc = main(["info", "--workspace", str(tmp_path / "none.duckdb")])
+    rc = main(["--lang", "en", "info", "--workspace", str(tmp_path / "none.duckdb")])
     err = capsys.readouterr().err
     assert rc == 1
     assert err.startswith("Error: No workspace at")

@@ -103,10 +103,10 @@ def test_ltv_runs_list_and_prune(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)["runs"]
     assert [(r["run_id"], r["result"], r["params"]) for r in rows] == [
         (3, "result_scores", {"i": 2}), (2, "result_scores", {"i": 1}), (1, "result_scores", {"i": 0})]
-    assert main(["runs", "prune", "--keep", "1", "--workspace", str(path)]) == 0
+    assert main(["runs", "prune", "--keep", "1", "--workspace", str(path), "--lang", "en"]) == 0
     assert "Removed 2 run(s): 1, 2." in capsys.readouterr().out
     assert main(["runs", "list", "--workspace", str(path), "--kind", "test"]) == 0
     printed = capsys.readouterr().out
     assert "scores" in printed and "i=2" in printed and "i=1" not in printed
     assert main(["runs", "prune", "--keep", "0", "--workspace", str(path)]) == 1
-    assert capsys.readouterr().err.startswith("Error: --keep must be at least 1")
+    assert capsys.readouterr().err.startswith("エラー: --keep は1以上")

@@ -170,9 +170,13 @@ def test_mask_of_smtp_url_without_password():
 
 
 def test_cli_reports_a_bad_setting_as_one_sentence(tmp_path, capsys):
-    assert main(["settings", "--workspace", str(_shop(tmp_path, 'identity_secret = "x"\n'))]) == 1
+    shop = str(_shop(tmp_path, 'identity_secret = "x"\n'))
+    assert main(["settings", "--workspace", shop, "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and "holds the secret 'identity_secret'" in err and "Traceback" not in err
+    assert main(["settings", "--workspace", shop, "--lang", "ja"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("エラー: ") and "秘密情報 identity_secret" in err and len(err.strip().splitlines()) == 1
 
 
 # -- docs/settings.md and the code agree with the registry ---------------------------------------------------

@@ -107,9 +107,9 @@ class CampaignCalendar:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"Cannot read the campaign calendar {path}: {exc}".rstrip(".") + ".") from None
+            raise InputError(key="err.calendar_unreadable", path=str(path), error=str(exc).rstrip(".")) from None
         if not isinstance(data, dict):
-            raise InputError(f"The campaign calendar {path} must be a YAML mapping with rules/windows/typical.")
+            raise InputError(key="err.calendar_not_mapping", path=str(path))
         return cls.from_dict(data)
 
     @classmethod

@@ -44,6 +44,7 @@ __all__ = [
     "Setting",
     "Settings",
     "default_workspace_path",
+    "env_lang",
     "load_settings",
     "mask",
     "settings_markdown",
@@ -195,6 +196,11 @@ def _workspace_from(environ: Mapping[str, str]) -> Path:
     return Path(environ.get(ENV_PREFIX + "WORKSPACE") or DEFAULT_WORKSPACE)
 
 
+def env_lang() -> str | None:
+    """``LTV_LANG`` as set (unchecked: the caller falls back when it is not a known language), else ``None``."""
+    return os.environ.get(ENV_PREFIX + "LANG") or None
+
+
 def default_workspace_path() -> Path:
     """The workspace path from ``LTV_WORKSPACE``, else ``./ltv.duckdb``."""
     return _workspace_from(os.environ)
@@ -205,22 +211,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path} is not valid TOML: {exc}.") from None
+        raise SettingsError(key="err.settings_bad_toml", path=str(path), error=str(exc)) from None
     except OSError as exc:
-        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from None
+        raise SettingsError(key="err.settings_unreadable", path=str(path), error=str(exc.strerror)) from None
     values = {}
     for key, value in data.items():
         setting = _BY_NAME.get(key)
         if setting is None:
             known = ", ".join(s.name for s in SETTINGS if s.toml)
-            raise SettingsError(f"{path} sets {key!r}, which is not a setting; ltv.toml knows {known}.")
+            raise SettingsError(key="err.settings_unknown_key", path=str(path), name=key, known=known)
         if setting.secret:
-            raise SettingsError(f"{path} holds the secret {key!r}; secrets are read only from the environment "
-                                f"({setting.env_var}) or an owner-only file ({setting.file_var}), so remove it "
-                                f"from {TOML_NAME}.")
+            raise SettingsError(key="err.settings_secret_in_toml", path=str(path), name=key, env=setting.env_var,
+                                file=setting.file_var, toml=TOML_NAME)
         if not setting.toml:
-            raise SettingsError(f"{path} sets {key!r}, which {TOML_NAME} cannot set; use {setting.env_var} or "
-                                f"--{key}.")
+            raise SettingsError(key="err.settings_not_in_toml", path=str(path), name=key, toml=TOML_NAME,
+                                env=setting.env_var)
         values[key] = value
     return values
 
@@ -229,15 +234,16 @@ def _read_secret_file(setting: Setting, path: Path) -> str:
     try:
         info = path.stat()
     except OSError as exc:
-        raise SettingsError(f"Cannot read {setting.file_var}={path}: {exc.strerror}.") from None
+        raise SettingsError(key="err.settings_file_unreadable", var=setting.file_var, path=str(path),
+                            error=str(exc.strerror)) from None
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise SettingsError(f"{setting.file_var}={path} is open to other users (mode "
-                            f"{stat.S_IMODE(info.st_mode):o}); a secret file must be readable by its owner alone, "
-                            f"so run `chmod 600 {path}`.")
+        raise SettingsError(key="err.settings_file_open", var=setting.file_var, path=str(path),
+                            mode=f"{stat.S_IMODE(info.st_mode):o}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"Cannot read {setting.file_var}={path}: {exc}.") from None
+        raise SettingsError(key="err.settings_file_unreadable", var=setting.file_var, path=str(path),
+                            error=str(exc)) from None
     return text.rstrip("\r\n")
 
 
@@ -277,14 +283,14 @@ def load_settings(workspace: str | os.PathLike[str] | None = None, *, toml: bool
         if not file_name:
             continue
         if setting.name in from_env:
-            raise SettingsError(f"Both {setting.env_var} and {setting.file_var} are set; keep one of them.")
+            raise SettingsError(key="err.settings_both", env=setting.env_var, file=setting.file_var)
         passed[setting.name] = _read_secret_file(setting, Path(file_name))
         sources[setting.name] = "file"
 
     try:
         settings = Settings(**passed)
     except ValidationError as exc:
-        raise SettingsError(_sentence(exc, sources, toml_path)) from None
+        raise _invalid(exc, sources, toml_path) from None
     if workspace is not None and ws_path != settings.workspace:  # an explicit path wins, as --workspace does
         settings.workspace = ws_path
         sources["workspace"] = "option"
@@ -293,15 +299,16 @@ def load_settings(workspace: str | os.PathLike[str] | None = None, *, toml: bool
     return settings
 
 
-def _sentence(exc: ValidationError, sources: dict[str, str], toml_path: Path | None) -> str:
+def _invalid(exc: ValidationError, sources: dict[str, str], toml_path: Path | None) -> SettingsError:
     err = exc.errors()[0]
     name = str(err["loc"][0]) if err["loc"] else "?"
     setting = _BY_NAME.get(name)
-    where = {"env": "the environment", "file": "its secret file", "toml": str(toml_path)}.get(sources.get(name, ""),
-                                                                                              "the default")
+    source = sources.get(name, "")
     label = setting.env_var if setting else name
     message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{label} from {where} cannot be used: {message}."
+    if source == "toml":
+        return SettingsError(key="err.settings_invalid_toml", name=label, path=str(toml_path), error=message)
+    return SettingsError(key=f"err.settings_invalid_{source or 'default'}", name=label, error=message)
 
 
 def settings_markdown() -> str:

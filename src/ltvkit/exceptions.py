@@ -1,7 +1,9 @@
 """The one exception tree of ltvkit.
 
 Every error a user can cause is an :class:`LtvkitError`; the CLI prints its message as one sentence and exits
-with status 1, never a traceback.
+with status 1, never a traceback. An error raised with a catalogue ``key`` (``InputError(key="err.bad_date",
+option="--as-of", value="2024-13-01")``) reads in English as ``str(exc)`` and in the user's language as
+``exc.localized("ja")`` (see :mod:`ltvkit.i18n`); one raised with a plain message reads the same in both.
 
 ::
 
@@ -36,7 +38,43 @@ __all__ = [
 
 
 class LtvkitError(Exception):
-    """Base class of every error ltvkit raises on purpose."""
+    """Base class of every error ltvkit raises on purpose.
+
+    Parameters
+    ----------
+    *args
+        The English message (as any exception), or nothing when ``key`` is given.
+    key
+        A key of the message catalogue (``err.*``); ``str(exc)`` is its English wording.
+    **params
+        The values of the key's ``{placeholders}`` (kept as ``exc.params``).
+    """
+
+    def __init__(self, *args: object, key: str | None = None, **params: object) -> None:
+        self.key = key
+        self.params = params
+        if key is not None and not args:
+            args = (self.localized("en"),)
+        super().__init__(*args)
+
+    def localized(self, lang: str | None) -> str:
+        """The message in ``lang`` (``ja`` or ``en``); the plain message when the error has no catalogue key."""
+        if self.key is None:
+            return str(self)
+        from .i18n import t
+
+        return t(self.key, lang, **self.params)
+
+    def __reduce__(self) -> tuple[object, ...]:  # keep key and params through pickling (multiprocessing)
+        return (_rebuild, (type(self), self.args, self.key, self.params))
+
+
+def _rebuild(cls: type[LtvkitError], args: tuple[object, ...], key: str | None,
+             params: dict[str, object]) -> LtvkitError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.key, exc.params = key, params
+    return exc
 
 
 class InputError(LtvkitError, ValueError):

@@ -40,8 +40,8 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from ._dates import parse_date
 from .calendar import CampaignCalendar
-from .exceptions import InputError
 from .features import (
     CpmSettings,
     MarginSettings,
@@ -99,15 +99,7 @@ class Result:
 
 def resolve_as_of(ws: Workspace, as_of: dt.date | str | None = None) -> dt.date:
     """The analysis date of every command: ``as_of`` (a date or YYYY-MM-DD), else the last valid order date."""
-    if isinstance(as_of, str):
-        try:
-            as_of = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise InputError(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD.") from None
-    elif isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    elif as_of is not None and not isinstance(as_of, dt.date):
-        as_of = pd.Timestamp(as_of).date()
+    as_of = parse_date(as_of, "--as-of")
     ws.require_orders()
     return _resolve_orders_as_of(ws.orders(), as_of)
 

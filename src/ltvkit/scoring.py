@@ -50,7 +50,7 @@ TIMING_COLUMNS = ("expected_next_purchase_date", "median_days_to_next_purchase",
 
 def _model(name: str) -> type:
     if name not in MODELS:
-        raise InputError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)} or auto.")
+        raise InputError(key="err.unknown_model", value=name, choices=list(MODELS))
     return MODELS[name]
 
 
@@ -131,7 +131,7 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
     with_litt = timing_model is not None
     groups = ws.rfm_groups(rfm_table, litt=with_litt)
     if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
-        raise InputError("Every customer's first order is on the last day; score as of a later date (--as-of).")
+        raise InputError(key="err.all_first_on_last_day")
     try:
         tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
     except ConvergenceError:
@@ -203,7 +203,7 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
         (:class:`~ltvkit.models.RegularBetaGeoModel`), ``model`` uses the transaction model itself.
     """
     if timing not in ("regular", "model"):
-        raise InputError(f"Unknown timing model {timing!r}; use regular or model.")
+        raise InputError(key="err.unknown_timing", value=timing)
     chosen_by = "option"
     if model == "auto":
         try:
@@ -212,11 +212,11 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
             model, chosen_by = "mbgnbd", "default (too little history to validate)"
     model_cls = _model(model)
     if horizon_days <= 0:
-        raise InputError("--horizon-days must be positive.")
+        raise InputError(key="err.positive", option="--horizon-days")
     if not 0 < margin_rate <= 1:
-        raise InputError("--margin-rate must be in (0, 1].")
+        raise InputError(key="err.margin_rate")
     if discount_rate <= 0:
-        raise InputError("--discount-rate must be positive (an annual rate such as 0.1).")
+        raise InputError(key="err.discount_rate")
     ws.require_orders()
     obs = _observation_end(ws, as_of)
     t0 = time.perf_counter()
@@ -267,11 +267,11 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
         calibration_end = obs - dt.timedelta(days=max(1, min(365, span // 3)))
     cal = pd.Timestamp(calibration_end).date()
     if not first < cal < obs:
-        raise InputError(f"--calibration-end must fall between the first order ({first}) and {obs}.")
+        raise InputError(key="err.calibration_end", first=str(first), last=str(obs))
     orders = ws.orders(include_cancelled=False)
     rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D", litt=True).to_pandas()
     if len(rfm) < 10 or rfm["frequency"].sum() == 0:
-        raise InputError("Too few repeat customers before the calibration end; choose a later --calibration-end.")
+        raise InputError(key="err.too_few_repeaters")
     x, tx, t = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     horizon = float(rfm["duration_holdout"].iloc[0])
     actual = rfm["frequency_holdout"].to_numpy(float)

@@ -88,8 +88,8 @@ def test_user_mistakes_are_one_sentence(shop_file, capsys, tmp_path):
         (["summary", "--lang", "fr"], "Unknown language"),
         (["cac", "--costs", str(tmp_path / "none.csv")], "No costs file"),
     ]:
-        code, _, err = run(capsys, *args, "-w", str(shop_file))
+        code, _, err = run(capsys, "--lang", "en", *args, "-w", str(shop_file))
         assert code == 1, args
         assert err.startswith("Error: ") and needle in err and "Traceback" not in err
-    code, _, err = run(capsys, "summary", "-w", str(tmp_path / "nowhere.duckdb"))
+    code, _, err = run(capsys, "--lang", "en", "summary", "-w", str(tmp_path / "nowhere.duckdb"))
     assert code == 1 and "No workspace" in err

@@ -3,7 +3,6 @@ import doctest
 
 import pytest
 
-import ltvkit.features.labels
 import ltvkit.features.ltv
 import ltvkit.features.margin
 from ltvkit.exceptions import InputError
@@ -22,7 +21,7 @@ def test_textbook_example_and_retention_formula():
         textbook_ltv(-1, 1, 1)
 
 
-@pytest.mark.parametrize("module", [ltvkit.features.ltv, ltvkit.features.margin, ltvkit.features.labels])
+@pytest.mark.parametrize("module", [ltvkit.features.ltv, ltvkit.features.margin])
 def test_doctests(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

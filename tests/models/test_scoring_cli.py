@@ -94,9 +94,9 @@ def test_cli_predict_csv_and_json(ws_path, capsys, tmp_path):
 
 
 def test_cli_errors_are_one_sentence(ws_path, capsys):
-    assert main(["predict", "-w", str(ws_path), "--model", "nbd"]) == 1
+    assert main(["--lang", "en", "predict", "-w", str(ws_path), "--model", "nbd"]) == 1
     assert capsys.readouterr().err.strip() == "Error: Unknown model 'nbd'; choose one of bgnbd, mbgnbd, pnbd or auto."
-    assert main(["validate", "-w", str(ws_path), "--calibration-end", "2001-01-01"]) == 1
+    assert main(["--lang", "en", "validate", "-w", str(ws_path), "--calibration-end", "2001-01-01"]) == 1
     assert "--calibration-end must fall between" in capsys.readouterr().err
     with pytest.raises(InputError, match="margin-rate"):
         with Workspace(ws_path) as ws:

@@ -62,13 +62,13 @@ def test_due_soon(ws_path, capsys):
     (["--lang", "fr"], "Unknown language"),
 ])
 def test_mistakes_are_one_sentence(ws_path, capsys, args, message):
-    assert main(["recommend", "-w", str(ws_path), *args]) == 1
+    assert main(["--lang", "en", "recommend", "-w", str(ws_path), *args]) == 1
     err = capsys.readouterr().err
     assert err.startswith("Error:") and message in err and "Traceback" not in err
 
 
 def test_missing_workspace(tmp_path, capsys):
-    assert main(["recommend", "-w", str(tmp_path / "none.duckdb")]) == 1
+    assert main(["--lang", "en", "recommend", "-w", str(tmp_path / "none.duckdb")]) == 1
     assert "No workspace" in capsys.readouterr().err
 
 
@@ -84,7 +84,7 @@ def test_rules_upsell_bundles(ws_path, capsys, args, column):
 
 
 def test_one_listing_at_a_time(ws_path, capsys):
-    assert main(["recommend", "-w", str(ws_path), "--upsell", "--bundles"]) == 1
+    assert main(["--lang", "en", "recommend", "-w", str(ws_path), "--upsell", "--bundles"]) == 1
     assert "Choose one of" in capsys.readouterr().err
-    assert main(["recommend", "-w", str(ws_path), "--rules", "brand"]) == 1
+    assert main(["--lang", "en", "recommend", "-w", str(ws_path), "--rules", "brand"]) == 1
     assert "--rules sku" in capsys.readouterr().err

@@ -44,15 +44,15 @@ def test_ltv_report_read_only_lists_what_is_missing(tmp_path, make_shop, capsys,
 
 
 def test_ltv_report_errors_are_one_sentence(tmp_path, capsys):
-    rc = main(["report", "--workspace", str(tmp_path / "none.duckdb")])
+    rc = main(["--lang", "en", "report", "--workspace", str(tmp_path / "none.duckdb")])
     err = capsys.readouterr().err
     assert rc == 1 and err.startswith("Error: No workspace at") and "Traceback" not in err
     from ltvkit import Workspace
 
     Workspace(tmp_path / "empty.duckdb").close()
-    rc = main(["report", "--workspace", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path / "r.html")])
+    rc = main(["--lang", "en", "report", "--workspace", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path / "r.html")])
     err = capsys.readouterr().err
     assert rc == 1 and err.strip() == ("Error: The workspace holds no orders yet; import an export with "
                                        "`ltv import FILE` or run `ltv demo`.")
-    rc = main(["report", "--workspace", str(tmp_path / "empty.duckdb"), "--lang", "fr"])
+    rc = main(["--lang", "en", "report", "--workspace", str(tmp_path / "empty.duckdb"), "--lang", "fr"])
     assert rc == 1 and capsys.readouterr().err.strip() == "Error: Unknown language 'fr'; use --lang ja or --lang en."

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ltvkit.i18n import fmt
 from ltvkit.reports import narrative
-from ltvkit.reports._i18n import fmt
 
 TEXTBOOK = {"aov": 1000, "purchases_per_year": 5, "lifespan_years": 3, "textbook_ltv": 15000}
 

@@ -41,7 +41,7 @@ def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path):
     def boom(ctx):
         raise ValueError("broken analysis")
 
-    steps = [DemoStep("a", "A", "A", ok), DemoStep("c", "C", "C", boom), DemoStep("d", "D", "D", ok)]
+    steps = [DemoStep("summary", ok), DemoStep("cohorts", boom), DemoStep("segments", ok)]
     ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
     results = run_demo(ctx, steps=steps)
     assert [r.status for r in results] == ["done", "failed", "done"]
@@ -55,7 +55,7 @@ def test_a_broken_import_in_a_step_stops_the_demo(tmp_path):
 
     ctx = DemoContext(out=tmp_path, workspace=tmp_path / "w.duckdb", customers=10, seed=0, lang="en")
     with pytest.raises(ModuleNotFoundError, match="ltvkit.nothing"):
-        run_demo(ctx, steps=[DemoStep("x", "X", "X", broken)])
+        run_demo(ctx, steps=[DemoStep("summary", broken)])
 
 
 def test_default_steps_start_with_generate_export_import():
@@ -67,7 +67,7 @@ def test_demo_never_overwrites_a_workspace_it_did_not_make(tmp_path, capsys):
 
     own = tmp_path / "mine.duckdb"
     Workspace(own).close()
-    rc = main(["demo", "--customers", "50", "--out", str(tmp_path / "d"), "--workspace", str(own)])
+    rc = main(["--lang", "en", "demo", "--customers", "50", "--out", str(tmp_path / "d"), "--workspace", str(own)])
     assert rc == 1
     assert "did not make" in capsys.readouterr().err
     assert own.exists()

@@ -1,4 +1,4 @@
-"""The Typer application and the entry point that turns LtvkitError into one sentence."""
+"""The Typer application and the entry point that turns LtvkitError into one sentence in the chosen language."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import sys
 import typer
 from rich.console import Console
 
-from ..exceptions import LtvkitError
+from ..config import env_lang
+from ..exceptions import InputError, LtvkitError
+from ..i18n import DEFAULT_LANG, is_lang, t
 
 app = typer.Typer(
     name="ltv",
@@ -19,30 +21,84 @@ app = typer.Typer(
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
+# The language of this run's output and errors: set by the global --lang (or LTV_LANG) and by a command's --lang.
+_run: dict[str, str | None] = {"lang": None}
+
+
+def set_lang(lang: str) -> None:
+    _run["lang"] = lang
+
+
+def current_lang() -> str:
+    """The language chosen for this run: a command's --lang, else the global --lang or LTV_LANG, else ja."""
+    lang = _run["lang"] or env_lang() or DEFAULT_LANG
+    return lang if is_lang(lang) else DEFAULT_LANG
+
+
+def _lang_in(argv: list[str]) -> str | None:
+    """The last valid ``--lang`` of the command line (for errors raised before a command has read its options)."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        else:
+            continue
+        if is_lang(value):
+            found = value
+    return found
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``ltv`` command; return its exit status (used by the console script and by tests)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _run["lang"] = _lang_in(args)
     try:
-        app(args=argv, standalone_mode=False, prog_name="ltv")
+        app(args=args, standalone_mode=False, prog_name="ltv")
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except typer.TyperException as exc:  # usage errors: Typer's own message and help hint
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
+    except typer.TyperException as exc:  # usage errors: the usage line, a help hint and one sentence
+        if getattr(exc, "ctx", None) is not None:
+            _show_usage_error(exc, current_lang())
         else:
-            err_console.print(f"Error: {exc.format_message()}", markup=False)
+            err_console.print(t("cli.error", current_lang(), message=exc.format_message()), markup=False)
         return exc.exit_code
     except typer.Abort:
-        err_console.print("Aborted.")
+        err_console.print(t("cli.aborted", current_lang()))
         return 1
     except LtvkitError as exc:
-        err_console.print(f"Error: {exc}", markup=False)
+        lang = current_lang()
+        err_console.print(t("cli.error", lang, message=exc.localized(lang)), markup=False)
         return 1
     except KeyboardInterrupt:
-        err_console.print("Interrupted; the workspace is unchanged by the step that was running.")
+        err_console.print(t("cli.interrupted", current_lang()))
         return 130
     return 0
+
+
+def _show_usage_error(exc: typer.TyperException, lang: str) -> None:
+    """A usage error of the command line parser in ``lang``: the usage line, where to find help, what was wrong.
+
+    The parser's classes are matched by name (Typer vendors its own copy of Click).
+    """
+    kinds = {c.__name__ for c in type(exc).__mro__}
+    param = getattr(exc, "param", None)
+    name = (param.opts or [param.human_readable_name])[0] if param is not None else ""
+    if "NoSuchOption" in kinds:
+        possible = sorted(getattr(exc, "possibilities", None) or ())
+        message = t("cli.usage.no_such_option_hint" if possible else "cli.usage.no_such_option", lang,
+                    option=exc.option_name, possible=possible)
+    elif "MissingParameter" in kinds and param is not None:
+        key = "cli.usage.missing_argument" if param.param_type_name == "argument" else "cli.usage.missing_option"
+        message = t(key, lang, name=name.upper() if param.param_type_name == "argument" else name)
+    elif "BadParameter" in kinds and param is not None:
+        message = t("cli.usage.bad_value", lang, name=name, detail=exc.message.rstrip("."))
+    else:
+        message = t("cli.usage.other", lang, detail=exc.format_message().rstrip("."))
+    err_console.print(exc.ctx.get_usage(), markup=False)
+    err_console.print(t("cli.usage.help", lang, command=exc.ctx.command_path), markup=False)
+    err_console.print(t("cli.error", lang, message=message), markup=False)
 
 
 def console_main() -> None:
@@ -52,8 +108,16 @@ def console_main() -> None:
 @app.callback(invoke_without_command=True)
 def _root(
     version: bool = typer.Option(False, "--version", help="Print the ltvkit version and exit."),
+    lang: str | None = typer.Option(
+        None, "--lang", envvar="LTV_LANG", show_default=False,
+        help="Language of printed text and error messages for every command: ja or en (env LTV_LANG; default ja). "
+             "A command's own --lang wins."),
 ) -> None:
     """ltvkit: customer lifetime value for e-commerce shops."""
+    if lang is not None:
+        if not is_lang(lang):
+            raise InputError(key="err.unknown_lang", value=lang)
+        set_lang(lang)
     if version:
         from .. import __version__
 

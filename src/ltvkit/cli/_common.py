@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,9 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .._dates import parse_date as _parse_date
 from ..config import DEFAULT_WORKSPACE
 from ..exceptions import InputError
+from ..i18n import format_date, format_number, is_lang, t
 from ..workspace import Workspace
+from ._app import current_lang, set_lang
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -31,7 +32,11 @@ OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Write the result to FILE; the format follows the extension (.csv .parquet .json .xlsx)."),
 ]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of printed text: ja or en.", envvar="LTV_LANG")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help="Language of printed text and error messages: ja or en (default: the global --lang, "
+                                "else LTV_LANG, else ja).", show_default=False),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Analyse as of this date (YYYY-MM-DD); later orders are ignored.")
 ]
@@ -42,46 +47,30 @@ DEFAULT_WS = Path(DEFAULT_WORKSPACE)
 def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = False) -> Workspace:
     """Open the workspace, with one clear sentence when the file is missing."""
     if must_exist and not Path(path).exists():
-        raise InputError(f"No workspace at {path}; import orders first with `ltv import FILE --workspace {path}` or run `ltv demo`.")
+        raise InputError(key="err.no_workspace", path=str(path))
     return Workspace(path, read_only=read_only)
 
 
-def check_lang(lang: str) -> str:
-    if lang not in ("ja", "en"):
-        raise InputError(f"Unknown language {lang!r}; use --lang ja or --lang en.")
+def use_lang(lang: str | None) -> str:
+    """The language of this command (its --lang, else the global one, else ja), checked and kept for errors."""
+    if lang is None:
+        return current_lang()
+    if not is_lang(lang):
+        raise InputError(key="err.unknown_lang", value=lang)
+    set_lang(lang)
     return lang
 
 
 def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
-    """Parse YYYY-MM-DD (also YYYY/MM/DD and full-width digits) or raise one clear sentence."""
-    if value is None:
-        return None
-    import unicodedata
-
-    text = unicodedata.normalize("NFKC", value).strip().replace("/", "-")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD.") from None
+    """Parse YYYY-MM-DD (also YYYY/MM/DD, 2024年4月1日 and full-width digits) or raise one clear sentence."""
+    return _parse_date(value, option)
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
-        try:
-            return _jsonable(value.item())
-        except (ValueError, AttributeError):
-            pass
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """Plain JSON values from numpy/pandas/dates/decimals (the report's converter: one rule for every JSON)."""
+    from ..reports._json import jsonable
+
+    return jsonable(value)
 
 
 def _frame(data: Any) -> Any:
@@ -123,14 +112,14 @@ def write_frame(data: Any, out: Path, *, sheet: str = "result") -> None:
                 df2[col] = df2[col].dt.tz_localize(None)
         df2.to_excel(out, index=False, sheet_name=sheet[:31])
     else:
-        raise InputError(f"Cannot write {out.name}: use an extension .csv, .parquet, .json or .xlsx.")
+        raise InputError(key="err.out_extension", name=out.name)
 
 
 def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None = None, title: str | None = None,
          max_rows: int = 50, meta: dict[str, Any] | None = None) -> None:
     """Print a result as a table (default), JSON or CSV, and write it to ``--out`` when given."""
     if json_ and csv_:
-        raise InputError("Choose one of --json and --csv.")
+        raise InputError(key="err.json_or_csv")
     if out is not None:
         write_frame(data, out)
     if json_:
@@ -146,21 +135,26 @@ def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None
         _frame(data).to_csv(sys.stdout, index=False)
         return
     if out is not None and not isinstance(data, dict):
-        console.print(f"Wrote {len(_frame(data)):,} rows to {out}")
+        console.print(t("cli.wrote_rows", current_lang(), rows=format_number(len(_frame(data)), current_lang()),
+                        path=str(out)), markup=False)
         return
     print_table(data, title=title, max_rows=max_rows)
 
 
 def _fmt(value: Any) -> str:
+    """A cell of a printed table: numbers with separators (4 significant digits below 1,000), dates as YYYY-MM-DD."""
+    lang = current_lang()
+    if hasattr(value, "strftime") and not isinstance(value, str) and value == value:
+        return format_date(value, lang)
     value = _jsonable(value)
     if value is None:
         return ""
     if isinstance(value, float):
         if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
+            return format_number(value, lang)
+        return format_number(value, lang, significant=4)
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
+        return format_number(value, lang)
     return str(value)
 
 
@@ -181,4 +175,4 @@ def print_table(data: Any, *, title: str | None = None, max_rows: int = 50) -> N
         table.add_row(*(_fmt(v) for v in row))
     console.print(table)
     if len(df) > max_rows:
-        console.print(f"… {len(df) - max_rows:,} more rows (use --csv, --json or --out FILE for all).")
+        console.print(t("cli.more_rows", current_lang(), rows=format_number(len(df) - max_rows, current_lang())))

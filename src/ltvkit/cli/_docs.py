@@ -38,9 +38,21 @@ def cli_reference() -> str:
         "",
         "Every command takes `--workspace FILE` (default `./ltv.duckdb`, or the `LTV_WORKSPACE` variable).",
         "Results print as a table, or as JSON / CSV on standard output with `--json` / `--csv`; `--out FILE` writes",
-        "a file whose format follows its extension. A mistake prints one sentence starting with `Error:` and exits 1.",
+        "a file whose format follows its extension. A mistake prints one sentence and exits 1.",
+        "",
+        "## Global options",
+        "",
+        "Given before the command (`ltv --lang en summary`). Every command that prints words also takes its own",
+        "`--lang`, which wins. Error messages follow the language: `エラー: …` in Japanese, `Error: …` in English.",
         "",
     ]
+    for param in group.params:
+        if param.name == "help":
+            continue
+        opts = ", ".join(f"`{o}`" for o in param.opts)
+        text = (getattr(param, "help", None) or "").strip()
+        lines.append(f"- {opts} (option){': ' + text if text else ''}{_default(param)}")
+    lines.append("")
     for name, command in leaf_commands(group):
         help_text = (command.help or "").strip()
         lines += [f"## ltv {name}", "", help_text, ""]

@@ -19,10 +19,10 @@ from ..features import (
     pivot_cohorts,
     point_segment_summary,
     read_costs,
-    relabel,
     segment_summary,
 )
 from ..features.cohorts import COHORT_METRICS, SPLITS
+from ..i18n import format_value, label, relabel, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
@@ -32,10 +32,10 @@ from ._common import (
     LangOpt,
     OutOpt,
     WorkspaceOpt,
-    check_lang,
     emit,
     open_workspace,
     parse_date,
+    use_lang,
     write_frame,
 )
 
@@ -57,20 +57,19 @@ def _margin(path: Path | None, cost_rate: float | None) -> MarginSettings:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"Cannot read the margin settings {path}: {exc}".rstrip(".") + ".") from None
+            raise InputError(key="err.margin_unreadable", path=str(path), error=str(exc).rstrip(".")) from None
         if not isinstance(data, dict):
-            raise InputError(f"The margin settings {path} must be a YAML mapping such as 'cost_rate: 0.35'.")
+            raise InputError(key="err.margin_not_mapping", path=str(path))
     if cost_rate is not None:
         data["cost_rate"] = cost_rate
     try:
         return MarginSettings(**data)
     except ValueError as exc:
         first = str(exc).splitlines()
-        raise InputError(f"Margin settings are not valid ({'; '.join(first[:2])}); see docs/analytics.md.") from None
+        raise InputError(key="err.margin_invalid", detail="; ".join(first[:2])) from None
 
 
-def _context(workspace: Path, as_of: str | None, lang: str) -> tuple[Any, dt.date]:
-    check_lang(lang)
+def _context(workspace: Path, as_of: str | None) -> tuple[Any, dt.date]:
     ws = open_workspace(workspace)
     ws.require_orders()
     return ws, pipeline.resolve_as_of(ws, parse_date(as_of))
@@ -86,11 +85,12 @@ def _show(df: Any, lang: str, *, json_: bool, csv_: bool, out: Path | None, titl
 
 @app.command()
 def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False,
-            csv_: CsvOpt = False, out: OutOpt = None, lang: LangOpt = "ja",
+            csv_: CsvOpt = False, out: OutOpt = None, lang: LangOpt = None,
             discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate d.")] = 0.10,
             margin_config: MarginOpt = None, cost_rate: CostRateOpt = None) -> None:
     """The shop's LTV KPIs: AOV, purchases per year, retention, lifespan, textbook and retention LTV, F2."""
-    ws, day = _context(workspace, as_of, lang)
+    lang = use_lang(lang)
+    ws, day = _context(workspace, as_of)
     with ws:
         data = pipeline.summary(ws, day, settings=_margin(margin_config, cost_rate), discount_rate=discount_rate).data
     if json_ or csv_ or out is not None:
@@ -99,15 +99,13 @@ def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: 
         if json_ or csv_:
             emit(data, json_=json_, csv_=csv_)
         return
-    from ..features import label
-
-    emit({label(k, lang): v for k, v in data.items()}, title="ltv summary")
+    emit({label(k, lang): format_value(k, v, lang) for k, v in data.items()}, title=t("cli.title.summary", lang))
 
 
 @app.command()
 def cohorts(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = "ja",
+    out: OutOpt = None, lang: LangOpt = None,
     by: Annotated[str, typer.Option("--by", help="Cohort period: month or week.")] = "month",
     split: Annotated[str | None, typer.Option("--split", help=f"Split cohorts by the first order's {'|'.join(SPLITS)}.")] = None,
     metric: Annotated[str, typer.Option("--metric", help=f"Cell value: {'|'.join(COHORT_METRICS)}.")] = "cum_margin_per_customer",
@@ -120,9 +118,10 @@ def cohorts(
     margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
 ) -> None:
     """Cohort matrix: first-purchase month/week × elapsed days (or months); 粗利LTV at 12 and 24 months marked ★."""
+    lang = use_lang(lang)
     if metric not in COHORT_METRICS:
-        raise InputError(f"Unknown cohort metric {metric!r}; use one of {', '.join(COHORT_METRICS)}.")
-    ws, day = _context(workspace, as_of, lang)
+        raise InputError(key="err.unknown_metric", value=metric, choices=list(COHORT_METRICS))
+    ws, day = _context(workspace, as_of)
     settings = _margin(margin_config, cost_rate)
     with ws:
         table = pipeline.cohorts(ws, day, by=by, split=split, period=period, step_days=step_days,
@@ -131,7 +130,7 @@ def cohorts(
     data = table if long else pivot_cohorts(table, metric, summ, show_incomplete=show_incomplete)
     if not (json_ or csv_ or out is not None or long or all_columns):
         data = _printable_cohorts(data, period, by)
-    _show(data, lang, json_=json_, csv_=csv_, out=out, title=f"cohorts: {metric}")
+    _show(data, lang, json_=json_, csv_=csv_, out=out, title=t("cli.title.cohorts", lang, metric=label(metric, lang)))
 
 
 _KEY_DAYS = (30, 60, 90, 120, 180, 270, 360, 540, 720)
@@ -151,7 +150,7 @@ def _printable_cohorts(wide: Any, period: str, by: str) -> Any:
 @app.command()
 def f2(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = "ja",
+    out: OutOpt = None, lang: LangOpt = None,
     windows: Annotated[str, typer.Option("--windows", help="Comma-separated windows in days.")] = "30,60,90,180,365",
     by: Annotated[str, typer.Option("--by", help="Cohort period: month or week.")] = "month",
     split: Annotated[str | None, typer.Option("--split", help=f"Split cohorts by {'|'.join(SPLITS)}.")] = None,
@@ -160,11 +159,12 @@ def f2(
     min_at_risk: Annotated[int, typer.Option("--min-at-risk", help="Least customers at risk for a golden-time bin.")] = 30,
 ) -> None:
     """F2/F3 conversion per cohort within fixed windows (step and from-first), or the golden time (--golden)."""
+    lang = use_lang(lang)
     try:
         wins = tuple(int(w) for w in windows.replace(" ", "").split(",") if w)
     except ValueError:
-        raise InputError(f"--windows {windows!r} must be whole days separated by commas, e.g. 30,60,90.") from None
-    ws, day = _context(workspace, as_of, lang)
+        raise InputError(key="err.windows", value=windows) from None
+    ws, day = _context(workspace, as_of)
     with ws:
         if golden:
             life, summ = pipeline.golden(ws, day, bin_days=bin_days, min_at_risk=min_at_risk)
@@ -172,18 +172,18 @@ def f2(
             if json_:
                 emit({"golden": gold.to_dict("records"), "life_table": table.to_dict("records")}, json_=True)
                 return
-            _show(gold, lang, json_=False, csv_=csv_, out=out, title="golden time")
+            _show(gold, lang, json_=False, csv_=csv_, out=out, title=t("cli.title.golden_time", lang))
             return
         table = pipeline.f2(ws, day, windows=wins, by=by, split=split).data
     if not (json_ or csv_ or out is not None):
         table = table.drop(columns=["segment"]) if (table["segment"] == "all").all() else table
-    _show(table, lang, json_=json_, csv_=csv_, out=out, title="F2 / F3")
+    _show(table, lang, json_=json_, csv_=csv_, out=out, title=t("cli.title.f2", lang))
 
 
 @app.command()
 def segments(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = "ja",
+    out: OutOpt = None, lang: LangOpt = None,
     kind: Annotated[str, typer.Option("--kind", help="rfm (Shopify group names) or cpm (CPM 10 segments).")] = "rfm",
     lapse_days: Annotated[int, typer.Option("--lapse-days", help="CPM: days without an order that make 離脱.")] = 240,
     young_days: Annotated[int, typer.Option("--young-days", help="CPM: tenure below which repeaters are よちよち.")] = 90,
@@ -193,32 +193,34 @@ def segments(
     customers: CustomersOpt = None, margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
 ) -> None:
     """RFM groups or CPM segments; per-customer segments are stored as result_segments_<kind>."""
-    ws, day = _context(workspace, as_of, lang)
+    lang = use_lang(lang)
+    ws, day = _context(workspace, as_of)
     try:
         cpm = CpmSettings(lapse_days=lapse_days, young_days=young_days, prime_days=prime_days, spend_yen=spend_yen)
     except ValueError:
-        raise InputError("CPM thresholds must be positive whole numbers.") from None
+        raise InputError(key="err.cpm_thresholds") from None
     with ws:
         stored = pipeline.segments(ws, day, kind=kind, cpm=cpm, settings=_margin(margin_config, cost_rate)).data
         data = pareto_table(stored) if pareto else segment_summary(stored)
         if customers is not None:
             write_frame(stored.order_by("customer_key").to_pandas(), customers)
-    _show(data, lang, json_=json_, csv_=csv_, out=out, title=f"segments ({kind})" if not pareto else "Pareto")
+    _show(data, lang, json_=json_, csv_=csv_, out=out, title=t("cli.title.pareto", lang) if pareto else t("cli.title.segments", lang, kind=kind.upper()))
 
 
 @app.command()
 def points(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = "ja",
+    out: OutOpt = None, lang: LangOpt = None,
     calendar: Annotated[Path | None, typer.Option("--calendar", help="Campaign calendar YAML (default: the one shipped).")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Show point-acquired vs organic retention and 12/24-month margin LTV with 95% CIs.")] = False,
     customers: CustomersOpt = None, margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
 ) -> None:
     """Point dependence per customer (stored as result_point_dependence) and the point-driven/mixed/loyal mix."""
+    lang = use_lang(lang)
     from ..calendar import CampaignCalendar
 
     cal = CampaignCalendar.from_file(calendar) if calendar is not None else CampaignCalendar.default()
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of)
     settings = _margin(margin_config, cost_rate)
     with ws:
         if compare:
@@ -229,22 +231,23 @@ def points(
             data = point_segment_summary(stored)
             if customers is not None:
                 write_frame(stored.order_by("customer_key").to_pandas(), customers)
-    _show(data, lang, json_=json_, csv_=csv_, out=out, title="point dependence" if not compare else "point-acquired vs organic")
+    _show(data, lang, json_=json_, csv_=csv_, out=out, title=t("cli.title.points_compare" if compare else "cli.title.points", lang))
 
 
 @app.command()
 def cac(
     costs: Annotated[Path, typer.Option("--costs", help="CSV or YAML with channel and spend or cac (optional start, end).")],
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = "ja",
+    out: OutOpt = None, lang: LangOpt = None,
     window_days: Annotated[int, typer.Option("--window-days", help="LTV window in days (180, 365, 730 …).")] = 365,
     profit_goal: Annotated[float, typer.Option("--profit-goal", help="Profit to keep per customer: yen, or a share of the LTV when below 1.")] = 0.0,
     margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
 ) -> None:
     """LTV vs CAC per acquisition channel: 限界CPA, 目標CPA, payback months and LTV/CAC."""
+    lang = use_lang(lang)
     table_costs = read_costs(costs)
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of)
     with ws:
         data = pipeline.cac(ws, day, costs=table_costs, window_days=window_days, profit_goal=profit_goal,
                             settings=_margin(margin_config, cost_rate)).data
-    _show(data, lang, json_=json_, csv_=csv_, out=out, title=f"LTV vs CAC ({window_days} days)")
+    _show(data, lang, json_=json_, csv_=csv_, out=out, title=t("cli.title.cac", lang, days=window_days))

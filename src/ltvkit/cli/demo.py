@@ -4,7 +4,7 @@ The demo is a list of steps (:data:`DEMO_STEPS`), each a call of :mod:`ltvkit.pi
 commands call); a step that fails is reported as failed and the demo goes on. Register another step with
 :func:`demo_step`::
 
-    @demo_step("churn", "Churn scores", "離脱スコア")
+    @demo_step("churn")  # title: catalogue key demo.step.churn
     def _churn(ctx: DemoContext) -> str:
         ...  # call the pipeline on ctx.ws as of ctx.as_of, return a one-line summary
 """
@@ -25,12 +25,13 @@ from rich.table import Table
 from .. import pipeline
 from ..exceptions import InputError, LtvkitError
 from ..features import read_costs
+from ..i18n import MESSAGES, format_currency, format_number, format_percent, t
 from ..reports import build_report
 from ..synth import generate_shop
 from ..synth.writers import write_export
 from ..workspace import Workspace
 from ._app import app
-from ._common import LangOpt, check_lang, console
+from ._common import LangOpt, console, use_lang
 
 __all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "demo_step", "run_demo"]
 
@@ -55,15 +56,13 @@ class DemoContext:
 
 @dataclass(frozen=True)
 class DemoStep:
-    """One step of the demo: a key, titles in English and Japanese, and the function."""
+    """One step of the demo: a key (its title is the catalogue text ``demo.step.<key>``) and the function."""
 
     key: str
-    title_en: str
-    title_ja: str
     run: Callable[[DemoContext], str | None]
 
     def title(self, lang: str) -> str:
-        return self.title_ja if lang == "ja" else self.title_en
+        return t(f"demo.step.{self.key}", lang)
 
 
 DEMO_STEPS: list[DemoStep] = []
@@ -71,11 +70,12 @@ _DEMO_META = "synthetic_demo"
 """The steps ``ltv demo`` runs, in order (extend with :func:`demo_step`)."""
 
 
-def demo_step(key: str, title_en: str, title_ja: str, *, before: str | None = None) -> Callable[[Callable[[DemoContext], str | None]], Callable[[DemoContext], str | None]]:
-    """Register a demo step (appended, or inserted before the step ``before``)."""
+def demo_step(key: str, *, before: str | None = None) -> Callable[[Callable[[DemoContext], str | None]], Callable[[DemoContext], str | None]]:
+    """Register a demo step (appended, or inserted before the step ``before``); add its title to the catalogue
+    as ``demo.step.<key>``."""
 
     def deco(fn: Callable[[DemoContext], str | None]) -> Callable[[DemoContext], str | None]:
-        step = DemoStep(key, title_en, title_ja, fn)
+        step = DemoStep(key, fn)
         for i, s in enumerate(DEMO_STEPS):
             if s.key == key:
                 DEMO_STEPS[i] = step
@@ -89,7 +89,7 @@ def demo_step(key: str, title_en: str, title_ja: str, *, before: str | None = No
 
 # -- the steps --------------------------------------------------------------------------------------------------
 
-@demo_step("generate", "Generate a synthetic shop", "架空ショップを生成")
+@demo_step("generate")
 def _generate(ctx: DemoContext) -> str:
     shop = generate_shop(customers=ctx.customers, seed=ctx.seed, mall=ctx.mall,
                                                catalog=ctx.catalog)
@@ -98,11 +98,12 @@ def _generate(ctx: DemoContext) -> str:
     truth_dir = shop.save(ctx.out / "truth")
     ctx.outputs["truth"] = truth_dir
     ctx.outputs["costs"] = truth_dir / "acquisition_costs.csv"
-    return (f"{len(shop.truth):,} customers, {len(shop.order_lines):,} order lines "
-            f"({shop.start} … {shop.observation_end}), holdout {len(shop.holdout_lines):,} lines")
+    return t("demo.detail.generate", ctx.lang, customers=format_number(len(shop.truth), ctx.lang),
+             lines=format_number(len(shop.order_lines), ctx.lang), start=str(shop.start), end=str(shop.observation_end),
+             holdout=format_number(len(shop.holdout_lines), ctx.lang))
 
 
-@demo_step("export", "Write the mall export", "モールの受注CSVを書き出し")
+@demo_step("export")
 def _export(ctx: DemoContext) -> str:
     files = write_export(ctx.shop, ctx.out / "exports")
     ctx.export_files = list(files)
@@ -110,14 +111,13 @@ def _export(ctx: DemoContext) -> str:
     return ", ".join(f.name for f in files)
 
 
-@demo_step("import", "Import through the real importer", "インポート")
+@demo_step("import")
 def _import(ctx: DemoContext) -> str:
     if ctx.workspace.exists():
         with Workspace(ctx.workspace, read_only=True) as old:
             made_by_demo = old.meta(_DEMO_META) is not None
         if not made_by_demo:
-            raise InputError(f"{ctx.workspace} already holds a workspace that the demo did not make; "
-                             "choose another --workspace or --out.")
+            raise InputError(key="err.demo_foreign_workspace", path=str(ctx.workspace))
         ctx.workspace.unlink()
     ctx.ws = Workspace(ctx.workspace)
     ctx.ws.set_meta(_DEMO_META, f"seed={ctx.seed} customers={ctx.customers} mall={ctx.mall} catalog={ctx.catalog}")
@@ -125,10 +125,11 @@ def _import(ctx: DemoContext) -> str:
     ctx.ws.import_orders(paths)
     ctx.outputs["workspace"] = ctx.workspace
     info = ctx.ws.info()
-    return f"{info['orders']:,} orders, {info['customers']:,} customers, {info['quarantined']:,} quarantined"
+    return t("demo.detail.import", ctx.lang, **{k: format_number(info[k], ctx.lang)
+                                                  for k in ("orders", "customers", "quarantined")})
 
 
-@demo_step("products", "Product costs and categories", "商品の原価とカテゴリ")
+@demo_step("products")
 def _products(ctx: DemoContext) -> str:
     # Mall exports carry neither cost nor category: set them from the catalogue, as a shop owner would.
     cat = ctx.shop.catalog[["sku", "category", "unit_cost"]]
@@ -136,10 +137,10 @@ def _products(ctx: DemoContext) -> str:
     ctx.shop.catalog[["sku", "product_name", "category", "unit_cost", "price"]].to_csv(path, index=False)
     ctx.ws.update_products(cat)
     ctx.outputs["products"] = path
-    return f"{len(cat)} products with unit cost and category"
+    return t("demo.detail.products", ctx.lang, products=format_number(len(cat), ctx.lang))
 
 
-@demo_step("truth", "Store the truth beside the data", "正解データを保存")
+@demo_step("truth")
 def _truth(ctx: DemoContext) -> str:
     # Imported keys (hashes for mall exports) mapped to synthetic customers through the order numbers.
     imported = ctx.ws.order_ids_and_keys()
@@ -154,64 +155,65 @@ def _truth(ctx: DemoContext) -> str:
     ctx.ws.write_result("synthetic_truth", table, kind="synthetic_truth", as_of=ctx.as_of,
                         params={"seed": ctx.seed, "customers": ctx.customers, "mall": ctx.mall,
                                 "catalog": ctx.catalog})
-    return f"result_synthetic_truth ({len(table):,} customers)"
+    return t("demo.detail.truth", ctx.lang, customers=format_number(len(table), ctx.lang))
 
 
-@demo_step("summary", "Shop summary", "ショップ概要")
+@demo_step("summary")
 def _summary(ctx: DemoContext) -> str:
     s = pipeline.summary(ctx.ws, ctx.as_of).data
-    shown = {"customers": "{:,.0f}", "orders": "{:,.0f}", "revenue": "¥{:,.0f}", "aov": "AOV ¥{:,.0f}",
-             "f2_rate": "F2 {:.1%}"}
-    parts = [(f"{k} " if k in ("customers", "orders", "revenue") else "") + fmt.format(float(s[k]))
-             for k, fmt in shown.items() if s.get(k) is not None]
-    return ", ".join(parts) or "done"
+    lang = ctx.lang
+    shown = {"customers": format_number, "orders": format_number, "revenue": format_currency, "aov": format_currency,
+             "f2_rate": format_percent}
+    parts = [t("demo.detail.figure", lang, name=t(f"demo.figure.{k}", lang), value=show(float(s[k]), lang))
+             for k, show in shown.items() if s.get(k) is not None]
+    return t("demo.list_separator", lang).join(parts) or t("demo.done", lang)
 
 
-@demo_step("cohorts", "Cohort LTV and F2", "コホートLTVとF2転換率")
+@demo_step("cohorts")
 def _cohorts(ctx: DemoContext) -> str:
     pipeline.cohorts(ctx.ws, ctx.as_of)
     pipeline.cohort_summary_result(ctx.ws, ctx.as_of)
     f2 = pipeline.f2(ctx.ws, ctx.as_of).data
-    return f"result_cohorts, result_f2 ({len(f2)} rows)"
+    return t("demo.detail.cohorts", ctx.lang, rows=format_number(len(f2), ctx.lang))
 
 
-@demo_step("segments", "RFM and CPM segments", "RFM・CPMセグメント")
+@demo_step("segments")
 def _segments(ctx: DemoContext) -> str:
     for kind in ("rfm", "cpm"):
         pipeline.segments(ctx.ws, ctx.as_of, kind=kind)
     return "result_segments_rfm, result_segments_cpm"
 
 
-@demo_step("points", "Point dependence", "ポイント依存度")
+@demo_step("points")
 def _points(ctx: DemoContext) -> str:
     pipeline.points(ctx.ws, ctx.as_of, calendar=ctx.shop.calendar)
     return "result_point_dependence"
 
 
-@demo_step("cac", "LTV vs acquisition cost", "LTVと獲得単価")
+@demo_step("cac")
 def _cac(ctx: DemoContext) -> str:
     table = pipeline.cac(ctx.ws, ctx.as_of, costs=read_costs(ctx.outputs["costs"])).data
-    return f"result_cac ({len(table)} channels)"
+    return t("demo.detail.cac", ctx.lang, channels=format_number(len(table), ctx.lang))
 
 
-@demo_step("predict", "Predictive CLV (BTYD)", "予測LTV (BTYDモデル)")
+@demo_step("predict")
 def _predict(ctx: DemoContext) -> str:
     pipeline.predictions(ctx.ws, ctx.as_of)
     return "result_predictions"
 
 
-@demo_step("recommend", "Next-need recommendations", "次に必要な商品のおすすめ")
+@demo_step("recommend")
 def _recommend(ctx: DemoContext) -> str:
     df = pipeline.recommendations(ctx.ws, ctx.as_of, lang=ctx.lang).data
-    return f"result_recommendations ({df['customer_key'].nunique():,} customers)"
+    return t("demo.detail.recommend", ctx.lang, customers=format_number(df["customer_key"].nunique(), ctx.lang))
 
 
-@demo_step("check", "Check the analyses against the truth", "分析結果を正解と照合")
+@demo_step("check")
 def _check(ctx: DemoContext) -> str:
     if not (ctx.ws.has_result("point_dependence") and ctx.ws.has_result("synthetic_truth")):
-        return "nothing to check"
-    p, t = ctx.ws.read_result("point_dependence"), ctx.ws.read_result("synthetic_truth")
-    df = p.join(t, "customer_key").select(p.point_segment, t.type).to_pandas()
+        return t("demo.detail.nothing_to_check", ctx.lang)
+    p, truth = ctx.ws.read_result("point_dependence"), ctx.ws.read_result("synthetic_truth")
+    df = p.join(truth, "customer_key").select(p.point_segment, truth.type).to_pandas()
     found = df["point_segment"] == "point_driven"
     truly = df["type"] == "point_driven"
     precision = float((found & truly).sum() / max(found.sum(), 1))
@@ -221,10 +223,11 @@ def _check(ctx: DemoContext) -> str:
     import pandas as pd
 
     ctx.ws.write_result("synthetic_checks", pd.DataFrame(rows), kind="synthetic_checks", as_of=ctx.as_of)
-    return f"point-driven customers found: precision {precision:.2f}, recall {recall:.2f}"
+    return t("demo.detail.check", ctx.lang, precision=format_number(precision, ctx.lang, digits=2),
+             recall=format_number(recall, ctx.lang, digits=2))
 
 
-@demo_step("report", "Report (HTML + Excel)", "レポート (HTML・Excel)")
+@demo_step("report")
 def _report(ctx: DemoContext) -> str:
     html, xlsx = ctx.out / "report.html", ctx.out / "report.xlsx"
     build_report(ctx.ws, lang=ctx.lang, out=html, xlsx=xlsx, costs=ctx.outputs.get("costs"), as_of=ctx.as_of)
@@ -264,8 +267,9 @@ def run_demo(ctx: DemoContext, *, steps: list[DemoStep] | None = None,
             if step.key in ("generate", "export", "import"):
                 if isinstance(exc, LtvkitError):
                     raise
-                raise LtvkitError(f"The demo stopped at step {step.key!r}: {exc}".rstrip(".") + ".") from exc
-            detail, status = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", "failed"
+                raise LtvkitError(key="err.demo_stopped", step=step.key, error=str(exc).rstrip(".")) from exc
+            text = exc.localized(ctx.lang) if isinstance(exc, LtvkitError) else str(exc)
+            detail, status = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}", "failed"
         results.append(StepResult(step.key, step.title(ctx.lang), status, detail, time.perf_counter() - t0))
     return results
 
@@ -275,27 +279,27 @@ def demo(
     customers: Annotated[int, typer.Option("--customers", help="Customers of the synthetic shop.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same shop).")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Folder for the exports, the truth, the workspace and the report.")] = Path("ltv-demo"),
-    lang: LangOpt = "ja",
+    lang: LangOpt = None,
     workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace file (default OUT/ltv.duckdb).")] = None,
     mall: Annotated[str, typer.Option("--mall", help="rakuten, yahoo or shopify.")] = "rakuten",
     catalog: Annotated[str, typer.Option(
         "--catalog", help="demo (28 SKUs, easy to read) or wide (about 360 SKUs: variants, sizes, long tail).")] = "demo",
 ) -> None:
     """Generate a synthetic Japanese mall shop with known truth, import it and run every analysis."""
-    check_lang(lang)
+    lang = use_lang(lang)
     if customers < 10:
-        raise InputError("--customers must be at least 10.")
+        raise InputError(key="err.demo_customers")
     if mall not in ("rakuten", "yahoo", "shopify"):
-        raise InputError(f"Unknown mall {mall!r}; use --mall rakuten, yahoo or shopify.")
+        raise InputError(key="err.unknown_mall", value=mall)
     if catalog not in ("demo", "wide"):
-        raise InputError(f"Unknown catalog {catalog!r}; use --catalog demo or wide.")
+        raise InputError(key="err.unknown_catalog", value=catalog)
     out.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(out=out, workspace=workspace or out / "ltv.duckdb", customers=customers, seed=seed, lang=lang,
                       mall=mall, catalog=catalog)
     steps = list(DEMO_STEPS)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
-        task = bar.add_task("ltv demo", total=len(steps))
+        task = bar.add_task(t("demo.title", lang), total=len(steps))
         done = 0
 
         def advance(step: DemoStep) -> None:
@@ -308,32 +312,22 @@ def demo(
         finally:
             if ctx.ws is not None:
                 ctx.ws.close()
-        bar.update(task, completed=len(steps), description="ltv demo" if lang == "en" else "デモ完了")
+        bar.update(task, completed=len(steps), description=t("demo.finished", lang))
     _print_results(results, ctx, lang)
 
 
 def _print_results(results: list[StepResult], ctx: DemoContext, lang: str) -> None:
-    ja = lang == "ja"
-    table = Table(title="ltv demo")
-    for col in (("ステップ", "step"), ("状態", "status"), ("結果", "result"), ("秒", "s")):
-        table.add_column(col[0] if ja else col[1])
-    words = {"done": "完了", "failed": "失敗"}
+    table = Table(title=t("demo.title", lang))
+    for col in ("step", "status", "result", "seconds"):
+        table.add_column(t(f"demo.column.{col}", lang))
     for r in results:
-        table.add_row(r.title, words[r.status] if ja else r.status, r.detail, f"{r.seconds:.1f}")
+        table.add_row(r.title, t(f"demo.status.{r.status}", lang), r.detail, format_number(r.seconds, lang, digits=1))
     console.print(table)
-    where = Table(title="出力先" if ja else "where everything is", show_header=False)
+    where = Table(title=t("demo.outputs", lang), show_header=False)
     where.add_column("")
     where.add_column("")
-    labels = {
-        "workspace": ("ワークスペース", "workspace"), "exports": ("受注CSV", "exports"),
-        "truth": ("正解データ (truth)", "truth"), "costs": ("獲得コスト", "acquisition costs"),
-        "report": ("レポート", "report"), "report_xlsx": ("Excel", "Excel"), "products": ("商品マスタ", "products"),
-    }
     for key, path in ctx.outputs.items():
-        name = labels.get(key, (key, key))
-        where.add_row(name[0] if ja else name[1], str(path))
+        where.add_row(t(f"demo.output.{key}", lang) if f"demo.output.{key}" in MESSAGES else key, str(path))
     console.print(where)
     if "workspace" in ctx.outputs:
-        hint = (f"次のコマンド例: ltv info --workspace {ctx.outputs['workspace']}" if ja
-                else f"Try next: ltv info --workspace {ctx.outputs['workspace']}")
-        console.print(hint)
+        console.print(t("demo.next", lang, workspace=str(ctx.outputs["workspace"])), markup=False)

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from ..exceptions import InputError
+from ..i18n import format_number, t
 from ..ingest import import_orders
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, open_workspace, use_lang
 
 _PRESET_HELP = "Export format: auto (detected from the header), rakuten, yahoo, shopify, amazon, next-engine, generic."
 
@@ -30,6 +31,7 @@ def import_(
                                                                      "(default: the preset's, else the workspace's).")] = None,
     workspace: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Import an order export (Rakuten, Yahoo!, Shopify, Amazon, Next Engine or any CSV/Parquet/Excel file).
 
@@ -43,25 +45,29 @@ def import_(
         ltv import yahoo_order.csv yahoo_item.csv
         ltv import own_shop.xlsx --preset generic --mapping map.yaml
     """
+    lang = use_lang(lang)
     if len(files) > 2:
-        raise InputError("Give one file, or two for Yahoo (order file + item file).")
+        raise InputError(key="err.import_files")
     with open_workspace(workspace, must_exist=False) as ws:
         result = import_orders(ws, files if len(files) > 1 else files[0], preset=preset, source=source,
                                mapping=mapping, keep_contacts=keep_contacts, strict=strict, timezone=timezone)
     if json_:
         emit(result.to_dict(), json_=True)
     else:
-        console.print(f"{result.file}: preset {result.preset}, source {result.source}, encoding {result.encoding or '-'}")
-        console.print(f"  rows read {result.rows_read:,} · imported {result.imported:,} · updated {result.updated:,} · "
-                      f"unchanged {result.unchanged:,} · quarantined {result.quarantined:,}")
+        n = {k: format_number(getattr(result, k), lang)
+             for k in ("rows_read", "imported", "updated", "unchanged", "quarantined")}
+        console.print(t("cli.import.file", lang, file=str(result.file), preset=result.preset, source=result.source,
+                        encoding=result.encoding or "-"), markup=False)
+        console.print(t("cli.import.counts", lang, **n), markup=False)
         for r in result.first_reasons:
-            where = f"line {r['line']}" + (f", column {r['column']}" if r["column"] else "")
-            value = f" (value {r['value']!r})" if r["value"] is not None else ""
+            where = (t("cli.import.line_column", lang, line=r["line"], column=r["column"]) if r["column"]
+                     else t("cli.import.line", lang, line=r["line"]))
+            value = t("cli.import.value", lang, value=repr(r["value"])) if r["value"] is not None else ""
             console.print(f"  {r['file']} {where}: {r['reason']}{value}", markup=False)
         if result.quarantined > len(result.first_reasons):
-            console.print("  … see all reasons with: SELECT * FROM quarantine")
+            console.print(t("cli.import.more_reasons", lang), markup=False)
     if strict and result.quarantined:
-        raise InputError(f"--strict: {result.quarantined:,} row(s) were quarantined, so nothing was imported.")
+        raise InputError(key="err.strict_quarantined", rows=format_number(result.quarantined, "en"))
     if result.valid_rows == 0:
-        raise InputError(f"No valid order row was found in {result.file}; see the reasons above.")
+        raise InputError(key="err.no_valid_rows", file=str(result.file))
     raise typer.Exit(0)

@@ -6,18 +6,21 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import format_value, label, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
     CsvOpt,
     JsonOpt,
+    LangOpt,
     OutOpt,
     WorkspaceOpt,
     console,
     emit,
     open_workspace,
     parse_date,
+    use_lang,
 )
 
 ModelOpt = Annotated[str, typer.Option(
@@ -38,6 +41,7 @@ def predict(
     timing: Annotated[str, typer.Option(
         "--timing", help="Model of the next-purchase timing columns: regular (MBG/CNBD-k, uses purchase rhythm) "
         "or model (the transaction model).")] = "regular",
+    lang: LangOpt = None,
 ) -> None:
     """Score every customer: P(alive), expected purchases (30/90/365 days), expected spend, CLV, churn risk,
     and when each will buy next (expected_next_purchase_date, p_purchase_7d … 90d).
@@ -50,6 +54,7 @@ def predict(
     """
     from ..pipeline import predict_customers
 
+    lang = use_lang(lang)
     with open_workspace(workspace) as ws:
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                     margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing)
@@ -60,7 +65,10 @@ def predict(
                 return
     params = summary.pop("transaction_params")
     summary.update({f"param_{k}": v for k, v in params.items()})
-    emit(summary, json_=json_, title="ltv predict")
+    if json_:
+        emit(summary, json_=True)
+    else:
+        emit({label(k, lang): format_value(k, v, lang) for k, v in summary.items()}, title=t("cli.title.predict", lang))
 
 
 @app.command()
@@ -70,6 +78,7 @@ def validate(
         "--calibration-end", help="Last day of the calibration period (default: a third of the history before the end).")] = None,
     as_of: AsOfOpt = None,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Fit BG/NBD, MBG/NBD and Pareto/NBD on a calibration period and check them on the holdout period.
 
@@ -79,6 +88,7 @@ def validate(
     """
     from ..pipeline import validation
 
+    lang = use_lang(lang)
     with open_workspace(workspace) as ws:
         result = validation(ws, parse_date(as_of), calibration_end=parse_date(calibration_end, "--calibration-end"))
     assert result is not None
@@ -92,17 +102,15 @@ def validate(
         emit(payload, json_=True)
         return
     head = {k: result[k] for k in ("calibration_end", "observation_end", "holdout_days", "customers", "chosen", "gini")}
-    emit(head, title="ltv validate")
-    emit(result["models"], title="models (lower BIC and MAE are better)")
-    emit(result["errors"], title=f"holdout errors per customer ({result['chosen']})")
-    emit(result["tracking"], title="cumulative repeat purchases, predicted vs actual", max_rows=60)
-    emit(result["calibration"], title="holdout purchases by calibration frequency")
-    emit(result["deciles"], title="decile lift of predicted value")
+    emit({label(k, lang): v for k, v in head.items()}, title=t("cli.title.validate", lang))
+    emit(result["models"], title=t("cli.validate.models", lang))
+    emit(result["errors"], title=t("cli.validate.errors", lang, model=result["chosen"]))
+    emit(result["tracking"], title=t("cli.validate.tracking", lang), max_rows=60)
+    emit(result["calibration"], title=t("cli.validate.calibration", lang))
+    emit(result["deciles"], title=t("cli.validate.deciles", lang))
     if "timing" in result:
         cols = [c for c in ("model", "buyers", "mae_days_window", "mae_days_median", "predicted_share_30d",
                             "observed_share_30d", "ece_30d", "brier_30d") if c in result["timing"]]
-        emit(result["timing"][cols], title="next-purchase timing on the holdout (date error in days for buyers; "
-                                           "calibration of p_purchase_30d for everyone)")
-    console.print(f"Chosen model: {result['chosen']} (lowest holdout MAE); use `ltv predict --model {result['chosen']}`.")
-    console.print("Next-purchase timing in `ltv predict` comes from the mbgcnbd-k row (regularity model) unless "
-                  "--timing model is given.")
+        emit(result["timing"][cols], title=t("cli.validate.timing", lang))
+    console.print(t("cli.validate.chosen", lang, model=result["chosen"]), markup=False)
+    console.print(t("cli.validate.timing_note", lang), markup=False)

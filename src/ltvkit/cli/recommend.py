@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..exceptions import InputError
+from ..i18n import format_number, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
@@ -17,23 +18,16 @@ from ._common import (
     LangOpt,
     OutOpt,
     WorkspaceOpt,
-    check_lang,
     console,
     emit,
     open_workspace,
     parse_date,
     records,
+    use_lang,
 )
 
 _EVAL_COLUMNS = {"model": "model", "recall": "recall", "ndcg": "ndcg", "hit_rate": "hit", "recall_repeat": "repeat",
                  "recall_explore": "explore", "vs_ptopfreq": "vs P-Top", "seconds": "sec"}
-
-_TITLES = {
-    "en": ("ltv recommend", "Recommender vs baselines (Recall@{k}, next {h} days after {d})", "Replenishment timing",
-           "Due soon (next {w} days)", "Cross-sell / upsell / bundles"),
-    "ja": ("ltv recommend (おすすめ)", "推薦モデルとベースラインの比較 (Recall@{k}, {d} の翌 {h} 日間)",
-           "買い替え時期の予測精度", "そろそろ必要になる商品 ({w} 日以内)", "クロスセル・アップセル・セット候補"),
-}
 
 
 @app.command()
@@ -53,7 +47,7 @@ def recommend(
     upsell: Annotated[bool, typer.Option("--upsell", help="List upsell paths (dearer item, same category).")] = False,
     bundles: Annotated[bool, typer.Option("--bundles", help="List item pairs often bought together (bundles).")] = False,
     window_days: Annotated[int, typer.Option("--window-days", help="Days after A within which B counts, for --rules.")] = 30,
-    lang: LangOpt = "ja",
+    lang: LangOpt = None,
     out: OutOpt = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
@@ -74,12 +68,11 @@ def recommend(
     from .. import pipeline
     from ..recommend import evaluate_recommenders, evaluate_replenishment
 
-    lang = check_lang(lang)
+    lang = use_lang(lang)
     if k < 1:
-        raise InputError(f"--k must be at least 1, not {k}.")
+        raise InputError(key="err.at_least_one", option="--k", value=k)
     if horizon_days < 1:
-        raise InputError(f"--horizon-days must be at least 1, not {horizon_days}.")
-    titles = _TITLES[lang]
+        raise InputError(key="err.at_least_one", option="--horizon-days", value=horizon_days)
     cut = parse_date(as_of)
     if evaluate:
         with open_workspace(workspace, read_only=True) as ws:
@@ -92,22 +85,23 @@ def recommend(
             emit({"as_of": cut.isoformat(), "k": k, "horizon_days": horizon_days, "models": records(table),
                   "replenishment": {key: v for key, v in timing.items() if key != "as_of"}}, json_=True)
             return
-        title = titles[1].format(k=k, h=horizon_days, d=cut.isoformat()) + f" n={int(table['customers'].iloc[0]):,}"
+        title = t("cli.recommend.evaluate", lang, k=k, days=horizon_days, date=cut.isoformat(),
+                  n=format_number(int(table["customers"].iloc[0]), lang))
         if csv_ or out is not None:
             emit(table, csv_=csv_, out=out)
         if not csv_:
             cols = [c for c in _EVAL_COLUMNS if c in table.columns]
             shown = table[cols].round(3).rename(columns=_EVAL_COLUMNS)
             emit(shown, title=title)
-            emit({key: v for key, v in timing.items()}, title=titles[2])
+            emit({key: v for key, v in timing.items()}, title=t("cli.recommend.replenishment", lang))
         return
     if sum([evaluate, due_soon, rules is not None, upsell, bundles]) > 1:
-        raise InputError("Choose one of --evaluate, --due-soon, --rules, --upsell and --bundles.")
+        raise InputError(key="err.recommend_one_mode")
     if rules is not None or upsell or bundles:
         from ..recommend import association_rules, bundle_candidates, upsell_candidates
 
         if rules is not None and rules not in ("sku", "category"):
-            raise InputError(f"--rules {rules!r} is not a level; use --rules sku or --rules category.")
+            raise InputError(key="err.rules_level", value=rules)
         with open_workspace(workspace, read_only=True) as ws:
             ws.require_orders()
             if rules is not None:
@@ -116,19 +110,19 @@ def recommend(
                 frame = upsell_candidates(ws.orders(), as_of=cut)
             else:
                 frame = bundle_candidates(ws.orders(), as_of=cut)
-        emit(frame, json_=json_, csv_=csv_, out=out, title=titles[4])
+        emit(frame, json_=json_, csv_=csv_, out=out, title=t("cli.recommend.cross_sell", lang))
         return
     if due_soon:
         with open_workspace(workspace) as ws:
             frame = pipeline.replenishment(ws, cut, within_days=within_days).data
-        emit(frame, json_=json_, csv_=csv_, out=out, title=titles[3].format(w=within_days))
+        emit(frame, json_=json_, csv_=csv_, out=out, title=t("cli.recommend.due_soon", lang, days=within_days))
         return
     with open_workspace(workspace) as ws:
         frame = pipeline.recommend_workspace(ws, as_of=cut, k=k, horizon_days=horizon_days, lang=lang)
     if frame.empty:
-        console.print("No recommendations: no customer has an order before the as-of date.")
+        console.print(t("cli.recommend.none", lang), markup=False)
         raise typer.Exit(0)
     if json_ or csv_ or out is not None:
         emit(frame, json_=json_, csv_=csv_, out=out)
     else:
-        emit(frame[["customer_key", "rank", "sku", "score", "reason"]].round(4), title=titles[0])
+        emit(frame[["customer_key", "rank", "sku", "score", "reason"]].round(4), title=t("cli.title.recommend", lang))

@@ -9,16 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ..config import SETTINGS
+from ..i18n import format_number, t
 from ._app import app
-from ._common import DEFAULT_WS, AsOfOpt, WorkspaceOpt, check_lang, console, open_workspace, parse_date
+from ._common import DEFAULT_WS, AsOfOpt, LangOpt, WorkspaceOpt, console, open_workspace, parse_date, use_lang
 
 if TYPE_CHECKING:
     from ..reports import ReportPaths
     from ..store import Workspace
-
-_DEFAULT_LANG = str(next(s for s in SETTINGS if s.name == "lang").default)  # LTV_LANG: typer envvar
-
 
 def write_report(ws: Workspace, *, lang: str = "ja", out: Path | None = Path("report.html"), xlsx: Path | None = None,
                  as_of: dt.date | None = None, compute_missing: bool = True, show_progress: bool = True,
@@ -47,7 +44,7 @@ def write_report(ws: Workspace, *, lang: str = "ja", out: Path | None = Path("re
 @app.command()
 def report(
     workspace: WorkspaceOpt = DEFAULT_WS,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the report: ja or en.", envvar="LTV_LANG")] = _DEFAULT_LANG,
+    lang: LangOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="The HTML file to write.")] = Path("report.html"),
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write the tables to this Excel file (.xlsx).")] = None,
     as_of: AsOfOpt = None,
@@ -60,14 +57,15 @@ def report(
     Example:
         ltv report --lang ja --out report.html --xlsx report.xlsx
     """
-    check_lang(lang)
+    lang = use_lang(lang)
     day = parse_date(as_of)
     with open_workspace(workspace, read_only=read_only) as ws:
         paths = write_report(ws, lang=lang, out=out, xlsx=xlsx, as_of=day, compute_missing=not read_only, costs=costs)
     data = paths.data
-    console.print(f"Wrote {paths.html} ({paths.html.stat().st_size / 1e6:.1f} MB, {len(data.sections)} sections, "
-                  f"{len(data.charts())} charts)")
+    console.print(t("cli.report.wrote_html", lang, path=str(paths.html),
+                    size=format_number(paths.html.stat().st_size / 1e6, lang, digits=1),
+                    sections=len(data.sections), charts=len(data.charts())), markup=False)
     if paths.xlsx is not None:
-        console.print(f"Wrote {paths.xlsx} ({len(data.tables())} tables)")
+        console.print(t("cli.report.wrote_xlsx", lang, path=str(paths.xlsx), tables=len(data.tables())), markup=False)
     for u in data.unavailable:
-        console.print(f"  not in the report yet: {u.title} ({u.reason})", markup=False)
+        console.print(t("cli.report.unavailable", lang, title=u.title, reason=u.reason), markup=False)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.table import Table
 
 from ..config import load_settings
+from ..i18n import t
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit
+from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, use_lang
 
 
 @app.command()
-def settings(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
+def settings(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False, lang: LangOpt = None) -> None:
     """List every setting: name, value (secrets masked), source (default, env, file, toml, option) and help.
 
     Values come from the environment, then an owner-only secret file (LTV_<NAME>_FILE), then ltv.toml beside
@@ -20,18 +21,19 @@ def settings(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> No
     Example:
         ltv settings --json
     """
+    lang = use_lang(lang)
     current = load_settings(None if workspace == DEFAULT_WS else workspace)
     rows = current.rows()
     if json_:
         emit(rows, json_=True)
         return
-    table = Table(title="ltv settings")
-    table.add_column("name", no_wrap=True)
-    table.add_column("value", max_width=40)
-    table.add_column("source", no_wrap=True)
-    table.add_column("help", ratio=1, min_width=30)
+    table = Table(title=t("cli.title.settings", lang))
+    table.add_column(t("cli.settings.column.name", lang), no_wrap=True)
+    table.add_column(t("cli.settings.column.value", lang), max_width=40)
+    table.add_column(t("cli.settings.column.source", lang), no_wrap=True)
+    table.add_column(t("cli.settings.column.help", lang), ratio=1, min_width=30)
     for row in rows:
         table.add_row(row["name"], "" if row["value"] is None else str(row["value"]), row["source"], row["help"])
     console.print(table)
     if current.toml_path is not None:
-        console.print(f"Read {current.toml_path}.")
+        console.print(t("cli.settings.read_toml", lang, path=str(current.toml_path)), markup=False)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..i18n import label, relabel
 from .cac import cac_table, read_costs
 from .cohorts import cohort_expr, cohort_summary, cohort_table, f2_table, golden_time, pivot_cohorts
-from .labels import label, relabel
 from .ltv import ltv_components, retention_ltv, shop_summary, textbook_ltv
 from .margin import MarginSettings, margin_lines
 from .points import PointSettings, acquisition_comparison, point_dependence, point_segment_summary

@@ -29,7 +29,7 @@ def resolve_as_of(orders: ibis.Table, as_of: dt.date | None) -> dt.date:
     valid = orders.filter(orders.status == VALID_STATUS)
     last = valid.order_date.max().execute()
     if last is None or pd.isna(last):
-        raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
+        raise MissingDataError(key="err.no_orders")
     return _as_date(last)
 
 
@@ -41,7 +41,7 @@ def valid_lines(orders: ibis.Table, as_of: dt.date) -> ibis.Table:
 def date_bounds(lines: ibis.Table) -> tuple[dt.date, dt.date]:
     row = lines.aggregate(lo=lines.order_date.min(), hi=lines.order_date.max()).execute().iloc[0]
     if row["lo"] is None or pd.isna(row["lo"]):
-        raise MissingDataError("No orders on or before the analysis date; choose a later --as-of or import orders.")
+        raise MissingDataError(key="err.no_orders_before")
     return _as_date(row["lo"]), _as_date(row["hi"])
 
 

@@ -37,7 +37,7 @@ def read_costs(path: str | Path) -> pd.DataFrame:
     """Read a costs file (CSV or YAML) into ``channel, spend, cac, start, end``."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"No costs file at {path}; give a CSV or YAML file with channel and spend or cac.")
+        raise InputError(key="err.no_costs_file", path=str(path))
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -47,10 +47,10 @@ def read_costs(path: str | Path) -> pd.DataFrame:
         else:
             df = pd.read_csv(path, encoding="utf-8-sig")
     except (yaml.YAMLError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read the costs file {path}: {exc}".rstrip(".") + ".") from None
+        raise InputError(key="err.costs_unreadable", path=str(path), error=str(exc).rstrip(".")) from None
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "channel" not in df.columns or not ({"spend", "cac"} & set(df.columns)):
-        raise InputError(f"The costs file {path.name} needs a channel column and a spend or cac column.")
+        raise InputError(key="err.costs_columns", name=path.name)
     for col in ("spend", "cac"):
         df[col] = pd.to_numeric(df[col], errors="coerce") if col in df.columns else float("nan")
     for col in ("start", "end"):
@@ -65,7 +65,7 @@ def cac_table(orders: ibis.Table, costs: pd.DataFrame, as_of: dt.date | None = N
     """Per acquisition channel: customers, margin LTV, CAC, 限界CPA, 目標CPA, payback months and LTV/CAC."""
     as_of = resolve_as_of(orders, as_of)
     if window_days < 1:
-        raise InputError("--window-days must be a positive number of days.")
+        raise InputError(key="err.positive_days", option="--window-days")
     o = order_table(orders, as_of=as_of, settings=settings, products=products, calendar=calendar)
     r = ranked_orders(o)
     f = first_orders(r).select("customer_key", "channel", "first_date")

@@ -39,7 +39,7 @@ def _split_expr(f: ibis.Table, split: str | None) -> Any:
     if split is None:
         return ibis.literal("all")
     if split not in SPLITS:
-        raise InputError(f"Unknown cohort split {split!r}; use one of {', '.join(SPLITS)}.")
+        raise InputError(key="err.unknown_split", value=split, choices=list(SPLITS))
     if split == "campaign":
         return f.first_campaign.ifelse("campaign", "non_campaign")
     if split == "points":
@@ -53,7 +53,7 @@ def cohort_orders(orders: ibis.Table, as_of: dt.date, *, by: str = "month", spli
     """Every valid order with its customer's ``segment`` (the split value), ``cohort``, ``first_date``,
     ``days_since_first`` and ``order_no`` (1 = first order)."""
     if by not in ("month", "week"):
-        raise InputError(f"Unknown cohort period {by!r}; use --by month or --by week.")
+        raise InputError(key="err.unknown_by", value=by)
     o = order_table(orders, as_of=as_of, settings=settings, products=products, calendar=calendar)
     r = ranked_orders(o)
     f = first_orders(r)
@@ -68,7 +68,7 @@ def _customer_cohorts(orders: ibis.Table, as_of: dt.date, *, by: str, split: str
     """(orders with ``segment, cohort, first_date, days_since_first``, customers with ``segment, cohort,
     first_date``). Without a split no first-order attributes are needed, so the plan stays lean."""
     if by not in ("month", "week"):
-        raise InputError(f"Unknown cohort period {by!r}; use --by month or --by week.")
+        raise InputError(key="err.unknown_by", value=by)
     if split is not None:
         r = cohort_orders(orders, as_of, by=by, split=split, settings=settings, products=products,
                           calendar=calendar)
@@ -106,7 +106,7 @@ def cohort_expr(orders: ibis.Table, as_of: dt.date | None = None, *, by: str = "
     """
     as_of = resolve_as_of(orders, as_of)
     if period not in ("days", "months"):
-        raise InputError(f"Unknown period {period!r}; use days or months.")
+        raise InputError(key="err.unknown_period", value=period)
     if step_days < 1 or max_days < step_days:
         raise InputError("The cohort step must be at least 1 day and no longer than the horizon.")
     r, cust = _customer_cohorts(orders, as_of, by=by, split=split, settings=settings, products=products,
@@ -198,7 +198,7 @@ def pivot_cohorts(long: pd.DataFrame, metric: str = "cum_margin_per_customer",
     marked 12- and 24-month 粗利LTV columns (``margin_ltv_12m``, ``margin_ltv_24m``) are appended.
     """
     if metric not in COHORT_METRICS:
-        raise InputError(f"Unknown cohort metric {metric!r}; use one of {', '.join(COHORT_METRICS)}.")
+        raise InputError(key="err.unknown_metric", value=metric, choices=list(COHORT_METRICS))
     df = long.copy()
     if not show_incomplete:
         df.loc[~df["complete"].astype(bool), metric] = float("nan")

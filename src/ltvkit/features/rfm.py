@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from .._dates import parse_date
 from ..exceptions import InputError, MissingDataError
 
 __all__ = ["WORKSPACE_MONEY", "rfm_summary"]
@@ -52,16 +53,7 @@ def _period_of(day: dt.date, freq: str) -> int:
 
 
 def _as_date(value: Any, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError):
-        raise InputError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD.") from None
+    return parse_date(value, name)
 
 
 def _to_table(orders: Any) -> tuple[ir.Table, str]:

@@ -133,7 +133,7 @@ def segment_customers(orders: ibis.Table, as_of: dt.date | None = None, *, kind:
         return _rfm(c)
     if kind == "cpm":
         return _cpm(c, cpm or CpmSettings())
-    raise InputError(f"Unknown segment kind {kind!r}; use --kind rfm or --kind cpm.")
+    raise InputError(key="err.unknown_segment_kind", value=kind)
 
 
 def segment_summary(customers: ibis.Table) -> pd.DataFrame:
@@ -162,7 +162,7 @@ def pareto_table(customers: ibis.Table, shares: tuple[float, ...] = (0.01, 0.05,
     n_total = b.aggregate(n=b.count(), total=b.margin.sum()).to_pandas().iloc[0]
     n, total = int(n_total["n"]), float(n_total["total"] or 0)
     if n == 0:
-        raise InputError("No customer with a valid order before the analysis date.")
+        raise InputError(key="err.no_customers_before")
     ranks = sorted({max(1, int(round(s * n))) for s in shares})
     got = b.filter(b.rank.isin(ranks)).select("rank", "cum").to_pandas().set_index("rank")["cum"]
     rows = [(r / n, r, float(got.get(r, float("nan"))) / total if total else float("nan")) for r in ranks]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, NotFittedError
+from ..i18n import is_lang
 from ._data import History, from_day, load_history
 from ._reasons import REASON_CODES, reason_text
 
@@ -74,8 +75,8 @@ class BaseRecommender:
         self._check()
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"k must be a whole number of at least 1, not {k!r}.")
-        if lang not in ("en", "ja"):
-            raise InputError(f"Unknown language {lang!r}; use 'ja' or 'en'.")
+        if not is_lang(lang):
+            raise InputError(key="err.unknown_language", value=lang)
         items, scores, codes, related = self._topk(int(k))
         rows = np.arange(items.shape[0])
         if customers is not None:

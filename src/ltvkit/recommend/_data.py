@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._dates import parse_date
 from ..exceptions import InputError, MissingDataError
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -20,19 +21,9 @@ _EPOCH = dt.date(1970, 1, 1)
 
 def to_day(value: Any) -> int:
     """A date (or ``YYYY-MM-DD`` string, or timestamp) as days since 1970-01-01."""
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            raise InputError(f"{value!r} is not a date; write it as YYYY-MM-DD.") from None
-    if isinstance(value, pd.Timestamp):
-        value = value.date()
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, np.datetime64):
-        value = pd.Timestamp(value).date()
-    if not isinstance(value, dt.date):
-        raise InputError(f"{value!r} is not a date; pass a datetime.date or YYYY-MM-DD.")
+    value = parse_date(value)
+    if value is None:
+        raise InputError(key="err.bad_date_value", value="None")
     return (value - _EPOCH).days
 
 
@@ -128,7 +119,7 @@ def encode(df: pd.DataFrame, as_of_day: int) -> History:
     """Code an :func:`aggregate_lines` frame (rows up to ``as_of_day``) as a :class:`History`."""
     df = df[df["day"] <= as_of_day]
     if len(df) == 0:
-        raise MissingDataError("No purchases on or before the as-of date; choose a later --as-of or import orders first.")
+        raise MissingDataError(key="err.no_orders_before")
     ucode, customers = pd.factorize(df["customer_key"], sort=True)
     icode, items = pd.factorize(df["sku"], sort=True)
     order = np.lexsort((icode, df["day"].to_numpy(), ucode))
@@ -156,7 +147,7 @@ def load_history(lines: Any, as_of: Any = None) -> History:
     df = aggregate_lines(lines, end=end)
     if len(df) == 0:
         if end is not None:
-            raise MissingDataError(f"No orders on or before {from_day(end)}; choose a later --as-of.")
-        raise MissingDataError("No ordered lines found; import orders first (`ltv import FILE`).")
+            raise MissingDataError(key="err.no_orders_before_day", day=str(from_day(end)))
+        raise MissingDataError(key="err.no_orders")
     as_of_day = int(df["day"].max()) if end is None else end
     return encode(df, as_of_day)

@@ -70,7 +70,7 @@ def ranking_metrics(split: TimeSplit, items: np.ndarray) -> tuple[dict[str, floa
     k = items.shape[1]
     users = np.unique(split.target_user)
     if not len(users):
-        raise MissingDataError("No customer bought again in the evaluation window; choose an earlier --as-of.")
+        raise MissingDataError(key="err.no_repeat_in_window")
     rec_u = np.repeat(np.arange(items.shape[0]), k)
     rec_i = items.ravel()
     rec_r = np.tile(np.arange(k), items.shape[0])

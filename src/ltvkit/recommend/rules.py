@@ -26,7 +26,7 @@ def _rules_from_history(h: History, level: str, window_days: int, min_customers:
     elif level == "category":
         code, names, n_codes = h.item_category[h.item], h.categories, len(h.categories)
     else:
-        raise InputError(f"Unknown rule level {level!r}; use 'sku' or 'category'.")
+        raise InputError(key="err.rules_level", value=level)
     u, c, d = dedupe_rows(h.user, code, h.day)
     pc = count_pairs(u, c, d, n_codes, window_days)
     conf, lift = pc.confidence(), pc.lift()

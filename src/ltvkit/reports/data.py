@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InputError, LtvkitError
-from ._i18n import LANGS, fmt, t
+from ..i18n import LANGS, fmt, t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,7 +213,7 @@ class ReportData:
 
     def to_text(self) -> str:
         """A short plain-text summary: the key figures, one sentence per chart, and what is missing."""
-        lines = [t("report_title", self.lang)]
+        lines = [t("report.title", self.lang)]
         for s in self.sections:
             lines.append("")
             lines.append(f"## {s.title}")
@@ -221,7 +221,7 @@ class ReportData:
             lines.extend(f"- {c.sentence}" for c in s.charts if c.sentence)
         if self.unavailable:
             lines.append("")
-            lines.append(f"## {t('not_available', self.lang)}")
+            lines.append(f"## {t('report.not_available', self.lang)}")
             lines.extend(f"- {u.title}: {u.reason}" for u in self.unavailable)
         return "\n".join(lines)
 
@@ -251,8 +251,9 @@ def _shop_info(ws: Workspace) -> dict[str, Any]:
 
 def _reason(exc: BaseException, lang: str) -> str:
     if isinstance(exc, LtvkitError):
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return t("failed", lang, error=f"{type(exc).__name__}: {exc}")
+        text = exc.localized(lang).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    return t("report.failed", lang, error=f"{type(exc).__name__}: {exc}")
 
 
 def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
@@ -277,7 +278,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     """
     settings = replace(settings or ReportSettings(), **{"cache": {}, **overrides})
     if settings.lang not in LANGS:
-        raise InputError(f"Unknown language {settings.lang!r}; use ja or en.")
+        raise InputError(key="err.unknown_language", value=settings.lang)
     ws.require_orders()
     if builders is None:
         from .sections import BUILDERS
@@ -287,7 +288,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
     for key, builder in builders:
-        title = t(f"sec_{key}", lang)
+        title = t(f"report.sec_{key}", lang)
         if progress is not None:
             progress(key, title)
         try:
@@ -304,7 +305,7 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
             unavailable.append(Unavailable(key, title, _reason(exc, lang)))
             continue
         if section is None:
-            unavailable.append(Unavailable(key, title, t("no_data", lang)))
+            unavailable.append(Unavailable(key, title, t("report.no_data", lang)))
         else:
             sections.append(section)
     return ReportData(lang=lang, shop=_shop_info(ws), sections=sections, unavailable=unavailable,

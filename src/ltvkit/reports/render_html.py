@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from ._i18n import fmt, t
+from ..i18n import fmt, format_date, format_number, t
 from ._json import script_json
 
 if TYPE_CHECKING:
@@ -65,9 +65,17 @@ def _table_view(tb: TableBlock, lang: str, max_rows: int) -> dict[str, Any]:
     shown = frame.head(max_rows)
     rows = [[fmt(v, tb.kinds.get(c, "text"), lang) for c, v in zip(cols, row, strict=True)]
             for row in shown.itertuples(index=False, name=None)]
-    more = t("rows_shown", lang, shown=len(shown), total=len(frame)) if len(frame) > len(shown) else ""
+    more = t("report.rows_shown", lang, shown=format_number(len(shown), lang), total=format_number(len(frame), lang)) if len(frame) > len(shown) else ""
     return {"key": tb.key, "title": tb.title, "sentence": tb.sentence, "headers": headers, "rows": rows,
             "more": more}
+
+
+def _period(shop: dict[str, Any], lang: str) -> str | None:
+    """The date range of the orders, in the shop's calendar (``2023-04-01 〜 2025-12-31``)."""
+    if not shop.get("first_order_at"):
+        return None
+    return t("report.date_range", lang, start=format_date(shop["first_order_at"], lang, time=False),
+             end=format_date(shop["last_order_at"], lang, time=False))
 
 
 def render_html(report: ReportData, *, max_table_rows: int | None = None) -> str:
@@ -93,17 +101,18 @@ def render_html(report: ReportData, *, max_table_rows: int | None = None) -> str
             "charts": charts,
             "tables": [_table_view(tb, lang, max_table_rows) for tb in s.tables],
         })
-    texts = {k: t(k, lang) for k in ("period", "to", "as_of", "generated", "contents", "not_available",
+    texts = {k: t(f"report.{k}", lang) for k in ("period", "as_of", "generated", "contents", "not_available",
                                      "not_available_intro", "privacy_note", "footer", "show_data")}
     template = _env().get_template("report.html.j2")
     return template.render(
         lang=lang,
         version=__version__,
-        title=t("report_title", lang),
+        title=t("report.title", lang),
         t=texts,
         shop=report.shop,
-        as_of=report.as_of.isoformat() if report.as_of else None,
-        generated_at=report.generated_at.isoformat(sep=" ", timespec="minutes"),
+        period=_period(report.shop, lang),
+        as_of=format_date(report.as_of, lang) if report.as_of else None,
+        generated_at=format_date(report.generated_at.replace(second=0), lang),
         sections=sections,
         unavailable=report.unavailable,
         css=_static("report.css"),

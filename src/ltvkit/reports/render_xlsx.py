@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InputError
-from ._i18n import t
+from ..i18n import format_date, t
 
 if TYPE_CHECKING:
     from .data import ReportData, TableBlock
@@ -99,19 +99,21 @@ def write_xlsx(report: ReportData, path: Path) -> Path:
     from openpyxl.styles import Font
 
     if path.suffix.lower() != ".xlsx":
-        raise InputError(f"Cannot write the workbook to {path.name}: give a file name ending in .xlsx.")
+        raise InputError(key="err.xlsx_extension", name=path.name)
     lang = report.lang
     wb = Workbook()
     summary = wb.active
-    summary.title = t("workbook_summary", lang)
+    summary.title = t("report.workbook_summary", lang)
     used = {summary.title.casefold()}
-    summary.append([t("report_title", lang)])
+    summary.append([t("report.title", lang)])
     summary["A1"].font = Font(bold=True, size=14)
-    summary.append([t("generated", lang), report.generated_at])
+    summary.append([t("report.generated", lang), report.generated_at])
     if report.shop.get("first_order_at"):
-        summary.append([t("period", lang), f"{report.shop['first_order_at'][:10]} – {report.shop['last_order_at'][:10]}"])
+        summary.append([t("report.period", lang), t("report.date_range", lang,
+                                                      start=format_date(report.shop["first_order_at"], lang, time=False),
+                                                      end=format_date(report.shop["last_order_at"], lang, time=False))])
     summary.append([])
-    summary.append([t("item", lang), t("value", lang)])
+    summary.append([t("report.item", lang), t("report.value", lang)])
     for s in report.sections:
         for k in s.kpis:
             summary.append([k.label, _cell(k.value)])
@@ -119,7 +121,7 @@ def write_xlsx(report: ReportData, path: Path) -> Path:
             if number_format:
                 summary.cell(row=summary.max_row, column=2).number_format = number_format
     summary.append([])
-    summary.append([t("sheet_contents", lang)])
+    summary.append([t("report.sheet_contents", lang)])
     summary.cell(row=summary.max_row, column=1).font = Font(bold=True)
     listing = []
     for tb in report.tables():
@@ -130,7 +132,7 @@ def write_xlsx(report: ReportData, path: Path) -> Path:
         summary.append([name, sentence])
     if report.unavailable:
         summary.append([])
-        summary.append([t("not_available", lang)])
+        summary.append([t("report.not_available", lang)])
         summary.cell(row=summary.max_row, column=1).font = Font(bold=True)
         for u in report.unavailable:
             summary.append([u.title, u.reason])

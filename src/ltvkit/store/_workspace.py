@@ -177,7 +177,7 @@ class Workspace:
     def table(self, name: str) -> ibis.Table:
         """Any workspace table as an Ibis table."""
         if not self.has_table(name):
-            raise MissingDataError(f"The workspace has no table {name!r}; run the command that creates it first.")
+            raise MissingDataError(key="err.no_table", name=name)
         return self.backend.table(name)
 
     def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
@@ -189,7 +189,7 @@ class Workspace:
         """Raise :class:`MissingDataError` when no order has been imported yet."""
         n = self.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]  # fetchall: DuckDB 2 blocks Ibis after a partly read result
         if n == 0:
-            raise MissingDataError("The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`.")
+            raise MissingDataError(key="err.no_orders")
 
     # -- writing ------------------------------------------------------------------------------------------
     def append_order_lines(self, data: pa.Table | pd.DataFrame, *, import_id: int = 0) -> int:
@@ -302,7 +302,7 @@ class Workspace:
         rows = self.con.execute("SELECT table_name FROM run_results WHERE result = ? AND run_id = ?",
                                 [base, run_id]).fetchall()
         if not rows:
-            raise MissingDataError(f"Run {run_id} stored no {base}; see `ltv runs list`.")
+            raise MissingDataError(key="err.run_missing_result", run_id=run_id, result=base)
         return self.backend.table(rows[0][0])
 
     def has_result(self, name: str) -> bool:
@@ -342,7 +342,7 @@ class Workspace:
         """
         self._writable()
         if keep < 1:
-            raise InputError("--keep must be at least 1: the latest run of each result is what plain reads see.")
+            raise InputError(key="err.prune_keep")
         with self.transaction() as con:
             old = con.execute(
                 "SELECT run_id, result, table_name FROM (SELECT *, row_number() OVER "
@@ -357,12 +357,11 @@ class Workspace:
 
     def _require_runs(self) -> None:
         if self.read_only and not self.has_table("runs"):
-            raise StoreError(f"The workspace {self.path} was written by an older ltvkit; open it once without "
-                             "--read-only (any command that writes) to upgrade it.")
+            raise StoreError(key="err.workspace_needs_upgrade", path=str(self.path))
 
     def _writable(self) -> None:
         if self.read_only:
-            raise StoreError(f"The workspace {self.path} is open read-only; results cannot be stored.")
+            raise StoreError(key="err.workspace_read_only", path=str(self.path))
 
     # -- queries the pipeline and the report need ---------------------------------------------------------
     def last_order_date(self) -> dt.date | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ... import pipeline
+from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
-from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
 from ._common import as_of, reuse
 
@@ -28,11 +28,11 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     if table.empty:
         return None
     x = table["channel"].tolist()
-    ys: dict[str, Any] = {label("Break-even CPA (365-day margin LTV)", "限界CPA（365日粗利LTV）", lang): table["breakeven_cpa"].tolist()}
+    ys: dict[str, Any] = {t("report.cac.break_even_cpa_365_day_margin_ltv", lang): table["breakeven_cpa"].tolist()}
     if has_costs:
-        ys[label("Acquisition cost per customer (CAC)", "獲得単価（CAC）", lang)] = table["cac"].tolist()
-    figure = fig.bar(x, ys, hover_format=",.0f", y_title=label("Yen per new customer", "新規顧客1人あたり（円）", lang),
-                     x_title=label("Acquisition channel", "獲得チャネル", lang))
+        ys[t("report.cac.acquisition_cost_per_customer_cac", lang)] = table["cac"].tolist()
+    figure = fig.bar(x, ys, hover_format=",.0f", y_title=t("report.cac.yen_per_new_customer", lang),
+                     x_title=t("report.cac.acquisition_channel", lang))
     if has_costs and table["ltv_cac"].notna().any():
         ranked = table.dropna(subset=["ltv_cac"]).sort_values("ltv_cac", ascending=False)
         sentence = narrative.cac_sentence((ranked["channel"].iloc[0], float(ranked["ltv_cac"].iloc[0])),
@@ -48,18 +48,17 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     shown = table[[c for c in cols if c in table.columns]]
     if not has_costs:
         shown = shown.drop(columns=[c for c in ("cac", "payback_months", "ltv_cac", "target_cpa") if c in shown])
-    tb = TableBlock("cac", label("LTV vs CAC by channel", "チャネル別 LTVと獲得コスト", lang), shown,
-                    {"channel": label("Channel", "獲得チャネル", lang), "new_customers": label("New customers", "新規顧客数", lang),
-                     "mature_customers": label("Observed 365 days", "365日経過した顧客数", lang),
-                     "margin_ltv": label("365-day margin LTV", "365日粗利LTV", lang),
-                     "breakeven_cpa": label("Break-even CPA", "限界CPA", lang),
-                     "target_cpa": label("Target CPA", "目標CPA", lang), "cac": label("CAC", "獲得単価(CAC)", lang),
-                     "payback_months": label("Payback (months)", "回収月数", lang), "ltv_cac": "LTV/CAC"},
+    tb = TableBlock("cac", t("report.cac.ltv_vs_cac_by_channel", lang), shown,
+                    {"channel": t("report.cac.channel", lang), "new_customers": t("report.cac.new_customers", lang),
+                     "mature_customers": t("report.cac.observed_365_days", lang),
+                     "margin_ltv": t("report.cac.365_day_margin_ltv", lang),
+                     "breakeven_cpa": t("report.cac.break_even_cpa", lang),
+                     "target_cpa": t("report.cac.target_cpa", lang), "cac": t("report.cac.cac", lang),
+                     "payback_months": t("report.cac.payback_months", lang), "ltv_cac": "LTV/CAC"},
                     {"new_customers": "int", "mature_customers": "int", "margin_ltv": "yen", "breakeven_cpa": "yen",
                      "target_cpa": "yen", "cac": "yen", "payback_months": "float", "ltv_cac": "ratio"},
-                    "" if has_costs else label("No acquisition costs are registered; run `ltv report --costs FILE` to add them.",
-                                               "広告費が登録されていません。`ltv report --costs ファイル` で追加できます。", lang))
-    return Section("cac", t("sec_cac", lang),
-                   charts=[Chart("cac", label("Break-even CPA and CAC by channel", "チャネル別 限界CPAと獲得単価", lang),
+                    "" if has_costs else t("report.cac.no_acquisition_costs_are_registered", lang))
+    return Section("cac", t("report.sec_cac", lang),
+                   charts=[Chart("cac", t("report.cac.break_even_cpa_and_cac_by_channel", lang),
                                  figure, sentence)],
                    tables=[tb])

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ... import pipeline
+from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
-from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
 from ._common import as_of, cohort_summary, reuse, weighted_mean
 
@@ -27,7 +27,7 @@ def _month(value: Any) -> str:
 
 
 def _days(d: int, lang: str) -> str:
-    return f"{d}日" if lang == "ja" else f"{d}d"
+    return t("unit.days_short", lang, n=d)
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
@@ -50,19 +50,19 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     wide = done.pivot_table(index="cohort_label", columns="period", values="cum_margin_per_customer", aggfunc="first")
     wide = wide.reindex(index=cohorts, columns=periods)
     heat = fig.heatmap([_days(int(p), lang) for p in periods], cohorts, wide.to_numpy().tolist(),
-                       colorbar_title=label("yen", "円", lang),
-                       x_title=label("Days since first purchase", "初回購入からの日数", lang),
-                       y_title=label("First-purchase month", "初回購入月", lang))
+                       colorbar_title=t("report.cohorts.yen", lang),
+                       x_title=t("report.cohorts.days_since_first_purchase", lang),
+                       y_title=t("report.cohorts.first_purchase_month", lang))
     sizes = long.drop_duplicates("cohort_label").set_index("cohort_label")["cohort_size"]
     table = wide.copy()
     table.columns = [f"d{int(p)}" for p in periods]
     table.insert(0, "cohort_size", sizes.reindex(table.index).to_numpy())
     table = table.reset_index().rename(columns={"cohort_label": "cohort"})
-    labels = {"cohort": label("First-purchase month", "初回購入月", lang),
-              "cohort_size": label("New customers", "新規顧客数", lang)}
+    labels = {"cohort": t("report.cohorts.first_purchase_month", lang),
+              "cohort_size": t("report.cohorts.new_customers", lang)}
     labels.update({f"d{int(p)}": _days(int(p), lang) for p in periods})
     kinds = {"cohort_size": "int", **{f"d{int(p)}": "yen" for p in periods}}
-    heat_table = TableBlock("cohort_margin", label("Cohort cumulative margin per customer", "コホート別 累積粗利（1人あたり）", lang),
+    heat_table = TableBlock("cohort_margin", t("report.cohorts.cohort_cumulative_margin_per_customer", lang),
                             table, labels, kinds)
 
     def avg_at(p: int) -> float | None:
@@ -72,7 +72,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     at90 = done[done["period"] == 90].sort_values("cohort_label")
     newest = (at90["cohort_label"].iloc[-1], float(at90["cum_margin_per_customer"].iloc[-1])) if len(at90) else None
     oldest = (at90["cohort_label"].iloc[0], float(at90["cum_margin_per_customer"].iloc[0])) if len(at90) else None
-    charts = [Chart("cohort_heatmap", label("Cumulative margin per new customer by cohort", "コホート別 新規顧客1人あたり累積粗利", lang),
+    charts = [Chart("cohort_heatmap", t("report.cohorts.cumulative_margin_per_new_customer_by", lang),
                     heat, narrative.cohort_heatmap_sentence(avg_at(90), avg_at(360), newest, oldest, lang), heat_table)]
 
     # retention curves from days 30-59 on (days 0-29 hold the first purchase, so they are always 100%): the
@@ -81,7 +81,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     avg = pd.Series({p: weighted_mean(g["retention"], g["cohort_size"]) for p, g in done.groupby("period")},
                     dtype=float).reindex(later)
     series: dict[str, tuple[list[Any], list[Any]]] = {
-        label("All cohorts (average)", "全コホート平均", lang): ([_days(int(p), lang) for p in later], avg.tolist())}
+        t("report.cohorts.all_cohorts_average", lang): ([_days(int(p), lang) for p in later], avg.tolist())}
     enough = done[done["period"] > STEP_DAYS].groupby("cohort_label")["period"].count()
     candidates = [c for c in cohorts if enough.get(c, 0) >= 3]
     picks = sorted({candidates[int(i)] for i in np.linspace(0, len(candidates) - 1, 5).round()}) if candidates else []
@@ -90,18 +90,18 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
         series[c] = ([_days(int(p), lang) for p in part["period"]], part["retention"].tolist())
     first_name = next(iter(series))
     ret = fig.lines(series, widths={first_name: 4}, y_format=".0%",
-                    x_title=label("Days since first purchase (30-day periods)", "初回購入からの日数（30日ごと）", lang),
-                    y_title=label("Customers buying in the period", "その期間に購入した顧客の割合", lang))
+                    x_title=t("report.cohorts.days_since_first_purchase_30_day", lang),
+                    y_title=t("report.cohorts.customers_buying_in_the_period", lang))
     ret["layout"]["xaxis"]["type"] = "category"
     second = avg.get(60) if 60 in avg.index else None
     last_p = avg.dropna()
     last = (int(last_p.index[-1]), float(last_p.iloc[-1])) if len(last_p) > 2 else None
-    ret_table = TableBlock("retention", label("Retention by period", "期間別リピート率", lang),
+    ret_table = TableBlock("retention", t("report.cohorts.retention_by_period", lang),
                            pd.DataFrame({"period": later, "retention": avg.to_numpy()}),
-                           {"period": label("Days since first purchase (up to)", "初回購入からの日数（まで）", lang),
-                            "retention": label("Customers buying in the period", "購入した顧客の割合", lang)},
+                           {"period": t("report.cohorts.days_since_first_purchase_up_to", lang),
+                            "retention": t("report.cohorts.retention_column", lang)},
                            {"period": "int", "retention": "pct"})
-    charts.append(Chart("retention_curves", label("Retention curves", "リピート率の推移", lang), ret,
+    charts.append(Chart("retention_curves", t("report.cohorts.retention_curves", lang), ret,
                         narrative.retention_sentence(second, last, lang), ret_table))
 
     # per-cohort 12/24-month margin LTV
@@ -117,13 +117,12 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
             "margin_ltv_24m": summary["margin_ltv_24m"],
         })
         tables.append(TableBlock(
-            "cohort_ltv", label("12- and 24-month LTV by cohort", "コホート別 12か月・24か月LTV", lang), s,
-            {"cohort": label("First-purchase month", "初回購入月", lang),
-             "cohort_size": label("New customers", "新規顧客数", lang),
-             "revenue_ltv_12m": label("12-month revenue LTV", "年間LTV（売上）", lang),
-             "margin_ltv_12m": label("12-month margin LTV", "12か月粗利LTV", lang),
-             "margin_ltv_24m": label("24-month margin LTV", "24か月粗利LTV", lang)},
+            "cohort_ltv", t("report.cohorts.12_and_24_month_ltv_by_cohort", lang), s,
+            {"cohort": t("report.cohorts.first_purchase_month", lang),
+             "cohort_size": t("report.cohorts.new_customers", lang),
+             "revenue_ltv_12m": t("report.cohorts.12_month_revenue_ltv", lang),
+             "margin_ltv_12m": t("report.cohorts.12_month_margin_ltv", lang),
+             "margin_ltv_24m": t("report.cohorts.24_month_margin_ltv", lang)},
             {"cohort_size": "int", "revenue_ltv_12m": "yen", "margin_ltv_12m": "yen", "margin_ltv_24m": "yen"},
-            label("Empty cells: the cohort has not been observed that long yet.",
-                  "空欄は、そのコホートがまだその期間を経過していないことを示します。", lang)))
-    return Section("cohorts", t("sec_cohorts", lang), charts=charts, tables=tables)
+            t("report.cohorts.empty_cells_the_cohort_has_not_been", lang)))
+    return Section("cohorts", t("report.sec_cohorts", lang), charts=charts, tables=tables)

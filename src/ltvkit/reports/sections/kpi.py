@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ... import pipeline
+from ...i18n import t
 from .. import narrative
-from .._i18n import t
 from ..data import Kpi, Section
 from ._common import as_of, cohort_summary, reuse, weighted_mean
 
@@ -33,15 +33,15 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     k = res.data
     m12, m24 = margin_ltv(ws, settings)
     kpis = [
-        Kpi("customers", t("kpi_customers", lang), k.get("customers"), "int"),
-        Kpi("orders", t("kpi_orders", lang), k.get("orders"), "int"),
-        Kpi("aov", t("kpi_aov", lang), k.get("aov"), "yen"),
-        Kpi("purchases_per_year", t("kpi_frequency", lang), k.get("purchases_per_year"), "float"),
-        Kpi("lifespan_years", t("kpi_lifespan", lang), k.get("lifespan_years"), "years"),
-        Kpi("textbook_ltv", t("kpi_textbook_ltv", lang), k.get("textbook_ltv"), "yen", t("kpi_help_textbook", lang)),
-        Kpi("margin_ltv_12m", t("kpi_margin_ltv_12m", lang), m12, "yen", t("kpi_help_margin", lang)),
-        Kpi("margin_ltv_24m", t("kpi_margin_ltv_24m", lang), m24, "yen", t("kpi_help_margin", lang)),
-        Kpi("f2_rate", t("kpi_f2", lang), k.get("f2_rate_365d"), "pct", t("kpi_help_f2", lang)),
-        Kpi("retention_rate", t("kpi_retention", lang), k.get("retention_rate"), "pct"),
+        Kpi("customers", t("report.kpi_customers", lang), k.get("customers"), "int"),
+        Kpi("orders", t("report.kpi_orders", lang), k.get("orders"), "int"),
+        Kpi("aov", t("report.kpi_aov", lang), k.get("aov"), "yen"),
+        Kpi("purchases_per_year", t("report.kpi_frequency", lang), k.get("purchases_per_year"), "float"),
+        Kpi("lifespan_years", t("report.kpi_lifespan", lang), k.get("lifespan_years"), "years"),
+        Kpi("textbook_ltv", t("report.kpi_textbook_ltv", lang), k.get("textbook_ltv"), "yen", t("report.kpi_help_textbook", lang)),
+        Kpi("margin_ltv_12m", t("report.kpi_margin_ltv_12m", lang), m12, "yen", t("report.kpi_help_margin", lang)),
+        Kpi("margin_ltv_24m", t("report.kpi_margin_ltv_24m", lang), m24, "yen", t("report.kpi_help_margin", lang)),
+        Kpi("f2_rate", t("report.kpi_f2", lang), k.get("f2_rate_365d"), "pct", t("report.kpi_help_f2", lang)),
+        Kpi("retention_rate", t("report.kpi_retention", lang), k.get("retention_rate"), "pct"),
     ]
-    return Section("kpi", t("sec_kpi", lang), intro=narrative.kpi_sentence(k, m12, lang), kpis=kpis)
+    return Section("kpi", t("report.sec_kpi", lang), intro=narrative.kpi_sentence(k, m12, lang), kpis=kpis)

@@ -10,9 +10,9 @@ import pandas as pd
 
 from ... import pipeline
 from ...exceptions import MissingDataError
+from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
-from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
 from ._common import as_of, reuse, table_of
 
@@ -47,13 +47,13 @@ def _p_alive_chart(scores: ibis.Table, lang: str) -> Chart | None:
     share, median = float(agg["share"]), float(agg["median"])
     edges = np.linspace(0, 1, bins + 1)
     figure = fig.histogram(edges.tolist(), counts.tolist(), x_title="P(alive)",
-                           y_title=label("Customers", "顧客数", lang), x_format=".0%")
+                           y_title=t("report.predictive.customers", lang), x_format=".0%")
     table = pd.DataFrame({"p_alive_from": edges[:-1], "p_alive_to": edges[1:], "customers": counts})
-    tb = TableBlock("p_alive", label("P(alive) distribution", "P(alive)の分布", lang), table,
-                    {"p_alive_from": label("P(alive) from", "P(alive) 下限", lang),
-                     "p_alive_to": label("to", "上限", lang), "customers": label("Customers", "顧客数", lang)},
+    tb = TableBlock("p_alive", t("report.predictive.p_alive_distribution", lang), table,
+                    {"p_alive_from": t("report.predictive.p_alive_from", lang),
+                     "p_alive_to": t("report.predictive.to", lang), "customers": t("report.predictive.customers", lang)},
                     {"p_alive_from": "pct", "p_alive_to": "pct", "customers": "int"})
-    return Chart("p_alive", label("How likely each customer is still active", "顧客が今も購入を続けている確率（P(alive)）", lang),
+    return Chart("p_alive", t("report.predictive.how_likely_each_customer_is_still", lang),
                  figure, narrative.p_alive_sentence(share, median, lang), tb)
 
 
@@ -75,19 +75,19 @@ def _tracking_chart(track: pd.DataFrame, lang: str) -> Chart | None:
     if df.empty:
         return None
     weeks = (df["period_end"] / 7.0).round(1).tolist()
-    actual, predicted = label("Actual", "実績", lang), label("Predicted", "予測", lang)
+    actual, predicted = t("report.predictive.actual", lang), t("report.predictive.predicted", lang)
     figure = fig.lines({actual: (weeks, df["actual_cumulative"].tolist()),
                         predicted: (weeks, df["predicted_cumulative"].tolist())}, dashed=[predicted],
-                       x_title=label("Weeks after the calibration end", "検証期間の開始からの週数", lang),
-                       y_title=label("Cumulative repeat purchases", "累積リピート購入数", lang))
-    tb = TableBlock("tracking", label("Predicted vs actual (holdout)", "予測と実績（検証期間）", lang),
+                       x_title=t("report.predictive.weeks_after_the_calibration_end", lang),
+                       y_title=t("report.predictive.cumulative_repeat_purchases", lang))
+    tb = TableBlock("tracking", t("report.predictive.predicted_vs_actual_holdout", lang),
                     df[list(TRACK_COLUMNS)],
-                    {"period_end": label("Days into the holdout", "検証期間の経過日数", lang),
-                     "predicted_cumulative": label("Predicted (cumulative)", "予測（累積）", lang),
-                     "actual_cumulative": label("Actual (cumulative)", "実績（累積）", lang)},
+                    {"period_end": t("report.predictive.days_into_the_holdout", lang),
+                     "predicted_cumulative": t("report.predictive.predicted_cumulative", lang),
+                     "actual_cumulative": t("report.predictive.actual_cumulative", lang)},
                     {"period_end": "int", "predicted_cumulative": "float", "actual_cumulative": "int"})
     last = df.iloc[-1]
-    return Chart("tracking", label("Predicted vs actual purchases on the holdout", "検証期間の購入数：予測と実績", lang),
+    return Chart("tracking", t("report.predictive.predicted_vs_actual_purchases_on_the", lang),
                  figure, narrative.tracking_sentence(float(last["predicted_cumulative"]), float(last["actual_cumulative"]),
                                                      int(round(float(last["period_end"]) / 7)), lang), tb)
 
@@ -97,11 +97,11 @@ def _models_table(models: pd.DataFrame, lang: str) -> TableBlock:
         models = models.assign(chosen=models["chosen"].map(lambda v: "✓" if bool(v) else ""))
     kinds = {c: "float" for c in models.columns if c not in ("model", "chosen")}
     kinds["params"] = "int"
-    labels = {"model": label("Model", "モデル", lang), "chosen": label("Used", "採用", lang),
-              "log_likelihood": label("Log-likelihood", "対数尤度", lang), "mae": "MAE", "rmse": "RMSE",
-              "aic": "AIC", "bic": "BIC", "params": label("Parameters", "パラメータ数", lang),
-              "bias": label("Bias", "バイアス", lang)}
-    return TableBlock("model_comparison", label("Model comparison on the holdout", "検証期間でのモデル比較", lang),
+    labels = {"model": t("report.predictive.model", lang), "chosen": t("report.predictive.used", lang),
+              "log_likelihood": t("report.predictive.log_likelihood", lang), "mae": "MAE", "rmse": "RMSE",
+              "aic": "AIC", "bic": "BIC", "params": t("report.predictive.parameters", lang),
+              "bias": t("report.predictive.bias", lang)}
+    return TableBlock("model_comparison", t("report.predictive.model_comparison_on_the_holdout", lang),
                       models, labels, kinds)
 
 
@@ -123,16 +123,16 @@ def _at_risk_table(ws: Workspace, scores: ibis.Table, settings: ReportSettings) 
                       settings.at_risk_top).to_pandas()
     if df.empty:
         return None
-    labels = {"customer_key": label("Customer key", "顧客キー", lang), "orders": label("Orders", "注文数", lang),
-              "revenue": label("Past spend", "累計購入額", lang), "last_order": label("Last order", "最終購入日", lang),
-              "days_since": label("Days since", "経過日数", lang), "p_alive": "P(alive)",
-              "expected_purchases_90d": label("Expected purchases (90 days)", "90日の予測購入回数", lang),
-              "predicted_clv": label("Predicted CLV", "予測CLV", lang), "churn_risk": label("Churn risk", "離脱リスク", lang)}
+    labels = {"customer_key": t("report.predictive.customer_key", lang), "orders": t("report.predictive.orders", lang),
+              "revenue": t("report.predictive.past_spend", lang), "last_order": t("report.predictive.last_order", lang),
+              "days_since": t("report.predictive.days_since", lang), "p_alive": "P(alive)",
+              "expected_purchases_90d": t("report.predictive.expected_purchases_90_days", lang),
+              "predicted_clv": t("report.predictive.predicted_clv", lang), "churn_risk": t("report.predictive.churn_risk", lang)}
     kinds = {"orders": "int", "revenue": "yen", "days_since": "int", "p_alive": "pct",
              "expected_purchases_90d": "float", "predicted_clv": "yen", "churn_risk": "pct"}
     if "churn_risk" in df and df["churn_risk"].dtype == object:
         kinds["churn_risk"] = "text"
-    return TableBlock("at_risk", label("Valuable customers most at risk", "離脱が心配な優良顧客", lang), df, labels, kinds,
+    return TableBlock("at_risk", t("report.predictive.valuable_customers_most_at_risk", lang), df, labels, kinds,
                       narrative.at_risk_sentence(len(df), float(df["revenue"].sum()), lang))
 
 
@@ -148,24 +148,23 @@ def _next_weeks_chart(scores: ibis.Table, settings: ReportSettings) -> Chart | N
     cum = np.array([0.0, float(e30), float(e90)])
     ends = np.arange(1, WEEKS + 1) * 7.0
     weekly = np.diff(np.concatenate([[0.0], np.interp(np.minimum(ends, 90.0), days, cum)]))
-    x = [label(f"W{i}", f"{i}週目", lang) for i in range(1, WEEKS + 1)]
-    figure = fig.bar(x, {label("Expected purchases", "予測購入数", lang): weekly.tolist()}, hover_format=",.0f",
-                     x_title=label("Weeks from now", "今後の週", lang),
-                     y_title=label("Expected purchases", "予測購入数", lang))
-    tb = TableBlock("next_weeks", label("Expected purchases by week", "週別 予測購入数", lang),
+    x = [t("report.predictive.wi", lang, i=i) for i in range(1, WEEKS + 1)]
+    figure = fig.bar(x, {t("report.predictive.expected_purchases", lang): weekly.tolist()}, hover_format=",.0f",
+                     x_title=t("report.predictive.weeks_from_now", lang),
+                     y_title=t("report.predictive.expected_purchases", lang))
+    tb = TableBlock("next_weeks", t("report.predictive.expected_purchases_by_week", lang),
                     pd.DataFrame({"week": range(1, WEEKS + 1), "expected_purchases": weekly}),
-                    {"week": label("Week", "週", lang), "expected_purchases": label("Expected purchases", "予測購入数", lang)},
+                    {"week": t("report.predictive.week", lang), "expected_purchases": t("report.predictive.expected_purchases", lang)},
                     {"week": "int", "expected_purchases": "float"},
-                    label("Weekly figures are interpolated from each customer's expected purchases in 30 and 90 days.",
-                          "週ごとの値は、顧客ごとの30日・90日の予測購入回数から按分しています。", lang))
-    return Chart("next_weeks", label("Expected purchases in the coming weeks", "今後の週別 予測購入数", lang), figure,
+                    t("report.predictive.weekly_figures_are_interpolated_from", lang))
+    return Chart("next_weeks", t("report.predictive.expected_purchases_in_the_coming", lang), figure,
                  narrative.next_purchases_sentence(float(weekly[:4].sum()), float(weekly.sum()), WEEKS, lang), tb)
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     scores = predictions(ws, settings)
     if scores is None:
-        raise MissingDataError(t("need_predict", settings.lang))
+        raise MissingDataError(t("report.need_predict", settings.lang))
     lang = settings.lang
     track, models = _validation(ws, settings)
     charts = [c for c in (_p_alive_chart(scores, lang), _tracking_chart(track, lang) if track is not None else None,
@@ -174,5 +173,5 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
                             _models_table(models, lang) if models is not None else None) if tb is not None]
     if not charts and not tables:
         return None
-    return Section("predictive", t("sec_predictive", lang), charts=charts, tables=tables,
-                   notes=[t("privacy_note", lang)])
+    return Section("predictive", t("report.sec_predictive", lang), charts=charts, tables=tables,
+                   notes=[t("report.privacy_note", lang)])

@@ -9,9 +9,10 @@ import pandas as pd
 
 from ... import pipeline
 from ...exceptions import MissingDataError
+from ...i18n import MESSAGES, t
+from ...recommend._reasons import REASON_CODES, reason_text
 from .. import _figures as fig
 from .. import narrative
-from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
 from ._common import as_of, reuse, table_of
 
@@ -21,14 +22,6 @@ if TYPE_CHECKING:
 
 COLUMNS = ("customer_key", "rank", "sku", "score", "reason")
 SHOWN_RANKS = 3
-_REASONS = {  # reason_code -> (en, ja) short labels, used when the stored reasons are in the other language
-    "repurchase_due": ("Repurchase due", "買い替え時期"),
-    "bought_together": ("Bought together with {related}", "「{related}」と一緒に購入"),
-    "popular_next_in_category": ("Popular next in the category", "同カテゴリで次に人気"),
-    "similar_customers": ("Similar customers buy it", "似たお客様が購入"),
-    "you_buy_often": ("A regular item", "いつもの商品"),
-    "popular": ("Popular in the shop", "当店の人気商品"),
-}
 
 
 def recommendations(ws: Workspace, settings: ReportSettings) -> Any:
@@ -42,7 +35,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     lang = settings.lang
     res = recommendations(ws, settings)
     if res is None:
-        raise MissingDataError(t("need_recommend", settings.lang))
+        raise MissingDataError(t("report.need_recommend", settings.lang))
     table = table_of(ws, res)
     n_customers = int(table.customer_key.nunique().to_pandas())
     if not n_customers:
@@ -63,32 +56,32 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     stored_lang = res.details.get("lang") or res.params.get("lang")
     if "reason_code" in sample and stored_lang not in (None, lang):
         def localise(row: Any) -> str:
-            en, ja = _REASONS.get(row["reason_code"], (row["reason"], row["reason"]))
+            if f"reason.{row['reason_code']}" not in MESSAGES:
+                return row["reason"]
             related = names.get(row.get("related_sku"), (None, None))[0] or row.get("related_sku") or ""
-            return (ja if lang == "ja" else en).format(related=related)
+            category = names.get(row["sku"], (None, None))[1] or ""
+            return reason_text(REASON_CODES.index(row["reason_code"]), lang, related=related, category=category)
         sample["reason"] = sample.apply(localise, axis=1)
     shown = sample[["customer_key", "rank", "product_name", "category", "sku", "score", "reason"]]
     tb = TableBlock(
-        "recommendations", label("Recommendations for a sample of customers", "顧客別レコメンドの例", lang), shown,
-        {"customer_key": label("Customer key", "顧客キー", lang), "rank": label("Rank", "順位", lang),
-         "product_name": label("Product", "商品名", lang), "category": label("Category", "カテゴリ", lang),
-         "sku": label("SKU", "商品コード", lang), "score": label("Score", "スコア", lang),
-         "reason": label("Why", "理由", lang)},
+        "recommendations", t("report.recommend.recommendations_for_a_sample_of", lang), shown,
+        {"customer_key": t("report.recommend.customer_key", lang), "rank": t("report.recommend.rank", lang),
+         "product_name": t("report.recommend.product", lang), "category": t("report.recommend.category", lang),
+         "sku": t("report.recommend.sku", lang), "score": t("report.recommend.score", lang),
+         "reason": t("report.recommend.why", lang)},
         {"rank": "int", "score": "float"},
-        label(f"Top {SHOWN_RANKS} items for {settings.recommendation_sample} customers picked at random.",
-              f"無作為に選んだ{settings.recommendation_sample}人について、上位{SHOWN_RANKS}件を表示しています。", lang))
+        t("report.recommend.top_shown_ranks_items_for", lang, shown_ranks=SHOWN_RANKS, recommendation_sample=settings.recommendation_sample))
     charts = []
     if len(top):
         item_names = [names.get(s, (None, None))[0] or s for s in top["sku"]]
-        figure = fig.bar(item_names, {label("Customers", "顧客数", lang): top["customers"].tolist()}, horizontal=True,
-                         x_title=label(f"Customers with the item in their top {SHOWN_RANKS}",
-                                       f"上位{SHOWN_RANKS}件に含まれる顧客数", lang),
+        figure = fig.bar(item_names, {t("report.recommend.customers", lang): top["customers"].tolist()}, horizontal=True,
+                         x_title=t("report.recommend.customers_with_the_item_in_their_top", lang, shown_ranks=SHOWN_RANKS),
                          height=max(320, 34 * len(top) + 110))
         top_table = pd.DataFrame({"sku": top["sku"], "product_name": item_names, "customers": top["customers"]})
         charts.append(Chart(
-            "top_recommended", label("Most recommended items", "よく勧められている商品", lang), figure,
+            "top_recommended", t("report.recommend.most_recommended_items", lang), figure,
             narrative.recommendation_sentence(item_names[0], int(n_customers), int(top["customers"].iloc[0]), lang),
-            TableBlock("top_recommended", label("Most recommended items", "よく勧められている商品", lang), top_table,
-                       {"sku": label("SKU", "商品コード", lang), "product_name": label("Product", "商品名", lang),
-                        "customers": label("Customers", "顧客数", lang)}, {"customers": "int"})))
-    return Section("recommend", t("sec_recommend", lang), charts=charts, tables=[tb])
+            TableBlock("top_recommended", t("report.recommend.most_recommended_items", lang), top_table,
+                       {"sku": t("report.recommend.sku", lang), "product_name": t("report.recommend.product", lang),
+                        "customers": t("report.recommend.customers", lang)}, {"customers": "int"})))
+    return Section("recommend", t("report.sec_recommend", lang), charts=charts, tables=[tb])

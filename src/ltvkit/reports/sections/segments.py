@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ... import pipeline
+from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
-from .._i18n import label, t
 from ..data import Chart, Section, TableBlock
 from ._common import as_of, clean, reuse
 
@@ -19,26 +19,26 @@ if TYPE_CHECKING:
 
 def _table(summary: pd.DataFrame, key: str, title: str, lang: str) -> TableBlock:
     return TableBlock(key, title, summary,
-                      {"segment": label("Segment", "セグメント", lang), "customers": label("Customers", "顧客数", lang),
-                       "customer_share": label("Share of customers", "顧客構成比", lang),
-                       "revenue": label("Revenue", "売上", lang), "margin": label("Margin", "粗利", lang),
-                       "margin_share": label("Share of margin", "粗利構成比", lang),
-                       "mean_orders": label("Mean orders", "平均注文数", lang),
-                       "mean_recency_days": label("Mean days since last order", "最終購入からの平均日数", lang)},
+                      {"segment": t("report.segments.segment", lang), "customers": t("report.segments.customers", lang),
+                       "customer_share": t("report.segments.share_of_customers", lang),
+                       "revenue": t("report.segments.revenue", lang), "margin": t("report.segments.margin", lang),
+                       "margin_share": t("report.segments.share_of_margin", lang),
+                       "mean_orders": t("report.segments.mean_orders", lang),
+                       "mean_recency_days": t("report.segments.mean_days_since_last_order", lang)},
                       {"customers": "int", "customer_share": "pct", "revenue": "yen", "margin": "yen",
                        "margin_share": "pct", "mean_orders": "float", "mean_recency_days": "days"})
 
 
 def _share_chart(summary: pd.DataFrame, lang: str) -> dict:
     return fig.bar(summary["segment"].tolist(),
-                   {label("Share of customers", "顧客構成比", lang): summary["customer_share"].tolist(),
-                    label("Share of margin", "粗利構成比", lang): summary["margin_share"].tolist()},
-                   y_format=".0%", hover_format=".1%", y_title=label("Share", "構成比", lang))
+                   {t("report.segments.share_of_customers", lang): summary["customer_share"].tolist(),
+                    t("report.segments.share_of_margin", lang): summary["margin_share"].tolist()},
+                   y_format=".0%", hover_format=".1%", y_title=t("report.segments.share", lang))
 
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
-    from ...features.labels import label as seg_label
     from ...features.segments import pareto_table, segment_summary
+    from ...i18n import label as seg_label
 
     lang = settings.lang
     day = as_of(ws, settings)
@@ -60,8 +60,8 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
         sentence = narrative.rfm_sentence(
             (top["segment"], float(top["customer_share"]), float(top["margin_share"])),
             (risk_name, float(risk["customer_share"].iloc[0])) if len(risk) else None, lang)
-        tb = _table(s, "rfm_segments", label("RFM groups", "RFMグループ", lang), lang)
-        charts.append(Chart("rfm_segments", label("RFM groups: share of customers and of margin", "RFMグループ別 顧客構成比と粗利構成比", lang),
+        tb = _table(s, "rfm_segments", t("report.segments.rfm_groups", lang), lang)
+        charts.append(Chart("rfm_segments", t("report.segments.rfm_groups_share_of_customers_and_of", lang),
                             _share_chart(s, lang), sentence))
         tables.append(tb)
 
@@ -75,8 +75,8 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
                    float(best["margin_share"].iloc[0])) if len(best) else None)
         sentence = narrative.cpm_sentence(active_share, best_t, lang)
         c["segment"] = c["segment"].map(lambda v: seg_label(v, lang))
-        tb = _table(c, "cpm_segments", label("CPM segments", "CPM分析（10セグメント）", lang), lang)
-        charts.append(Chart("cpm_segments", label("CPM segments: share of customers and of margin", "CPMセグメント別 顧客構成比と粗利構成比", lang),
+        tb = _table(c, "cpm_segments", t("report.segments.cpm_segments", lang), lang)
+        charts.append(Chart("cpm_segments", t("report.segments.cpm_segments_share_of_customers_and", lang),
                             _share_chart(c, lang), sentence))
         tables.append(tb)
 
@@ -84,11 +84,10 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
         return None
     pareto = clean(pareto_table(rfm))
     tables.append(TableBlock(
-        "pareto", label("Pareto: share of margin from the best customers", "パレート分析：上位顧客の粗利構成比", lang),
-        pareto, {"top_share": label("Top share of customers", "上位顧客の比率", lang),
-                 "customers": label("Customers", "顧客数", lang),
-                 "margin_share": label("Share of margin", "粗利構成比", lang)},
+        "pareto", t("report.segments.pareto_share_of_margin_from_the_best", lang),
+        pareto, {"top_share": t("report.segments.top_share_of_customers", lang),
+                 "customers": t("report.segments.customers", lang),
+                 "margin_share": t("report.segments.share_of_margin", lang)},
         {"top_share": "pct", "customers": "int", "margin_share": "pct"},
-        label("The last row is the share of customers that earns 80% of the margin.",
-              "最後の行は、粗利の80%を生む顧客の比率です。", lang)))
-    return Section("segments", t("sec_segments", lang), charts=charts, tables=tables)
+        t("report.segments.the_last_row_is_the_share_of", lang)))
+    return Section("segments", t("report.sec_segments", lang), charts=charts, tables=tables)
