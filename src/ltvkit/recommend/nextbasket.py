@@ -24,10 +24,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..exceptions import InputError
 from . import _reasons as R
 from ._base import BaseRecommender, topk_dense
 from ._copurchase import confidence_matrix, count_pairs, sorted_unique
-from ..exceptions import InputError
 from ._data import History
 from .replenishment import ReplenishmentModel
 from .tifuknn import tifu_basket_weights
