@@ -93,9 +93,11 @@ def recommend(
                 cut = last - dt.timedelta(days=horizon_days)
             table = evaluate_recommenders(ws.orders(), cut, horizon_days=horizon_days, k=k)
             timing = evaluate_replenishment(ws.orders(), cut, horizon_days=horizon_days)
+        blend = table.attrs.get("selection", {}).get("ltvkit")
         if json_:
             emit({"as_of": cut.isoformat(), "k": k, "horizon_days": horizon_days, "models": records(table),
-                  "replenishment": {key: v for key, v in timing.items() if key != "as_of"}}, json_=True)
+                  "blend": blend, "replenishment": {key: v for key, v in timing.items() if key != "as_of"}},
+                 json_=True)
             return
         title = titles[1].format(k=k, h=horizon_days, d=cut.isoformat()) + f" n={int(table['customers'].iloc[0]):,}"
         if csv_ or out is not None:
@@ -104,6 +106,9 @@ def recommend(
             cols = [c for c in _EVAL_COLUMNS if c in table.columns]
             shown = table[cols].round(3).rename(columns=_EVAL_COLUMNS)
             emit(shown, title=title)
+            if blend is not None:
+                console.print(f"ltvkit blend ({blend['status']}): {blend['message']}")
+                console.print("  " + ", ".join(f"{key}={v:g}" for key, v in blend["params"].items()))
             emit({key: v for key, v in timing.items()}, title=titles[2])
         return
     if sum([evaluate, due_soon, rules is not None, upsell, bundles]) > 1:

@@ -13,6 +13,7 @@ from .nextbasket import NextBasketRecommender
 from .pipeline import recommend_workspace
 from .replenishment import ReplenishmentModel
 from .rules import association_rules, bundle_candidates, upsell_candidates
+from .tifuknn import TIFUKNNRecommender
 
 __all__ = [
     "als_available",
@@ -27,6 +28,7 @@ __all__ = [
     "ranking_metrics",
     "recommend_workspace",
     "ReplenishmentModel",
+    "TIFUKNNRecommender",
     "time_split",
     "upsell_candidates",
 ]

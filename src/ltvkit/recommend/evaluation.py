@@ -174,7 +174,9 @@ def evaluate_recommenders(lines: Any, as_of: Any, *, horizon_days: int = 60, k: 
     pandas.DataFrame
         One row per model: ``model, recall, recall_ci95, ndcg, hit_rate, recall_repeat, recall_explore,
         repeat_share, customers, vs_ptopfreq`` (relative recall difference to P-TopFreq),
-        ``p_vs_ptopfreq`` (paired t-test p-value), ``seconds`` (fit + top-k).
+        ``p_vs_ptopfreq`` (paired t-test p-value), ``seconds`` (fit + top-k). ``attrs["selection"]`` holds,
+        per model that chooses its blend (ltvkit's), the chosen settings and their validation scores
+        (:attr:`NextBasketRecommender.selection_`).
     """
     from scipy import stats
 
@@ -195,6 +197,8 @@ def evaluate_recommenders(lines: Any, as_of: Any, *, horizon_days: int = 60, k: 
         per_user[name] = rec
         rows.append({"model": name, **m, "seconds": secs, **({"peak_mib": peak} if measure_memory else {})})
     out = pd.DataFrame(rows)
+    # how each adaptive model chose its blend (on the history before as-of only)
+    out.attrs["selection"] = {name: model.selection_ for name, model in models.items() if hasattr(model, "selection_")}
     if "P-TopFreq" in per_user:
         base = per_user["P-TopFreq"]
         out["vs_ptopfreq"] = out["recall"] / max(float(base.mean()), 1e-12) - 1.0

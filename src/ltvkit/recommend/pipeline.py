@@ -41,5 +41,6 @@ def recommend_workspace(ws: Any, *, as_of: Any = None, k: int = 10, horizon_days
     if store:
         ws.write_result("recommendations", df, kind="recommendations", as_of=rec.as_of_,
                         params={"k": k, "horizon_days": horizon_days, "lang": lang,
-                                "model": type(rec).__name__, "as_of_day": to_day(rec.as_of_)})
+                                "model": type(rec).__name__, "as_of_day": to_day(rec.as_of_),
+                                "blend": getattr(rec, "selection_", None)})
     return df
