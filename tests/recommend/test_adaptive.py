@@ -82,3 +82,10 @@ def test_tifuknn_mixes_own_and_neighbours():
     mixed = TIFUKNNRecommender(alpha=0.5, n_neighbors=3, group_size=1).fit(lines, as_of=day(30)).recommend(k=3)
     new = mixed[mixed.customer_key == "new"]["sku"].tolist()
     assert new[0] == "tea" and "coffee" in new
+
+
+def test_repurchase_reason_kept_when_the_blend_gives_timing_no_weight():
+    rows = [("r1", "tea", d) for d in (0, 30, 60, 90)] + [("r1", "cake", 100)]
+    m = NextBasketRecommender(horizon_days=30, tune=False, repeat_weight=0.0).fit(lines_from(rows), as_of=day(120))
+    rec = m.recommend(k=2, lang="en").set_index("sku")
+    assert rec.loc["tea", "reason_code"] == "repurchase_due"

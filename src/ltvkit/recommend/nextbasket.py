@@ -369,7 +369,8 @@ class NextBasketRecommender(BaseRecommender):
             best = np.where(parts.max(axis=0) > 0, best, R.POPULAR)
             # items bought before: "repurchase due" when the re-buy chance is real, else "one of your regulars"
             own_part = parts[keys.index(R.FREQUENT)]
-            rep_p = parts[keys.index(R.REPURCHASE)] / max(self._p["repeat_weight"], 1e-12)
+            # the re-buy chance itself, also when the chosen blend gives the timing no weight in the score
+            rep_p = np.take_along_axis(self._rep[rows].toarray(), safe, axis=1)
             best = np.where(own_part > 0, np.where(rep_p >= self.due_probability, R.REPURCHASE, R.FREQUENT), best)
             sl = slice(start, start + len(rows))
             items[sl], scores[sl], codes[sl] = idx, val, np.where(idx >= 0, best, R.POPULAR)
