@@ -43,6 +43,34 @@ def restrict(h: History, cut_day: int) -> History:
                    day=h.day[keep], qty=h.qty[keep], as_of_day=int(cut_day))
 
 
+def inner_split(h: History, cut_day: int, target: str) -> tuple[History, np.ndarray, np.ndarray]:
+    """History up to ``cut_day`` and the (customer, item) targets after it, up to ``h``'s as-of.
+
+    Only customers with a purchase on or before the cut are targets; ``target="next_basket"`` keeps only
+    each one's first day after the cut.
+    """
+    hv = restrict(h, cut_day)
+    has_hist = np.bincount(hv.user, minlength=h.n_users) > 0
+    fut = (h.day > cut_day) & has_hist[h.user]
+    fu, fi, fd = h.user[fut], h.item[fut], h.day[fut]
+    if target == "next_basket" and len(fu):
+        first = np.full(h.n_users, np.iinfo(np.int32).max)
+        np.minimum.at(first, fu, fd)
+        keep = fd == first[fu]
+        fu, fi = fu[keep], fi[keep]
+    return hv, fu, fi
+
+
+def list_recall(items: np.ndarray, users: np.ndarray, fu: np.ndarray, fi: np.ndarray, n_items: int) -> np.ndarray:
+    """Per-customer recall of top-k lists (``items``: one row per customer of ``users``, -1 where empty)."""
+    t_keys = np.unique(fu.astype(np.int64) * n_items + fi)
+    counts = np.bincount((t_keys // n_items).astype(np.int64), minlength=int(users.max()) + 1)[users]
+    p_keys = users[:, None].astype(np.int64) * n_items + np.maximum(items, 0)
+    pos = np.minimum(np.searchsorted(t_keys, p_keys), len(t_keys) - 1)
+    hit = (t_keys[pos] == p_keys) & (items >= 0)
+    return hit.sum(axis=1) / np.maximum(counts, 1)
+
+
 def _topc_mask(mask: np.ndarray, block: np.ndarray, c: int) -> None:
     """Mark each row's ``c`` largest positive entries of ``block`` in ``mask`` (in place)."""
     if block.shape[0] == 1 and mask.shape[0] > 1:
@@ -67,16 +95,8 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
     vd = int(model.validation_days or model.horizon_days)
     k = int(model.validation_k)
     cut_v = h.as_of_day - vd
-    hv = restrict(h, cut_v)
+    hv, fu, fi = inner_split(h, cut_v, model.target)
     nu, ni = h.n_users, h.n_items
-    has_hist = np.bincount(hv.user, minlength=nu) > 0
-    fut = (h.day > cut_v) & has_hist[h.user]
-    fu, fi, fd = h.user[fut], h.item[fut], h.day[fut]
-    if model.target == "next_basket" and len(fu):
-        first = np.full(nu, np.iinfo(np.int32).max)
-        np.minimum.at(first, fu, fd)
-        keep = fd == first[fu]
-        fu, fi = fu[keep], fi[keep]
     users = np.unique(fu)
     where = f"the {vd} days before {from_day(h.as_of_day)}"
     if len(users) < max(int(model.min_validation_customers), 2):
@@ -94,11 +114,7 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
     # P-TopFreq on the same split and customers
     pt = PTopFreqRecommender()._fit_history(hv)
     pt_items = pt._topk(k)[0][users]
-    t_keys = np.sort(fu.astype(np.int64) * ni + fi)
-    p_keys = users[:, None].astype(np.int64) * ni + np.maximum(pt_items, 0)
-    pos = np.minimum(np.searchsorted(t_keys, p_keys), len(t_keys) - 1)
-    pt_hit = (t_keys[pos] == p_keys) & (pt_items >= 0)
-    pt_recall = pt_hit.sum(axis=1) / n_t
+    pt_recall = list_recall(pt_items, users, fu, fi, ni)
 
     # every part fitted once on the inner history, each own-frequency variant kept
     settings = {name: getattr(model, name) for name in inspect.signature(type(model).__init__).parameters
