@@ -46,6 +46,92 @@ from ltvkit.recommend.evaluation import evaluate_recommenders  # noqa: E402
 from ltvkit.recommend.tifuknn import TIFUKNNRecommender, knn_mean, tifu_vectors  # noqa: E402
 
 REAL = ("instacart", "completejourney")
+ROOT = Path(__file__).resolve().parents[1]
+LIFETIMES_SCRIPT = """
+import sys, json
+import pandas as pd
+from lifetimes import BetaGeoFitter
+d = pd.read_csv(sys.argv[1])
+m = BetaGeoFitter(penalizer_coef=0.0).fit(d["frequency"], d["recency"], d["T"])
+out = {}
+for t in (int(sys.argv[2]), 30):
+    out[t] = m.conditional_expected_number_of_purchases_up_to_time(t, d["frequency"], d["recency"], d["T"]).tolist()
+print(json.dumps(out))
+"""
+
+
+def _rfm(days: pd.DataFrame, cal_end: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Per customer (daily, lifetimes' definitions): frequency, recency, T before ``cal_end``; holdout days."""
+    d = days.drop_duplicates(["customer_key", "order_date"])
+    cal = d[d["order_date"] <= cal_end].groupby("customer_key")["order_date"].agg(["min", "max", "count"])
+    out = pd.DataFrame({"frequency": cal["count"] - 1, "recency": (cal["max"] - cal["min"]).dt.days,
+                        "T": (cal_end - cal["min"]).dt.days}, index=cal.index)
+    hold = d[(d["order_date"] > cal_end) & (d["order_date"] <= end)]
+    out["holdout"] = hold.groupby("customer_key").size().reindex(out.index, fill_value=0)
+    first30 = hold[hold["order_date"] <= cal_end + pd.Timedelta(days=30)]
+    out["bought_30d"] = first30.groupby("customer_key").size().reindex(out.index, fill_value=0) > 0
+    return out.astype({"frequency": float, "recency": float, "T": float})
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    pos = label.astype(bool)
+    if pos.all() or not pos.any():
+        return float("nan")
+    r = rankdata(score)
+    return float((r[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * (~pos).sum()))
+
+
+def predictions(lifetimes_python: str | None) -> list[dict]:
+    """Holdout purchase-count MAE and 30-day purchase AUC: ltvkit's BG/NBD and MBG/NBD against lifetimes."""
+    import subprocess
+    import tempfile
+
+    from ltvkit.models import BetaGeoModel, ModifiedBetaGeoModel
+
+    sets = []
+    raw = pd.read_csv(ROOT / "tests" / "data" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["customer_key", "idx", "date", "qty", "amount"], dtype={"customer_key": str})
+    cd = pd.DataFrame({"customer_key": raw["customer_key"], "order_date": pd.to_datetime(raw["date"].astype(str))})
+    sets.append(("CDNOW sample (2,357 customers)", cd, pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30")))
+    try:
+        from ltvkit.recommend._public_data import complete_journey
+
+        cj = complete_journey().lines[["customer_key", "order_date"]]
+        sets.append(("Complete Journey", cj, pd.Timestamp("2017-09-30"), pd.Timestamp("2017-12-31")))
+    except MissingDataError as e:
+        print(f"predictions: Complete Journey left out: {e}")
+    rows = []
+    for name, days, cal_end, end in sets:
+        d = _rfm(days, cal_end, end)
+        horizon = (end - cal_end).days
+        preds = {}
+        for label, model in (("ltvkit BG/NBD", BetaGeoModel()), ("ltvkit MBG/NBD", ModifiedBetaGeoModel())):
+            model.fit(d["frequency"], d["recency"], d["T"])
+            preds[label] = (np.asarray(model.conditional_expected_number_of_purchases_up_to_time(
+                horizon, d["frequency"], d["recency"], d["T"])), np.asarray(
+                model.conditional_expected_number_of_purchases_up_to_time(30, d["frequency"], d["recency"], d["T"])))
+        if lifetimes_python:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "rfm.csv"
+                d.to_csv(path)
+                script = Path(tmp) / "fit.py"
+                script.write_text(LIFETIMES_SCRIPT)
+                out = subprocess.run([lifetimes_python, str(script), str(path), str(horizon)], capture_output=True,
+                                     text=True, timeout=600)
+            if out.returncode == 0:
+                import json
+
+                res = json.loads(out.stdout.strip().splitlines()[-1])
+                preds["lifetimes BG/NBD"] = (np.asarray(res[str(horizon)]), np.asarray(res["30"]))
+            else:
+                print(f"lifetimes failed: {out.stderr[-500:]}")
+        for label, (hold, p30) in preds.items():
+            rows.append({"data": name, "model": label, "customers": len(d), "holdout_days": horizon,
+                         "MAE": float(np.abs(hold - d["holdout"].to_numpy()).mean()),
+                         "AUC_30d": _auc(p30, d["bought_30d"].to_numpy())})
+    return rows
 PUBLISHED_TIFU_INSTACART = 0.395
 
 
@@ -128,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", nargs="+", default=list(REAL), choices=[*REAL, "synth"])
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--no-als", action="store_true", help="leave ALS out even when implicit is installed")
+    ap.add_argument("--predictions", action="store_true",
+                    help="also compare holdout purchase-count MAE and 30-day AUC of ltvkit's BG/NBD and MBG/NBD "
+                         "with lifetimes' BG/NBD (reported only, no goal)")
+    ap.add_argument("--lifetimes-python", default=None,
+                    help="python of a virtual environment with lifetimes 0.11.3, for --predictions")
     add_goal_arguments(ap)
     args = ap.parse_args(argv)
     goals = Goals(args)
@@ -172,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         if name in REAL:
             ratios[name] = rec["ltvkit"] / rec["P-TopFreq"]
             goals.at_least(f"{name}: ltvkit Recall@{args.k} / P-TopFreq", ratios[name], 1.0, kind="result")
+    if args.predictions:
+        table = pd.DataFrame(predictions(args.lifetimes_python))
+        print("\n== predictions (reported, no goal): MAE of holdout purchase days, AUC of buying in the first 30 days")
+        print(table.round(4).to_string(index=False))
     if ratios:
         mean = sum(ratios.values()) / len(ratios)
         print(f"\nmean ltvkit / P-TopFreq Recall@{args.k} over {', '.join(ratios)}: {mean:.3f}")
