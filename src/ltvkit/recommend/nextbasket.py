@@ -80,6 +80,21 @@ class NextBasketRecommender(BaseRecommender):
         least this, else "one of your regular items".
     replenishment
         A :class:`ReplenishmentModel` to use (default settings when ``None``); it is fitted on the same data.
+    group_size, group_decay
+        TIFU-KNN's groups for the own frequency: ``group_size`` baskets per group (``basket_decay`` between the
+        baskets of a group, ``group_decay`` between groups); 1 = plain per-basket decay.
+    tune
+        Choose the blend (decays, alpha, re-buy weight, explore share) on the last ``validation_days`` of the
+        history before as-of, falling back to P-TopFreq when no blend beats it there; ``False`` uses the
+        settings as given. See docs/recommend.md.
+    target
+        What the validation scores: ``"window"`` (every item bought in the validation period) or
+        ``"next_basket"`` (each customer's first basket in it).
+    validation_days, validation_k, validation_customers, min_validation_customers
+        Length of the validation period (default ``horizon_days``), list length scored, customers sampled at
+        most, and customers needed at least (else the given settings are kept).
+    random_state
+        Seed of the sample of validation customers.
 
     Attributes
     ----------
@@ -93,6 +108,14 @@ class NextBasketRecommender(BaseRecommender):
         Share of first-order buyers of each category who bought each item in their next order.
     popularity_ : numpy.ndarray
         Share of recently active customers who bought each item.
+    selection_ : dict
+        How the blend was chosen: ``status`` (``tuned``, ``fallback`` to P-TopFreq, ``default`` when too few
+        customers could be validated, ``fixed`` with ``tune=False``), ``params``, ``message`` and
+        ``validation`` (cut, customers, Recall@k of the chosen blend, of P-TopFreq and of the default blend).
+    params_ : dict
+        The blend in use.
+    validation_scores_ : pandas.DataFrame
+        Validation Recall@k of every candidate blend, best first (only when a validation ran).
 
     Examples
     --------
