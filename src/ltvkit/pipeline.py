@@ -505,7 +505,7 @@ def recommendations(ws: Workspace, as_of: Any = None, *, k: int = 10, horizon_da
 
     rec.fit(ws.orders(), as_of=day)
     frame = rec.recommend(k=k, lang=lang)
-    details = {"lang": lang, "as_of_day": to_day(day)}
+    details = {"lang": lang, "as_of_day": to_day(day), "blend": getattr(rec, "selection_", None)}
     if ws.read_only:
         return Result("recommendations", frame, day, params, None, details)
     run_id = ws.start_run("recommendations", as_of=day, params=params, details=details)

@@ -45,8 +45,12 @@ def test_evaluate_prints_comparison(ws_path, capsys):
     names = [m["model"] for m in data["models"]]
     assert names[:4] == ["ltvkit", "P-TopFreq", "GP-TopFreq", "Popularity"]
     assert data["replenishment"]["rebought"] > 0
+    # the blend ltvkit chose on the history before the cut, with its validation scores
+    assert data["blend"]["status"] in {"tuned", "fallback", "default"}
+    assert set(data["blend"]["params"]) >= {"alpha", "repeat_weight", "together_weight"}
     assert main(["recommend", "-w", str(ws_path), "--evaluate", "--lang", "en"]) == 0
-    assert "P-TopFreq" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "P-TopFreq" in out and "ltvkit blend" in out
 
 
 def test_due_soon(ws_path, capsys):

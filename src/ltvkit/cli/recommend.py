@@ -81,9 +81,11 @@ def recommend(
                 cut = pipeline.resolve_as_of(ws) - dt.timedelta(days=horizon_days)
             table = evaluate_recommenders(ws.orders(), cut, horizon_days=horizon_days, k=k)
             timing = evaluate_replenishment(ws.orders(), cut, horizon_days=horizon_days)
+        blend = table.attrs.get("selection", {}).get("ltvkit")
         if json_:
             emit({"as_of": cut.isoformat(), "k": k, "horizon_days": horizon_days, "models": records(table),
-                  "replenishment": {key: v for key, v in timing.items() if key != "as_of"}}, json_=True)
+                  "blend": blend, "replenishment": {key: v for key, v in timing.items() if key != "as_of"}},
+                 json_=True)
             return
         title = t("cli.recommend.evaluate", lang, k=k, days=horizon_days, date=cut.isoformat(),
                   n=format_number(int(table["customers"].iloc[0]), lang))
@@ -93,6 +95,9 @@ def recommend(
             cols = [c for c in _EVAL_COLUMNS if c in table.columns]
             shown = table[cols].round(3).rename(columns=_EVAL_COLUMNS)
             emit(shown, title=title)
+            if blend is not None:
+                console.print(_blend_text(blend, lang), markup=False)
+                console.print("  " + ", ".join(f"{key}={v:g}" for key, v in blend["params"].items()), markup=False)
             emit({key: v for key, v in timing.items()}, title=t("cli.recommend.replenishment", lang))
         return
     if sum([evaluate, due_soon, rules is not None, upsell, bundles]) > 1:
@@ -126,3 +131,18 @@ def recommend(
         emit(frame, json_=json_, csv_=csv_, out=out)
     else:
         emit(frame[["customer_key", "rank", "sku", "score", "reason"]].round(4), title=t("cli.title.recommend", lang))
+
+
+def _blend_text(blend: dict, lang: str) -> str:
+    """How the recommender chose its blend, in the reader's language (the library keeps an English message)."""
+    v = blend.get("validation") or {}
+    status = blend.get("status", "fixed")
+    if status in ("tuned", "fallback"):
+        return t(f"cli.recommend.blend_{status}", lang, k=v.get("k", ""), date=v.get("as_of", ""),
+                 days=v.get("days", ""), recall=format_number(v.get("recall", 0.0), lang, digits=3),
+                 ptopfreq=format_number(v.get("recall_ptopfreq", 0.0), lang, digits=3),
+                 default=format_number(v.get("recall_default", 0.0), lang, digits=3),
+                 customers=format_number(v.get("customers", 0), lang))
+    if status == "default":
+        return t("cli.recommend.blend_default", lang, customers=format_number(v.get("customers", 0), lang))
+    return t("cli.recommend.blend_fixed", lang)

@@ -168,6 +168,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.runs.none": {"ja": "実行履歴はまだありません。分析コマンドは結果を実行ごとに保存します。", "en": "No runs yet: every analysis command stores its result under a run."},
     "cli.runs.pruned": {"ja": "{count}件の実行を削除しました（{ids}）。", "en": "Removed {count} run(s): {ids}."},
     "cli.runs.pruned_none": {"ja": "削除する実行はありませんでした。", "en": "Removed 0 runs."},
+    "cli.recommend.blend_tuned": {"ja": "おすすめの配合は、{date}までの直近{days}日で検証して選びました: Recall@{k} {recall}（P-TopFreq {ptopfreq}、既定の配合 {default}、{customers}人）", "en": "ltvkit blend chosen on the {days} days up to {date}: Recall@{k} {recall} vs P-TopFreq {ptopfreq} and the default blend {default} ({customers} customers)"},
+    "cli.recommend.blend_fallback": {"ja": "{date}までの直近{days}日の検証でP-TopFreqを上回る配合がなかったため、P-TopFreq（よく買う商品の順）に切り替えました: Recall@{k} {recall}／P-TopFreq {ptopfreq}（{customers}人）", "en": "ltvkit fell back to P-TopFreq: no blend beat it on the {days} days up to {date} (best Recall@{k} {recall} vs P-TopFreq {ptopfreq}, {customers} customers)"},
+    "cli.recommend.blend_default": {"ja": "検証できる顧客が{customers}人と少ないため、既定の配合を使いました。", "en": "ltvkit kept the default blend: only {customers} customers could be validated."},
+    "cli.recommend.blend_fixed": {"ja": "配合は指定どおりです（検証なし）。", "en": "ltvkit blend as given (not validated)."},
     "cli.report.unavailable": {"ja": "  レポートにまだ含まれない分析: {title}（{reason}）", "en": "  not in the report yet: {title} ({reason})"},
     # -- error messages (LtvkitError(key=...)); str(exc) is the English one ---------------------------------------
     "err.run_missing_result": {"ja": "実行 {run_id} は {result} を保存していません。`ltv runs list` で確認してください。", "en": "Run {run_id} stored no {result}; see `ltv runs list`."},

@@ -12,6 +12,7 @@ from .evaluation import evaluate_recommenders, evaluate_replenishment, ranking_m
 from .nextbasket import NextBasketRecommender
 from .replenishment import ReplenishmentModel
 from .rules import association_rules, bundle_candidates, upsell_candidates
+from .tifuknn import TIFUKNNRecommender
 
 __all__ = [
     "als_available",
@@ -25,6 +26,7 @@ __all__ = [
     "PTopFreqRecommender",
     "ranking_metrics",
     "ReplenishmentModel",
+    "TIFUKNNRecommender",
     "time_split",
     "upsell_candidates",
 ]

@@ -28,6 +28,8 @@ from .baselines import ALSRecommender, PopularityRecommender, PTopFreqRecommende
 from .nextbasket import NextBasketRecommender
 from .replenishment import ReplenishmentModel
 
+TARGETS = ("window", "next_basket")
+
 __all__ = ["TimeSplit", "evaluate_recommenders", "evaluate_replenishment", "ranking_metrics", "time_split"]
 
 
@@ -42,14 +44,22 @@ class TimeSplit:
     horizon_days: int
 
 
-def time_split(lines: Any, as_of: Any, horizon_days: int = 60) -> TimeSplit:
-    """Split order lines at ``as_of``: history on or before it, targets in the next ``horizon_days`` days."""
+def time_split(lines: Any, as_of: Any, horizon_days: int = 60, target: str = "window") -> TimeSplit:
+    """Split order lines at ``as_of``: history on or before it, targets in the next ``horizon_days`` days.
+
+    ``target="window"``: every item the customer buys in the window; ``"next_basket"``: the items of her
+    first basket (day) in the window, as in the next-basket literature.
+    """
     if horizon_days < 1:
         raise InputError(f"horizon_days must be at least 1, not {horizon_days!r}.")
+    if target not in TARGETS:
+        raise InputError(f"Unknown target {target!r}; use one of {', '.join(TARGETS)}.")
     cut = to_day(as_of)
     df = aggregate_lines(lines, end=cut + int(horizon_days))
     h = encode(df, cut)
     fut = df[df["day"] > cut]
+    if target == "next_basket":
+        fut = fut[fut["day"] == fut.groupby("customer_key")["day"].transform("min")]
     u = pd.Index(h.customers).get_indexer(fut["customer_key"].to_numpy(dtype=object))
     i = pd.Index(h.items).get_indexer(fut["sku"].to_numpy(dtype=object))
     keep = u >= 0
@@ -135,7 +145,7 @@ def default_models(horizon_days: int = 60, include_als: bool | None = None) -> d
 
 def evaluate_recommenders(lines: Any, as_of: Any, *, horizon_days: int = 60, k: int = 10,
                           models: dict[str, BaseRecommender] | None = None, include_als: bool | None = None,
-                          measure_memory: bool = False) -> pd.DataFrame:
+                          measure_memory: bool = False, target: str = "window") -> pd.DataFrame:
     """Fit every model on the history before ``as_of`` and compare their top-``k`` on the next window.
 
     Parameters
@@ -155,17 +165,22 @@ def evaluate_recommenders(lines: Any, as_of: Any, *, horizon_days: int = 60, k: 
         Force ALS in (``True``; error if missing) or out (``False``) of the default models.
     measure_memory
         Also report the peak Python-tracked memory of fit + recommend (slower).
+    target
+        ``"window"``: score every item bought in the window; ``"next_basket"``: only each customer's first
+        basket in it.
 
     Returns
     -------
     pandas.DataFrame
         One row per model: ``model, recall, recall_ci95, ndcg, hit_rate, recall_repeat, recall_explore,
         repeat_share, customers, vs_ptopfreq`` (relative recall difference to P-TopFreq),
-        ``p_vs_ptopfreq`` (paired t-test p-value), ``seconds`` (fit + top-k).
+        ``p_vs_ptopfreq`` (paired t-test p-value), ``seconds`` (fit + top-k). ``attrs["selection"]`` holds,
+        per model that chooses its blend (ltvkit's), the chosen settings and their validation scores
+        (:attr:`NextBasketRecommender.selection_`).
     """
     from scipy import stats
 
-    split = time_split(lines, as_of, horizon_days)
+    split = time_split(lines, as_of, horizon_days, target)
     models = models if models is not None else default_models(horizon_days, include_als)
     rows, per_user = [], {}
     for name, model in models.items():
@@ -182,6 +197,8 @@ def evaluate_recommenders(lines: Any, as_of: Any, *, horizon_days: int = 60, k: 
         per_user[name] = rec
         rows.append({"model": name, **m, "seconds": secs, **({"peak_mib": peak} if measure_memory else {})})
     out = pd.DataFrame(rows)
+    # how each adaptive model chose its blend (on the history before as-of only)
+    out.attrs["selection"] = {name: model.selection_ for name, model in models.items() if hasattr(model, "selection_")}
     if "P-TopFreq" in per_user:
         base = per_user["P-TopFreq"]
         out["vs_ptopfreq"] = out["recall"] / max(float(base.mean()), 1e-12) - 1.0

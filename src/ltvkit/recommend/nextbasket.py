@@ -24,13 +24,19 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..exceptions import InputError
 from . import _reasons as R
 from ._base import BaseRecommender, topk_dense
 from ._copurchase import confidence_matrix, count_pairs, sorted_unique
 from ._data import History
 from .replenishment import ReplenishmentModel
+from .tifuknn import tifu_basket_weights
 
 __all__ = ["NextBasketRecommender"]
+
+# the settings that make up the blend (chosen per shop when tune=True)
+BLEND_PARAMS = ("group_size", "basket_decay", "group_decay", "alpha", "frequency_weight", "repeat_weight",
+                "together_weight", "category_weight", "popularity_weight")
 
 
 def _row_normalize(m: sp.csr_matrix, norm: str = "l1") -> sp.csr_matrix:
@@ -74,6 +80,21 @@ class NextBasketRecommender(BaseRecommender):
         least this, else "one of your regular items".
     replenishment
         A :class:`ReplenishmentModel` to use (default settings when ``None``); it is fitted on the same data.
+    group_size, group_decay
+        TIFU-KNN's groups for the own frequency: ``group_size`` baskets per group (``basket_decay`` between the
+        baskets of a group, ``group_decay`` between groups); 1 = plain per-basket decay.
+    tune
+        Choose the blend (decays, alpha, re-buy weight, explore share) on the last ``validation_days`` of the
+        history before as-of, falling back to P-TopFreq when no blend beats it there; ``False`` uses the
+        settings as given. See docs/recommend.md.
+    target
+        What the validation scores: ``"window"`` (every item bought in the validation period) or
+        ``"next_basket"`` (each customer's first basket in it).
+    validation_days, validation_k, validation_customers, min_validation_customers
+        Length of the validation period (default ``horizon_days``), list length scored, customers sampled at
+        most, and customers needed at least (else the given settings are kept).
+    random_state
+        Seed of the sample of validation customers.
 
     Attributes
     ----------
@@ -87,6 +108,14 @@ class NextBasketRecommender(BaseRecommender):
         Share of first-order buyers of each category who bought each item in their next order.
     popularity_ : numpy.ndarray
         Share of recently active customers who bought each item.
+    selection_ : dict
+        How the blend was chosen: ``status`` (``tuned``, ``fallback`` to P-TopFreq, ``default`` when too few
+        customers could be validated, ``fixed`` with ``tune=False``), ``params``, ``message`` and
+        ``validation`` (cut, customers, Recall@k of the chosen blend, of P-TopFreq and of the default blend).
+    params_ : dict
+        The blend in use.
+    validation_scores_ : pandas.DataFrame
+        Validation Recall@k of every candidate blend, best first (only when a validation ran).
 
     Examples
     --------
@@ -109,7 +138,11 @@ class NextBasketRecommender(BaseRecommender):
                  together_weight: float = 1.0, category_weight: float = 1.0, popularity_weight: float = 1.0,
                  window_days: int = 30, next_order: bool = True,
                  min_customers: int = 3, due_probability: float = 0.2,
-                 replenishment: ReplenishmentModel | None = None) -> None:
+                 replenishment: ReplenishmentModel | None = None, group_size: int = 1,
+                 group_decay: float = 0.7, tune: bool = True, target: str = "window",
+                 validation_days: int | None = None, validation_k: int = 10,
+                 validation_customers: int = 2000, min_validation_customers: int = 50,
+                 random_state: int | None = 0) -> None:
         self.horizon_days = horizon_days
         self.alpha = alpha
         self.basket_decay = basket_decay
@@ -125,32 +158,92 @@ class NextBasketRecommender(BaseRecommender):
         self.min_customers = min_customers
         self.due_probability = due_probability
         self.replenishment = replenishment
+        self.group_size = group_size
+        self.group_decay = group_decay
+        self.tune = tune
+        self.target = target
+        self.validation_days = validation_days
+        self.validation_k = validation_k
+        self.validation_customers = validation_customers
+        self.min_validation_customers = min_validation_customers
+        self.random_state = random_state
 
     # ------------------------------------------------------------------------------------------------
+    def _init_params(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in BLEND_PARAMS}
+
     def _fit_history(self, h: History) -> NextBasketRecommender:
+        if self.target not in ("window", "next_basket"):
+            raise InputError(f"Unknown target {self.target!r}; use 'window' or 'next_basket'.")
+        self._fallback = None
+        if self.tune:
+            from ._select import select_blend
+
+            self.selection_ = select_blend(self, h)
+            params = self.selection_["params"]
+        else:
+            params = self._init_params()
+            self.selection_ = {"status": "fixed", "params": params,
+                               "message": "settings as given (tune=False), not validated"}
+        self.params_ = dict(params)
+        if self.selection_["status"] == "fallback":
+            from .baselines import PTopFreqRecommender
+
+            self._fallback = PTopFreqRecommender()._fit_history(h)
+        self._fit_parts(h, self.params_)
+        return self
+
+    def _set_own(self, h: History, p: dict[str, float]) -> None:
+        """The customers' decayed frequency vectors (own) and the neighbour pool structures they imply."""
+        nu, ni = h.n_users, h.n_items
+        bid, b_user, _ = h.basket_id()
+        if int(p["group_size"]) <= 1:
+            n_b = np.bincount(b_user, minlength=nu)
+            rev = (np.cumsum(n_b) - 1)[b_user] - np.arange(len(b_user))
+            w_b = np.power(float(p["basket_decay"]), rev).astype(np.float64)
+        else:
+            w_b = tifu_basket_weights(b_user, nu, int(p["group_size"]), float(p["basket_decay"]),
+                                      float(p["group_decay"]))
+        own = sp.csr_matrix((w_b[bid], (h.user, h.item)), shape=(nu, ni))
+        tot = np.bincount(b_user, weights=w_b, minlength=nu)
+        self._own = (sp.diags(1.0 / np.maximum(tot, 1e-12)) @ own).tocsr().astype(np.float32)
+        self._own_l2 = _row_normalize(self._own, "l2")
+        if p["alpha"] < 1.0 and p["frequency_weight"] > 0:
+            pool_t = self._own_l2[self._pool].T.tocsr()
+            # a dense pool matrix makes the similarity a sparse x dense product (fast) when it fits in ~64 MB
+            self._pool_l2_t = pool_t.toarray() if ni * len(self._pool) <= 16_000_000 else pool_t
+            self._pool_own = self._own[self._pool]
+
+    def _fit_parts(self, h: History, p: dict[str, float], *, everything: bool = False) -> None:
+        """Fit the score parts for blend ``p`` (parts of zero weight are skipped unless ``everything``)."""
         self._remember(h)
+        self._p = dict(p)
         nu, ni = h.n_users, h.n_items
         bid, b_user, b_day = h.basket_id()
         n_b = np.bincount(b_user, minlength=nu)
         last_b = np.cumsum(n_b) - 1  # baskets are numbered per user in time order
         rev = last_b[b_user] - np.arange(len(b_user))  # 0 = the customer's latest basket
-        w_b = np.power(self.basket_decay, rev).astype(np.float64)
-        w_line = w_b[bid]
-        own = sp.csr_matrix((w_line, (h.user, h.item)), shape=(nu, ni))
-        tot = np.bincount(b_user, weights=w_b, minlength=nu)
-        self._own = (sp.diags(1.0 / np.maximum(tot, 1e-12)) @ own).tocsr().astype(np.float32)
+        w_b = np.power(float(p["basket_decay"]), rev).astype(np.float64)
+        # neighbour pool: the customers with the most baskets (at least two)
+        pool = np.argsort(-n_b, kind="stable")[: self.neighbor_pool]
+        pool = pool[n_b[pool] >= 2]
+        self._pool = np.sort(pool)
+        self._set_own(h, p)
 
         rep = (self.replenishment if self.replenishment is not None else ReplenishmentModel())
         rep = rep._fit_history(h)
         self.replenishment_ = rep
-        p = rep._pair_probability(self.horizon_days)
-        self._rep = sp.csr_matrix((p.astype(np.float32), (rep._pair_user, rep._pair_item)), shape=(nu, ni))
+        pr = rep._pair_probability(self.horizon_days)
+        self._rep = sp.csr_matrix((pr.astype(np.float32), (rep._pair_user, rep._pair_item)), shape=(nu, ni))
 
         # cross-sell: rules i -> j within the window, triggered by recent purchases
-        first_of_user = last_b - n_b + 1
-        ordinal = (np.arange(len(b_user)) - first_of_user[b_user])[bid] if self.next_order else None
-        pc = count_pairs(h.user, h.item, h.day, ni, self.window_days, ordinal=ordinal)
-        self.copurchase_ = confidence_matrix(pc, ni, self.min_customers, 1.0)
+        if everything or p["together_weight"] > 0:
+            first_of_user = last_b - n_b + 1
+            ordinal = (np.arange(len(b_user)) - first_of_user[b_user])[bid] if self.next_order else None
+            pc = count_pairs(h.user, h.item, h.day, ni, self.window_days, ordinal=ordinal)
+            self.copurchase_ = confidence_matrix(pc, ni, self.min_customers, 1.0)
+        else:
+            self.copurchase_ = sp.csr_matrix((ni, ni), dtype=np.float32)
         age = (h.as_of_day - h.day).astype(np.float64)
         trig = np.clip(1.0 - age / max(self.window_days, 1), 0.0, 1.0) if self.window_days > 0 else (age == 0) * 1.0
         if self.next_order:
@@ -173,17 +266,19 @@ class NextBasketRecommender(BaseRecommender):
         inv = sp.diags(w_b) @ inv
         user_of_b = sp.csr_matrix((np.ones(len(b_user)), (b_user, np.arange(len(b_user)))), shape=(nu, len(b_user)))
         self._inv = _row_normalize(user_of_b @ inv)
-        first_b = last_b - n_b + 1
-        has2 = n_b >= 2
-        u2 = np.flatnonzero(has2)
-        bi = sp.csr_matrix((np.ones(len(bid)), (bid, h.item)), shape=(len(b_user), ni))
-        bi.data[:] = 1.0
-        f_cat = (inv[first_b[u2]] > 0).astype(np.float32)
-        s_items = bi[first_b[u2] + 1].astype(np.float32)
-        counts = np.asarray(f_cat.sum(axis=0)).ravel()
-        nxt = (f_cat.T @ s_items).toarray()
-        nxt[counts < self.min_customers] = 0.0
-        self.category_next_ = (nxt / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        if everything or p["category_weight"] > 0:
+            first_b = last_b - n_b + 1
+            u2 = np.flatnonzero(n_b >= 2)
+            bi = sp.csr_matrix((np.ones(len(bid)), (bid, h.item)), shape=(len(b_user), ni))
+            bi.data[:] = 1.0
+            f_cat = (inv[first_b[u2]] > 0).astype(np.float32)
+            s_items = bi[first_b[u2] + 1].astype(np.float32)
+            counts = np.asarray(f_cat.sum(axis=0)).ravel()
+            nxt = (f_cat.T @ s_items).toarray()
+            nxt[counts < self.min_customers] = 0.0
+            self.category_next_ = (nxt / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        else:
+            self.category_next_ = np.zeros((nc, ni), dtype=np.float32)
 
         # popularity (customers in the last horizon window, then all time) breaks ties and fills lists
         cust = np.bincount(sorted_unique(h.user.astype(np.int64) * ni + h.item) % ni, minlength=ni).astype(np.float64)
@@ -194,21 +289,10 @@ class NextBasketRecommender(BaseRecommender):
         tie = cust / (cust.max() + 1.0)
         self._pop = (1e-6 * tie).astype(np.float32)
 
-        # neighbour pool: the customers with the most baskets (at least two)
-        pool = np.argsort(-n_b, kind="stable")[: self.neighbor_pool]
-        pool = pool[n_b[pool] >= 2]
-        self._pool = np.sort(pool)
-        self._own_l2 = _row_normalize(self._own, "l2")
-        pool_t = self._own_l2[self._pool].T.tocsr()
-        # a dense pool matrix makes the similarity a sparse x dense product (fast) when it fits in ~64 MB
-        self._pool_l2_t = pool_t.toarray() if ni * len(self._pool) <= 16_000_000 else pool_t
-        self._pool_own = self._own[self._pool]
-        return self
-
     # ------------------------------------------------------------------------------------------------
     def _neighbours(self, rows: np.ndarray) -> np.ndarray:
         k = min(self.n_neighbors, len(self._pool) - 1)
-        if k <= 0 or self.alpha >= 1.0:
+        if k <= 0 or self._p["alpha"] >= 1.0 or self._p["frequency_weight"] <= 0:
             return np.zeros((len(rows), self.n_items_), dtype=np.float32)
         sim = self._own_l2[rows] @ self._pool_l2_t
         sim = np.asarray(sim.toarray() if sp.issparse(sim) else sim, dtype=np.float32)
@@ -223,24 +307,39 @@ class NextBasketRecommender(BaseRecommender):
         out = w @ self._pool_own
         return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
 
-    def _components(self, rows: np.ndarray) -> dict[int, np.ndarray]:
-        """Weighted score parts for a block of customers (dense float32; popularity as one row)."""
-        fw = np.float32(self.frequency_weight)
+    def _components(self, rows: np.ndarray, p: dict[str, float] | None = None) -> dict[int, np.ndarray]:
+        """Weighted score parts for a block of customers (dense float32; popularity as one row).
+
+        With ``p`` (a blend whose weights are all 1 or 0), the parts come unweighted; a part of zero weight is
+        a zero block (the neighbours' and co-purchase products are skipped).
+        """
+        p = self._p if p is None else p
+        nr, ni = len(rows), self.n_items_
+        fw = float(p["frequency_weight"])
         own = self._own[rows].toarray()
-        own *= fw * np.float32(self.alpha)
-        nb = self._neighbours(rows)
-        nb *= fw * np.float32(1.0 - self.alpha)
+        own *= np.float32(fw * p["alpha"])
+        if fw > 0 and p["alpha"] < 1.0:
+            nb = self._neighbours(rows)
+            nb *= np.float32(fw * (1.0 - p["alpha"]))
+        else:
+            nb = np.zeros((nr, ni), dtype=np.float32)
         rep = self._rep[rows].toarray()
-        rep *= np.float32(self.repeat_weight)
+        rep *= np.float32(p["repeat_weight"])
         trig = self._trig[rows]
-        co = np.asarray((trig @ self.copurchase_).toarray(), dtype=np.float32)
-        np.minimum(co, 1.0, out=co)
-        r_idx = np.repeat(np.arange(len(rows)), np.diff(trig.indptr))
-        co[r_idx, trig.indices] = 0.0  # bought lately: the rule has fired already
-        co *= np.float32(self.together_weight)
-        cat = np.asarray(self._inv[rows] @ self.category_next_, dtype=np.float32)
-        cat *= np.float32(self.category_weight)
-        pop = (np.float32(self.popularity_weight) * self.popularity_)[None, :]
+        if p["together_weight"] > 0 and self.copurchase_.nnz:
+            co = np.asarray((trig @ self.copurchase_).toarray(), dtype=np.float32)
+            np.minimum(co, 1.0, out=co)
+            r_idx = np.repeat(np.arange(nr), np.diff(trig.indptr))
+            co[r_idx, trig.indices] = 0.0  # bought lately: the rule has fired already
+            co *= np.float32(p["together_weight"])
+        else:
+            co = np.zeros((nr, ni), dtype=np.float32)
+        if p["category_weight"] > 0:
+            cat = np.asarray(self._inv[rows] @ self.category_next_, dtype=np.float32)
+            cat *= np.float32(p["category_weight"])
+        else:
+            cat = np.zeros((nr, ni), dtype=np.float32)
+        pop = (np.float32(p["popularity_weight"]) * self.popularity_)[None, :]
         return {R.REPURCHASE: rep, R.FREQUENT: own, R.SIMILAR: nb, R.TOGETHER: co, R.CATEGORY_NEXT: cat,
                 R.POPULAR: pop}
 
@@ -268,6 +367,8 @@ class NextBasketRecommender(BaseRecommender):
         return out
 
     def _topk(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self._fallback is not None:
+            return self._fallback._topk(k)
         nu, ni = self.n_customers_, self.n_items_
         items = np.full((nu, k), -1, dtype=np.int64)
         scores = np.zeros((nu, k), dtype=np.float32)
@@ -291,7 +392,8 @@ class NextBasketRecommender(BaseRecommender):
             best = np.where(parts.max(axis=0) > 0, best, R.POPULAR)
             # items bought before: "repurchase due" when the re-buy chance is real, else "one of your regulars"
             own_part = parts[keys.index(R.FREQUENT)]
-            rep_p = parts[keys.index(R.REPURCHASE)] / max(self.repeat_weight, 1e-12)
+            # the re-buy chance itself, also when the chosen blend gives the timing no weight in the score
+            rep_p = np.take_along_axis(self._rep[rows].toarray(), safe, axis=1)
             best = np.where(own_part > 0, np.where(rep_p >= self.due_probability, R.REPURCHASE, R.FREQUENT), best)
             sl = slice(start, start + len(rows))
             items[sl], scores[sl], codes[sl] = idx, val, np.where(idx >= 0, best, R.POPULAR)
