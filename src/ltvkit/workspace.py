@@ -58,11 +58,23 @@ class Workspace:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"Cannot open workspace {self.path}: {exc}".rstrip(".") + ".") from exc
+        if self.path is not None and self._foreign():
+            self.con.close()
+            error = StoreError(f"{self.path} is a DuckDB file but not an ltvkit workspace (it has tables of its own); "
+                               "choose another --workspace, or create one with `ltv import FILE --workspace NEW.duckdb`.")
+            error.key = "not_a_workspace"  # type: ignore[attr-defined]  # the CLI says it in the user's language
+            raise error
         if not read_only:
             migrate(self.con)
         if timezone is not None and not read_only:
             self.set_meta("timezone", timezone)
         self._ibis: Any = None
+
+    def _foreign(self) -> bool:
+        """True for a DuckDB file with tables but no ltvkit migration log: someone else's database."""
+        tables = {r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        return bool(tables) and "schema_migrations" not in tables
 
     # -- connection and lifecycle -------------------------------------------------------------------------
     @property
@@ -222,14 +234,16 @@ class Workspace:
         return import_orders(self, path, preset=preset, **options)
 
     def info(self) -> dict[str, Any]:
-        """Counts, date range and sources of the order store."""
+        """Counts, date range and sources of the order store (``quarantined``: the current quarantine)."""
+        from .ingest.quarantine import current_quarantine_sql
+
         q = self.con.execute
         counts = {
             "orders": q("SELECT count(*) FROM (SELECT DISTINCT source, order_id FROM order_lines)").fetchall()[0][0],
             "order_lines": q("SELECT count(*) FROM order_lines").fetchall()[0][0],
             "customers": q("SELECT count(DISTINCT customer_key) FROM order_lines").fetchall()[0][0],
             "products": q("SELECT count(DISTINCT sku) FROM order_lines").fetchall()[0][0],
-            "quarantined": q("SELECT count(*) FROM quarantine").fetchall()[0][0],
+            "quarantined": q(current_quarantine_sql()).fetchall()[0][0],
             "imports": q("SELECT count(*) FROM import_log").fetchall()[0][0],
         }
         first, last = q("SELECT min(ordered_at), max(ordered_at) FROM order_lines").fetchall()[0]

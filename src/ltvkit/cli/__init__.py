@@ -7,7 +7,7 @@ import importlib
 from ._app import app, console_main, main
 
 # Each module registers its commands on ``app``; a module missing from a partial checkout is skipped.
-_COMMAND_MODULES = ("imports", "info", "analytics", "predict", "recommend", "demo", "report")
+_COMMAND_MODULES = ("imports", "quarantine", "info", "analytics", "predict", "recommend", "demo", "report")
 for _name in _COMMAND_MODULES:
     try:
         importlib.import_module(f"{__name__}.{_name}")

@@ -31,6 +31,11 @@ OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Write the result to FILE; the format follows the extension (.csv .parquet .json .xlsx)."),
 ]
+ExcelSafeOpt = Annotated[
+    bool, typer.Option("--excel-safe", envvar="LTV_EXCEL_SAFE",
+                       help="In CSV output, prefix text cells that start with = + - or @ with ' so that Excel "
+                            "shows them as text and never runs them as formulas."),
+]
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of printed text: ja or en.", envvar="LTV_LANG")]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Analyse as of this date (YYYY-MM-DD); later orders are ignored.")
@@ -40,10 +45,32 @@ DEFAULT_WS = Path(DEFAULT_WORKSPACE)
 
 
 def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = False) -> Workspace:
-    """Open the workspace, with one clear sentence when the file is missing."""
+    """Open the workspace, with one clear sentence (in the user's language) when it cannot be used."""
+    import duckdb
+
+    from ..exceptions import MigrationError, StoreError
+    from ._errors import cli_lang, duckdb_key, message
+
     if must_exist and not Path(path).exists():
         raise InputError(f"No workspace at {path}; import orders first with `ltv import FILE --workspace {path}` or run `ltv demo`.")
-    return Workspace(path, read_only=read_only)
+    if Path(path).is_dir():
+        raise InputError(message("out_is_folder", cli_lang(sys.argv), path=path, example=Path(path) / "ltv.duckdb"))
+    ws = None
+    try:
+        ws = Workspace(path, read_only=read_only)
+        ws.con.execute("SELECT count(*) FROM order_lines").fetchall()  # reads the catalogue: fails on a damaged file
+    except MigrationError:
+        raise
+    except (duckdb.Error, StoreError) as exc:
+        if ws is not None:
+            ws.close()
+        if isinstance(exc, StoreError) and exc.__cause__ is None:
+            if getattr(exc, "key", None):
+                raise StoreError(message(exc.key, cli_lang(sys.argv), path=path)) from None  # type: ignore[attr-defined]
+            raise
+        text = str(exc.__cause__ or exc)
+        raise StoreError(message(duckdb_key(text), cli_lang(sys.argv), path=path, detail=text.splitlines()[0])) from None
+    return ws
 
 
 def check_lang(lang: str) -> str:
@@ -101,13 +128,75 @@ def records(data: Any) -> list[dict[str, Any]]:
     return [{str(k): _jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
+# set by ``ltv --excel-safe`` (or LTV_EXCEL_SAFE=1): CSV text cells are written so that Excel never runs them
+EXCEL_SAFE = {"on": False}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(df: Any) -> Any:
+    """A copy of ``df`` whose text cells starting with = + - @ (or a tab / carriage return) begin with ``'``.
+
+    Excel and LibreOffice run such cells of a CSV file as formulas (``=HYPERLINK(...)`` from a product name);
+    the quote makes them text. Numbers are left alone (a negative amount stays a number).
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            s = out[col]
+            hit = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            if hit.any():
+                out.loc[hit, col] = "'" + s[hit]
+    return out
+
+
+def check_out(out: Path, lang: str | None = None) -> None:
+    """Refuse an output path that cannot be a file (a folder, a path under a file) with one sentence."""
+    from ._errors import cli_lang, message
+
+    lang = lang or cli_lang(sys.argv)
+    if out.is_dir():
+        raise InputError(message("out_is_folder", lang, path=out, example=out / f"result{out.suffix or '.csv'}"))
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(message("out_under_file", lang, path=out, parent=parent))
+            break
+
+
 def write_frame(data: Any, out: Path, *, sheet: str = "result") -> None:
-    """Write a table to a file whose extension says the format."""
-    df = _frame(data)
+    """Write a table to a file whose extension says the format; one sentence when the path cannot be written."""
+    from ._errors import cli_lang, message
+
     suffix = out.suffix.lower()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix not in (".csv", ".parquet", ".json", ".xlsx"):
+        raise InputError(f"Cannot write {out.name}: use an extension .csv, .parquet, .json or .xlsx.")
+    check_out(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_frame(_frame(data), out, suffix, sheet)
+    except OSError as exc:
+        raise InputError(message("out_failed", cli_lang(sys.argv), path=out,
+                                 reason=exc.strerror or type(exc).__name__)) from None
+
+
+def _write_xlsx(df: Any, out: Path, sheet: str) -> None:
+    """Excel file whose text cells are text: a value starting with ``=`` is never written as a formula."""
+    import pandas as pd
+
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        df.to_excel(writer, index=False, sheet_name=sheet)
+        ws = writer.sheets[sheet]
+        for j, col in enumerate(df.columns, start=1):
+            if df[col].dtype != object:
+                continue
+            hit = df[col].map(lambda v: isinstance(v, str) and v.startswith("=")).to_numpy(dtype=bool)
+            for i in hit.nonzero()[0]:
+                ws.cell(row=int(i) + 2, column=j).data_type = "s"
+
+
+def _write_frame(df: Any, out: Path, suffix: str, sheet: str) -> None:
     if suffix == ".csv":
-        df.to_csv(out, index=False)
+        (excel_safe(df) if EXCEL_SAFE["on"] else df).to_csv(out, index=False)
     elif suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -121,9 +210,7 @@ def write_frame(data: Any, out: Path, *, sheet: str = "result") -> None:
         for col in df2.columns:
             if hasattr(df2[col], "dt") and getattr(df2[col].dt, "tz", None) is not None:
                 df2[col] = df2[col].dt.tz_localize(None)
-        df2.to_excel(out, index=False, sheet_name=sheet[:31])
-    else:
-        raise InputError(f"Cannot write {out.name}: use an extension .csv, .parquet, .json or .xlsx.")
+        _write_xlsx(df2, out, sheet[:31])
 
 
 def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None = None, title: str | None = None,
@@ -143,7 +230,8 @@ def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1, default=_jsonable) + "\n")
         return
     if csv_:
-        _frame(data).to_csv(sys.stdout, index=False)
+        frame = _frame(data)
+        (excel_safe(frame) if EXCEL_SAFE["on"] else frame).to_csv(sys.stdout, index=False)
         return
     if out is not None and not isinstance(data, dict):
         console.print(f"Wrote {len(_frame(data)):,} rows to {out}")

@@ -59,7 +59,7 @@ def import_(
             value = f" (value {r['value']!r})" if r["value"] is not None else ""
             console.print(f"  {r['file']} {where}: {r['reason']}{value}", markup=False)
         if result.quarantined > len(result.first_reasons):
-            console.print("  … see all reasons with: SELECT * FROM quarantine")
+            console.print(f"  … see all reasons with: ltv quarantine --import {result.import_id}")
     if strict and result.quarantined:
         raise InputError(f"--strict: {result.quarantined:,} row(s) were quarantined, so nothing was imported.")
     if result.valid_rows == 0:

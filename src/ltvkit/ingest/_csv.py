@@ -28,6 +28,7 @@ __all__ = [
     "sniff_file",
     "sql_clean_number",
     "sql_int",
+    "sql_is_decimal",
     "sql_money",
     "sql_money_from",
     "sql_int_from",
@@ -357,35 +358,49 @@ def sql_clean_number(expr: str) -> str:
             f"ELSE translate({expr}, {sql_literal(src)}, {sql_literal(dst)}) END, '')")
 
 
+# Only decimal digits are numbers: DuckDB's casts also accept 0x10, 0b11, 1e3, 1_000, inf and nan, which no
+# export writes and which must be quarantined, so every cast is guarded by this pattern (RE2, cheap).
+_DECIMAL = "'\\s*[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)\\s*'"
+
+
+def sql_is_decimal(expr: str) -> str:
+    """SQL: ``expr`` is written with decimal digits only (a sign, one decimal point, surrounding spaces)."""
+    return f"regexp_full_match({expr}, {_DECIMAL})"
+
+
+def _guarded(expr: str, cast: str) -> str:
+    return f"CASE WHEN {sql_is_decimal(expr)} THEN {cast} END"
+
+
 def sql_money(clean: str) -> str:
     """Integer amount from cleaned number text (rounded half away from zero), NULL when not a number."""
-    return f"TRY_CAST({clean} AS BIGINT)"
+    return _guarded(clean, f"TRY_CAST({clean} AS BIGINT)")
 
 
 def sql_money_from(raw: str) -> str:
     """Integer amount from raw text: a plain cast first, the cleaning (commas, ¥, full width) only when it fails."""
-    return f"COALESCE(TRY_CAST({raw} AS BIGINT), {sql_money(sql_clean_number(raw))})"
+    return f"COALESCE({_guarded(raw, f'TRY_CAST({raw} AS BIGINT)')}, {sql_once(sql_clean_number(raw), sql_money)})"
 
 
 def sql_int_from(raw: str) -> str:
     """Whole number from raw text: a plain cast first (no decimal point), the cleaning only when it fails."""
-    return (f"COALESCE(CASE WHEN NOT contains({raw}, '.') THEN TRY_CAST({raw} AS BIGINT) END, "
+    return (f"COALESCE(CASE WHEN NOT contains({raw}, '.') AND {sql_is_decimal(raw)} THEN TRY_CAST({raw} AS BIGINT) END, "
             f"{sql_once(sql_clean_number(raw), sql_int)})")
 
 
 def sql_double_from(raw: str) -> str:
-    return f"COALESCE(TRY_CAST({raw} AS DOUBLE), {sql_decimal(sql_clean_number(raw))})"
+    return f"COALESCE({_guarded(raw, f'TRY_CAST({raw} AS DOUBLE)')}, {sql_once(sql_clean_number(raw), sql_decimal)})"
 
 
 def sql_decimal(clean: str) -> str:
-    return f"TRY_CAST({clean} AS DOUBLE)"
+    return _guarded(clean, f"TRY_CAST({clean} AS DOUBLE)")
 
 
 def sql_int(clean: str) -> str:
-    """Whole number from cleaned text (``2`` or ``2.0``); NULL when not a whole number (``2.5``, ``x``)."""
+    """Whole number from cleaned text (``2`` or ``2.0``); NULL when not a whole number (``2.5``, ``x``, ``0x10``)."""
     dec = f"TRY_CAST({clean} AS DECIMAL(20,4))"
-    return (f"CASE WHEN NOT contains({clean}, '.') THEN TRY_CAST({clean} AS BIGINT) "
-            f"WHEN {dec} = TRY_CAST({dec} AS BIGINT) THEN TRY_CAST({dec} AS BIGINT) END")
+    return _guarded(clean, f"CASE WHEN NOT contains({clean}, '.') THEN TRY_CAST({clean} AS BIGINT) "
+                           f"WHEN {dec} = TRY_CAST({dec} AS BIGINT) THEN TRY_CAST({dec} AS BIGINT) END")
 
 
 def sql_date_text(expr: str) -> str:

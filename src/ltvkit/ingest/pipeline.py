@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ..exceptions import InputError, MappingError, StoreError
+from ..exceptions import InputError, MappingError, StoreError, UnknownFormatError
 from ..ingest.schema import ORDER_LINES
 from ._csv import (
     norm_header,
@@ -46,6 +46,7 @@ _LINE_COLS = [c.name for c in ORDER_LINES]
 _COMPARE_COLS = [c for c in _LINE_COLS if c not in ("source", "order_id", "line_no", "import_id")]
 _REQUIRED = ("order_id", "ordered_at", "quantity")
 _SELF_JOIN_MAX_LINES = 32  # larger orders rank their lines with windows
+_MAX_AMOUNT = 10**15  # yen; larger amounts are quarantined (sums over lines then fit in BIGINT)
 
 
 @dataclass
@@ -273,6 +274,7 @@ class _Import:
         """
         relation, cols, headers, main, extra_checks = self._stage(tmp)
         exprs, names = self.reader.resolve(cols, headers)
+        self._refuse_duplicated_headers(exprs)
         if "_o_rec" in cols:
             exprs["_o_rec"] = cols["_o_rec"]
         self._check_required(exprs, names, main)
@@ -287,15 +289,30 @@ class _Import:
         self.q(f"CREATE TEMP VIEW {self.canon} AS SELECT {rec}* FROM {canon_t}")
         if "line_no" in exprs:
             self._flag_duplicates(canon_t, self.canon)
+        self._flag_conflicts(canon_t, self.canon)
+        self._keep_previous_orders(main)
         return exprs, names, main
+
+    def _refuse_duplicated_headers(self, exprs: dict[str, str]) -> None:
+        """Refuse a file that names a column it needs twice: which of the two holds the value is unknowable."""
+        import re
+
+        used = set(re.findall(r"\b\w+_c\d+\b", " ".join(exprs.values())))
+        for s in self.staged:
+            seen: dict[str, str] = {}
+            for h in s.info.headers:
+                key = norm_header(h)
+                if key and key in seen and s.cols.get(key, "").split(".")[-1] in used:
+                    raise UnknownFormatError(
+                        f"{s.name} has the column {h!r} twice, so which one holds the value is unknown; "
+                        f"remove or rename one of them and import again.")
+                seen[key] = h
 
     def _run(self, exprs: dict[str, str], names: dict[str, str], main: Staged, file_label: str, secret: bytes,
              started: dt.datetime) -> ImportResult:
         import_id = self.q("SELECT nextval('import_id_seq')").fetchall()[0][0]
         canon = self.canon
         # the quarantine describes the latest import of each file
-        for staged in self.staged:
-            self.q("DELETE FROM quarantine WHERE file = ?", [staged.name])
         quarantined = self._quarantine(canon, names, import_id, main, file_label)
         rows_read = self.q(f"SELECT count(*) FROM {canon}").fetchall()[0][0] + self._rejected
         result = ImportResult(file=file_label, preset=self.reader.name, source=self.source,
@@ -317,9 +334,13 @@ class _Import:
                 self._store_contacts(canon, exprs)
         result.first_reasons = first_reasons(self.con, import_id)
         status = "strict-rejected" if self.strict and quarantined else "done"
-        self.q("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        path = " + ".join(str(i.path.resolve()) for i in self.infos)
+        self.q("INSERT INTO import_log (import_id, file_name, content_hash, preset, source, encoding, started_at, "
+               "finished_at, rows_read, imported, updated, unchanged, quarantined, status, file_path) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [import_id, file_label, combined_hash(self.staged), self.reader.name, self.source, main.encoding,
-                started, dt.datetime.now(), rows_read, result.imported, result.updated, result.unchanged, quarantined, status])
+                started, dt.datetime.now(), rows_read, result.imported, result.updated, result.unchanged, quarantined,
+                status, path])
         return result
 
     def _stage(self, tmp: Path) -> tuple[str, dict[str, str], dict[str, str], Staged, list[tuple[str, str, str]]]:
@@ -347,7 +368,11 @@ class _Import:
         self._orders_without_items = (
             f"SELECT {sql_literal(o.name)}, _rec + 2, {sql_literal(o.headers[norm_header('OrderId')])}, "
             f"TRIM({oid_o}), {REASONS['order_without_items'].code} FROM {o.relation} od WHERE TRIM({oid_o}) <> '' "
-            f"AND NOT EXISTS (SELECT 1 FROM {i.relation} it WHERE TRIM(it.{oid_i}) = TRIM(od.{oid_o}))")
+            f"AND NOT EXISTS (SELECT 1 FROM {i.relation} it WHERE TRIM(it.{oid_i}) = TRIM(od.{oid_o})) "
+            # a repeated order row: the first one is joined to the items, the others are quarantined
+            f"UNION ALL SELECT {sql_literal(o.name)}, _rec + 2, {sql_literal(o.headers[norm_header('OrderId')])}, "
+            f"TRIM({oid_o}), {REASONS['duplicate_order_row'].code} FROM {o.relation} WHERE TRIM({oid_o}) <> '' "
+            f"QUALIFY row_number() OVER (PARTITION BY TRIM({oid_o}) ORDER BY _rec) > 1")
         return relation, cols, headers, i, [("_o_rec IS NULL", "orphan_item", "order_id")]
 
     def _check_required(self, exprs: dict[str, str], names: dict[str, str], main: Staged) -> None:
@@ -449,6 +474,13 @@ class _Import:
         for f in (*MONEY_FIELDS, "cost"):
             if has(f):
                 checks.append((f"{f} IS NULL AND f_{f} IS NOT NULL AND TRIM(f_{f}) <> ''", "bad_amount", f"f_{f}"))
+        # amounts beyond any shop's (10^15 yen) are quarantined, so that the sums over lines fit in 64 bits
+        for f in ("unit_price", "line_amount", *MONEY_FIELDS, "cost"):
+            if has(f):
+                checks.append((f"abs({f}) >= {_MAX_AMOUNT}", "amount_too_large", f"f_{f}"))
+        if not has("line_amount"):
+            checks.append((f"abs(CAST(unit_price AS HUGEINT) * quantity) >= {_MAX_AMOUNT}", "amount_too_large",
+                           "f_unit_price"))
         for f in ("point_rate", "delivery_count"):
             if has(f):
                 checks.append((f"{f} IS NULL AND f_{f} IS NOT NULL AND TRIM(f_{f}) <> ''", "bad_number", f"f_{f}"))
@@ -458,7 +490,8 @@ class _Import:
         self._checks = checks
         code = "CASE " + " ".join(f"WHEN {c} THEN {REASONS[k].code}" for c, k, _ in checks) + " END"
         value = "CASE " + " ".join(f"WHEN {c} THEN {v or 'NULL'}" for c, _, v in checks) + " END"
-        line_amount = "line_amount" if has("line_amount") else f"unit_price * {qty}"
+        # HUGEINT: a product beyond 64 bits is quarantined by the check above instead of failing the import
+        line_amount = "line_amount" if has("line_amount") else f"TRY_CAST(CAST(unit_price AS HUGEINT) * {qty} AS BIGINT)"
         unit_price = ("unit_price" if has("unit_price")
                       else f"CASE WHEN {qty} > 0 THEN CAST(ROUND(line_amount / {qty}) AS BIGINT) ELSE line_amount END")
         out = [f"CAST({code} AS TINYINT) AS _q", f"CAST({value} AS VARCHAR) AS _qv", *(["_rec"] if self.has_rec else []),
@@ -481,20 +514,69 @@ class _Import:
                    WHERE {rec} IN (SELECT _rec FROM {canon} WHERE _q IS NULL QUALIFY row_number() OVER
                    (PARTITION BY source, order_id, line_no_x ORDER BY _rec) > 1)""")
 
-    def _line_sql(self, staged: Staged) -> str:
-        """SQL for the file line of record ``_rec`` (the header is line 1; rejected rows are counted back in)."""
+    def _rejected_positions(self, staged: Staged) -> str | None:
+        """Temp table of ``v``: for each row the CSV reader rejected, the ``_rec`` the next good row has (None: none)."""
+        if hasattr(self, "_rejv"):
+            return self._rejv
+        self._rejv: str | None = None
         if not staged.rejects:
-            return "_rec + 2"
+            return None
         try:
             n = self.q(f"SELECT count(*) FROM {staged.rejected_sql(self.con)}").fetchall()[0][0]
         except duckdb.Error:
+            return None
+        if n:
+            self._rejv = self.temp("rejv")
+            self.q(f"CREATE TEMP TABLE {self._rejv} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER "
+                   f"(ORDER BY line) - 1) AS v FROM (SELECT DISTINCT line FROM {staged.rejected_sql(self.con)})")
+        return self._rejv
+
+    def _line_sql(self, staged: Staged) -> str:
+        """SQL for the file line of record ``_rec`` (the header is line 1; rejected rows are counted back in)."""
+        rej = self._rejected_positions(staged)
+        if rej is None:
             return "_rec + 2"
-        if n == 0:
-            return "_rec + 2"
-        rej = self.temp("rejv")
-        self.q(f"CREATE TEMP TABLE {rej} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER (ORDER BY line) - 1) AS v "
-               f"FROM (SELECT DISTINCT line FROM {staged.rejected_sql(self.con)})")
         return f"_rec + 2 + (SELECT count(*) FROM {rej} WHERE v <= _rec)"
+
+    def _flag_conflicts(self, table: str, canon: str) -> None:
+        """Quarantine the rows of an order number that name another buyer or another day than its first row.
+
+        One order number shared by two buyers (or two dates) is two orders mixed up, never one order: the first
+        row's buyer and date keep the number, the other rows are quarantined.
+        """
+        rec = "_rec" if self.has_rec else f"rowid - {self.rowid_base}"
+        firsts = self.temp("first")
+        self.q(f"""CREATE TEMP TABLE {firsts} AS SELECT source, order_id, arg_min(_kmat, _rec) AS k,
+                   arg_min(CAST(ordered_at AS DATE), _rec) AS d FROM {canon} WHERE _q IS NULL AND order_id IS NOT NULL
+                   GROUP BY source, order_id HAVING min(_kmat) <> max(_kmat)
+                   OR min(CAST(ordered_at AS DATE)) <> max(CAST(ordered_at AS DATE))""")
+        self.q(f"""UPDATE {table} SET _q = {REASONS['conflicting_order'].code}, _qv = order_id
+                   WHERE {rec} IN (SELECT c._rec FROM {canon} c JOIN {firsts} f USING (source, order_id)
+                   WHERE c._q IS NULL AND (c._kmat <> f.k OR CAST(c.ordered_at AS DATE) <> f.d))""")
+
+    def _keep_previous_orders(self, main: Staged) -> None:
+        """An order already in the workspace that has a quarantined row here keeps all its previous lines.
+
+        Its good rows are quarantined too (``order_kept``), so no line of it moves and its order-level amounts
+        stay allocated over the lines it had. A row the CSV reader rejected next to an order's rows counts as
+        one of its rows (its order number is unknown). New orders import their good lines.
+        """
+        canon, table = self.canon, f"{self.stage_db}.canon"
+        rej = self._rejected_positions(main)
+        if rej is None and not self.q(f"SELECT count(*) FROM {canon} WHERE _q IS NOT NULL").fetchall()[0][0]:
+            return
+        if not self.q("SELECT count(*) FROM (SELECT 1 FROM order_lines LIMIT 1)").fetchall()[0][0]:
+            return
+        bad = self.temp("bad")
+        near = (f" UNION SELECT s.source, s.order_id FROM (SELECT source, order_id, min(_rec) AS r0, max(_rec) AS r1 "
+                f"FROM {canon} WHERE order_id IS NOT NULL GROUP BY ALL) s JOIN {rej} r ON r.v BETWEEN s.r0 AND s.r1 + 1"
+                if rej else "")
+        self.q(f"""CREATE TEMP TABLE {bad} AS SELECT * FROM (SELECT DISTINCT source, order_id FROM {canon}
+                   WHERE _q IS NOT NULL AND order_id IS NOT NULL{near}) b WHERE EXISTS (SELECT 1 FROM order_lines o
+                   WHERE o.source = b.source AND o.order_id = b.order_id)""")
+        rec = "_rec" if self.has_rec else f"rowid - {self.rowid_base}"
+        self.q(f"""UPDATE {table} SET _q = {REASONS['order_kept'].code}, _qv = order_id WHERE _q IS NULL AND {rec} IN
+                   (SELECT c._rec FROM {canon} c JOIN {bad} b USING (source, order_id) WHERE c._q IS NULL)""")
 
     def _quarantine(self, canon: str, names: dict[str, str], import_id: int, main: Staged,
                     file_label: str) -> int:
@@ -517,14 +599,17 @@ class _Import:
         self._rejected = rejected
         col_names = {REASONS[k].code: names.get(v[2:], v[2:]) if v else None for _, k, v in self._checks}
         col_names[REASONS["duplicate_line"].code] = names.get("line_no")
+        col_names[REASONS["conflicting_order"].code] = names.get("order_id")
+        col_names[REASONS["order_kept"].code] = names.get("order_id")
         col_case = "CASE _q " + " ".join(f"WHEN {c} THEN {sql_literal(n)}" for c, n in col_names.items()) + " END"
         self.q(f"""INSERT INTO {qtab} SELECT {import_id}, {sql_literal(main.name)}, {line_sql}, {col_case}, _qv,
                    {reason_case('_q')} FROM {canon} WHERE _q IS NOT NULL""")
         if self._orders_without_items:
             self.q(f"INSERT INTO {qtab} SELECT {import_id}, c1, c2, c3, c4, {reason_case('c5')} FROM "
                    f"({self._orders_without_items}) t(c1, c2, c3, c4, c5)")
-            self._rejected += self.q(f"SELECT count(*) FROM quarantine WHERE import_id = {import_id} AND reason = "
-                                     f"{sql_literal(REASONS['order_without_items'].sentence)}").fetchall()[0][0]
+            self._rejected += self.q(f"SELECT count(*) FROM quarantine WHERE import_id = {import_id} AND reason IN "
+                                     f"({sql_literal(REASONS['order_without_items'].sentence)}, "
+                                     f"{sql_literal(REASONS['duplicate_order_row'].sentence)})").fetchall()[0][0]
         return self.q("SELECT count(*) FROM quarantine WHERE import_id = ?", [import_id]).fetchall()[0][0]
 
     def _allocate(self, canon: str, exprs: dict[str, str]) -> str:
@@ -552,12 +637,17 @@ class _Import:
         cols += [f"COALESCE({f}, 0) AS {f}" for f in line_level]
         cols += [f"CAST(0 AS BIGINT) AS {f}" for f in MONEY_FIELDS if f not in exprs]
         cols.append("g._rec AS _rec")
-        totals = "".join(f", arg_min({f}, _rec) FILTER (WHERE {f} IS NOT NULL) AS _t_{f}" for f in order_level)
+        totals = "".join(f", arg_min({f}, _rec) FILTER (WHERE {f} IS NOT NULL AND _q IS NULL) AS _t_{f}"
+                         for f in order_level)
         o = self.temp("o")
-        self.q(f"""CREATE TEMP TABLE {o} AS SELECT {key}, count(*) AS _n, min(_rec) AS _r0, max(_rec) AS _r1,
-                   CAST(CASE WHEN sum(greatest(line_amount, 0)) > 0 THEN sum(greatest(line_amount, 0)) ELSE count(*)
-                   END AS HUGEINT) AS _W, sum(greatest(line_amount, 0)) > 0 AS _by_amount{totals}
-                   FROM {canon} WHERE _q IS NULL GROUP BY {key}""")
+        good_amount = "sum(greatest(line_amount, 0)) FILTER (WHERE _q IS NULL)"
+        # _n counts the order's good lines (allocation); _all, _r0 and _r1 span every row of the order in the
+        # file, quarantined ones included, so that a line's number is its position in the order as exported
+        self.q(f"""CREATE TEMP TABLE {o} AS SELECT {key}, count(*) FILTER (WHERE _q IS NULL) AS _n, count(*) AS _all,
+                   min(_rec) AS _r0, max(_rec) AS _r1,
+                   CAST(CASE WHEN {good_amount} > 0 THEN {good_amount} ELSE count(*) FILTER (WHERE _q IS NULL)
+                   END AS HUGEINT) AS _W, COALESCE({good_amount} > 0, false) AS _by_amount{totals}
+                   FROM {canon} WHERE order_id IS NOT NULL GROUP BY {key} HAVING count(*) FILTER (WHERE _q IS NULL) > 0""")
         weight = "CASE WHEN o._by_amount THEN greatest(g.line_amount, 0) ELSE 1 END"
         good = f"{canon} g JOIN {{o}} o USING ({key}) WHERE g._q IS NULL"
         # the few lines that need a window: non-contiguous orders (line numbers), multi-line orders with a total
@@ -566,10 +656,11 @@ class _Import:
             select.append("g.line_no_x AS line_no")
         else:
             ln = self.temp("ln")
-            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT g._rec, CAST(row_number() OVER (PARTITION BY o._r0 ORDER BY g._rec)
-                       AS INTEGER) AS ln FROM {good.format(o=f'(SELECT * FROM {o} WHERE _r1 - _r0 + 1 <> _n)')}""")
+            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT _rec, ln FROM (SELECT g._q, g._rec,
+                       CAST(row_number() OVER (PARTITION BY o._r0 ORDER BY g._rec) AS INTEGER) AS ln
+                       FROM {canon} g JOIN (SELECT * FROM {o} WHERE _r1 - _r0 + 1 <> _all) o USING ({key})) WHERE _q IS NULL""")
             joins.append(f"LEFT JOIN {ln} ON ln_t._rec = g._rec".replace("ln_t", ln))
-            select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
+            select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._all THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
                           " AS line_no")
         if order_level:
             a = self._allocate_order_amounts(o, good, weight, order_level)
@@ -651,8 +742,7 @@ class _Import:
         # lines of a re-imported order that the new export no longer has (its lines were re-numbered or removed)
         removed = self.q(f"""DELETE FROM order_lines o WHERE EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
                    AND c.order_id = o.order_id) AND NOT EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
-                   AND c.order_id = o.order_id AND c.line_no = o.line_no) AND NOT EXISTS (SELECT 1 FROM {canon} q
-                   WHERE q._q IS NOT NULL AND q.source = o.source AND q.order_id = o.order_id)""").fetchall()[0][0]
+                   AND c.order_id = o.order_id AND c.line_no = o.line_no)""").fetchall()[0][0]
         with self._unordered_writes():
             self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {cmp} WHERE _state < 2")
         counts = dict(self.q(f"SELECT _state, count(*) FROM {cmp} GROUP BY 1").fetchall())

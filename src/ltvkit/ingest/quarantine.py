@@ -1,5 +1,9 @@
 """Rows that cannot be imported: each reason has a code and one sentence, stored with file, line and column.
 
+Quarantine rows belong to the import that found them (``import_id``; the import log holds the file's path and
+content hash) and are never replaced: the *current* quarantine is that of the latest import of each path, and
+the earlier imports stay as history.
+
 The stored value is the offending text of the failing column, never contact data (a row without a usable buyer
 identity is quarantined with an empty value).
 """
@@ -12,7 +16,7 @@ import duckdb
 
 from ._csv import sql_literal
 
-__all__ = ["REASONS", "Reason", "first_reasons", "reason_case"]
+__all__ = ["REASONS", "Reason", "current_quarantine_sql", "first_reasons", "quarantine_sql", "reason_case"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ REASONS: dict[str, Reason] = {r.key: r for r in (
     Reason(14, "duplicate_line", "the same order line (order number and line number) appears earlier in the file"),
     Reason(15, "malformed_row", "the row cannot be parsed as CSV (wrong number of columns or a broken quote)"),
     Reason(16, "order_without_items", "the order row has no item rows with the same OrderId"),
+    Reason(17, "amount_too_large", "an amount (or quantity × price) is too large: 10^15 or more"),
+    Reason(18, "invalid_utf8", "the row has bytes that are not UTF-8"),
+    Reason(19, "conflicting_order", "the order number appears earlier in the file with another buyer or order time"),
+    Reason(20, "duplicate_order_row", "the order row repeats an earlier row with the same OrderId (the first one was used)"),
+    Reason(21, "order_kept", "the order has a quarantined line, so its previously imported lines were kept unchanged"),
 )}
 _BY_CODE = {r.code: r for r in REASONS.values()}
 
@@ -55,3 +64,28 @@ def first_reasons(con: duckdb.DuckDBPyConnection, import_id: int, limit: int = 5
         "SELECT file, line_number, column_name, value, reason FROM quarantine WHERE import_id = ? "
         "ORDER BY file, line_number LIMIT ?", [import_id, limit]).fetchall()
     return [dict(zip(("file", "line", "column", "value", "reason"), r, strict=False)) for r in rows]
+
+
+def quarantine_sql(*, import_id: int | None = None, history: bool = False) -> str:
+    """SQL listing quarantine rows with their import's path, content hash and time, in file order.
+
+    Default: the current quarantine (the latest import of each path); ``import_id``: that import's rows;
+    ``history``: every import's rows.
+    """
+    where = "TRUE"
+    if import_id is not None:
+        where = f"q.import_id = {int(import_id)}"
+    elif not history:
+        where = f"q.import_id IN ({_LATEST})"
+    return (f"SELECT q.import_id, l.started_at AS imported_at, COALESCE(l.file_path, l.file_name) AS path, "
+            f"l.content_hash, q.file, q.line_number, q.column_name, q.value, q.reason FROM quarantine q "
+            f"LEFT JOIN import_log l USING (import_id) WHERE {where} ORDER BY q.import_id, q.file, q.line_number")
+
+
+# the latest import of each path (workspaces from before m003 have no path: the file name stands in)
+_LATEST = ("SELECT max(import_id) FROM import_log GROUP BY COALESCE(file_path, file_name)")
+
+
+def current_quarantine_sql() -> str:
+    """SQL counting the current quarantine rows (those of the latest import of each path)."""
+    return f"SELECT count(*) FROM quarantine WHERE import_id IN ({_LATEST})"

@@ -1,0 +1,54 @@
+"""``ltv quarantine``: the rows an import could not take, with file, line, column, value and reason."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..ingest.quarantine import quarantine_sql
+from ._app import app
+from ._common import (
+    DEFAULT_WS,
+    EXCEL_SAFE,
+    CsvOpt,
+    ExcelSafeOpt,
+    JsonOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    open_workspace,
+)
+
+
+@app.command("quarantine")
+def quarantine(
+    import_id: Annotated[int | None, typer.Option("--import", help="Only this import (its id is in `ltv import "
+                                                                   "--json` and in the import_log table).")] = None,
+    history: Annotated[bool, typer.Option("--all", help="Every import's rows, also those of files imported "
+                                                         "again since.")] = False,
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    out: OutOpt = None,
+    excel_safe: ExcelSafeOpt = False,
+) -> None:
+    """List quarantined rows: by default those of the latest import of each file (path), in file order.
+
+    Each import keeps its own rows, so importing another file, even one with the same name, loses none.
+
+    \b
+    Examples:
+        ltv quarantine
+        ltv quarantine --import 3 --csv > bad_rows.csv
+        ltv quarantine --all --out quarantine.xlsx
+    """
+    if excel_safe:
+        EXCEL_SAFE["on"] = True
+    with open_workspace(workspace, read_only=True) as ws:
+        data = ws.con.execute(quarantine_sql(import_id=import_id, history=history)).df()
+    if data.empty and not (json_ or csv_ or out):
+        console.print("No quarantined rows." if import_id is None else f"Import {import_id} quarantined no row.")
+        return
+    emit(data, json_=json_, csv_=csv_, out=out, title="quarantine", excel_safe=excel_safe)
