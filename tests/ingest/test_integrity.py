@@ -127,3 +127,47 @@ def test_a_file_with_a_duplicated_used_header_is_refused(ws, tmp_path):
     path = write_csv(tmp_path / "r.csv", header, [rakuten_pay_row("o-1", 1)], encoding="cp932")
     with pytest.raises(UnknownFormatError, match="単価.*twice"):
         import_orders(ws, path)
+
+
+# -- 8. quarantine line numbers are file lines ------------------------------------------------------------
+
+def test_line_numbers_count_file_lines_after_quoted_newlines(ws, tmp_path):
+    rows = [rakuten_pay_row("o-1", 1, コメント="二行の\r\nコメント"), rakuten_pay_row("o-2", 1, qty="x"),
+            rakuten_pay_row("o-3", 1, コメント="三行\r\nの\r\nコメント"), rakuten_pay_row("o-4", 1, price="y")]
+    path = write_csv(tmp_path / "r.csv", RAKUTEN_PAY_HEADER, rows, encoding="cp932")
+    result = import_orders(ws, path)
+    assert result.quarantined == 2
+    text = path.read_bytes().decode("cp932").split("\r\n")
+    got = {r[1]: r[3] for r in quarantine(ws)}
+    assert got == {4: "x", 8: "y"}
+    assert text[3].startswith('"o-2"') and text[7].startswith('"o-4"')
+
+
+def test_a_malformed_row_after_quoted_newlines_is_named_by_its_file_line(ws, tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text('order_id,customer_id,ordered_at,sku,product_name,quantity,unit_price\n'
+                    'o1,c1,2024-01-05,s,"two\nlines",1,100\n'
+                    'o2,c1,2024-01-05,s,x,1,100,extra\n'
+                    'o3,c1,2024-01-05,s,x,1,100\n', encoding="utf-8")
+    result = import_orders(ws, path, preset="generic")
+    assert (result.imported, result.quarantined) == (2, 1)
+    assert quarantine(ws)[0][1] == 4
+
+
+# -- 2. a UTF-8 file with a bad byte stays UTF-8 ----------------------------------------------------------
+
+def test_a_large_utf8_file_with_one_bad_byte_past_4_mib_is_read_as_utf8(ws, tmp_path):
+    rows = [rakuten_pay_row(f"o-{n}", 1, qty="２", 商品名=f"テスト商品{n}") for n in range(8000)]
+    path = write_csv(tmp_path / "r.csv", RAKUTEN_PAY_HEADER, rows)
+    data = path.read_bytes()
+    assert len(data) > 4 << 20
+    victim = data.index("テスト商品7900".encode())  # in row o-7900, past the first 4 MiB
+    assert victim > 4 << 20
+    path.write_bytes(data[:victim] + b"\xff" + data[victim + 1:])
+    result = import_orders(ws, path)
+    assert result.encoding.startswith("utf-8")
+    assert (result.imported, result.quarantined) == (7999, 1)
+    (q,) = quarantine(ws)
+    assert q[1] == 7902 and q[4].endswith(f"(invalid UTF-8 at byte {victim})")
+    names = {r[0] for r in ws.con.execute("SELECT product_name FROM order_lines").fetchall()}
+    assert "テスト商品5099" in names and all(n.startswith("テスト商品") for n in names)

@@ -20,7 +20,10 @@ import duckdb
 from ..exceptions import InputError, MappingError, StoreError, UnknownFormatError
 from ..ingest.schema import ORDER_LINES
 from ._csv import (
+    count_newlines,
+    lines_at_offsets,
     norm_header,
+    record_start_lines,
     sql_double_from,
     sql_int_from,
     sql_literal,
@@ -451,6 +454,9 @@ class _Import:
             for k in ("name", "email", "phone", "zip", "address"):
                 typed[f"c_{k}"] = f"f_{k}" if has(k) else "CAST(NULL AS VARCHAR)"
         keep_raw = ["_rec"] if self.has_rec else []
+        if any(s.bad_bytes for s in self.staged):  # a byte that was not UTF-8 in any field read: not this row
+            raw = ", ".join(f"f_{k}" for k in exprs)
+            keep_raw.append(f"contains(concat_ws('', {raw}), '\ufffd') AS _bad_utf8")
         keep_raw.append("f_order_id" if has("order_id") else "NULL AS f_order_id")
         if has("_o_rec"):
             keep_raw.append("f__o_rec AS _o_rec")
@@ -459,7 +465,10 @@ class _Import:
                 keep_raw.append(f"f_{f}")
         sql += f", t3 AS (SELECT {', '.join(keep_raw)}, {', '.join(f'{e} AS {k}' for k, e in typed.items())} FROM {src})"
         # t4: validation -> reason code and offending value
-        checks: list[tuple[str, str, str | None]] = [("order_id IS NULL", "missing_order_id", None)]
+        checks: list[tuple[str, str, str | None]] = []
+        if any(s.bad_bytes for s in self.staged):
+            checks.append(("_bad_utf8", "invalid_utf8", None))
+        checks.append(("order_id IS NULL", "missing_order_id", None))
         for cond, key, col in extra_checks:
             checks.append((cond, key, "f_" + col))
         checks += [("ordered_at IS NULL", "bad_date", "f_ordered_at"),
@@ -538,6 +547,61 @@ class _Import:
             return "_rec + 2"
         return f"_rec + 2 + (SELECT count(*) FROM {rej} WHERE v <= _rec)"
 
+    def _file_lines(self, main: Staged, import_id: int) -> None:
+        """Turn the record numbers of this import's quarantine rows into file lines where they differ.
+
+        They differ when a quoted field holds a newline or a blank line is skipped: then the file is scanned once
+        (only then, and only when some row was quarantined) for the line where each record starts. Rows the
+        CSV reader rejected are placed by their byte offset.
+        """
+        if main.info.kind != "csv" or (main.encoding or "").startswith("utf-16"):
+            return
+        rows = self.q("SELECT count(*) FROM quarantine WHERE import_id = ? AND file = ?",
+                      [import_id, main.name]).fetchall()[0][0]
+        if not rows:
+            return
+        path = main.info.path
+        records = self.q(f"SELECT count(*) FROM {self.canon}").fetchall()[0][0] + self._rejected
+        if count_newlines(path) in (records, records + 1):  # one line per record (the last may lack a newline)
+            return
+        import pyarrow as pa
+
+        malformed = REASONS["malformed_row"].sentence
+        starts = record_start_lines(path)
+        table = pa.table({"rec": pa.array(range(len(starts)), pa.int64()), "line": pa.array(starts, pa.int64())})
+        view = f"_ltv_{self.tag}_starts"
+        self.con.register(view, table)
+        try:
+            self.q(f"""UPDATE quarantine q SET line_number = s.line FROM {view} s WHERE q.import_id = {import_id}
+                       AND q.file = {sql_literal(main.name)} AND s.rec = q.line_number - 2
+                       AND NOT starts_with(q.reason, {sql_literal(malformed)})""")
+        finally:
+            self.con.unregister(view)
+        if main.rejects and not main.parts:  # the reader read the file itself: its byte offsets are the file's
+            try:
+                found = self.q(f"SELECT line, min(line_byte_position) FROM {main.rejects} GROUP BY line").fetchall()
+            except duckdb.Error:
+                return
+            lines = lines_at_offsets(path, [int(b) for _, b in found])
+            for (line, _), file_line in zip(found, lines, strict=True):
+                self.q(f"UPDATE quarantine SET line_number = ? WHERE import_id = ? AND file = ? AND line_number = ? "
+                       f"AND starts_with(reason, {sql_literal(malformed)})", [file_line, import_id, main.name, line])
+
+    def _name_bad_bytes(self, main: Staged, import_id: int) -> None:
+        """Add to each row quarantined for invalid UTF-8 the offset of its first bad byte."""
+        import pyarrow as pa
+
+        offsets = list(main.bad_bytes or [])
+        lines = lines_at_offsets(main.info.path, offsets)
+        view = f"_ltv_{self.tag}_badbytes"
+        self.con.register(view, pa.table({"off": pa.array(offsets, pa.int64()), "line": pa.array(lines, pa.int64())}))
+        try:
+            self.q(f"""UPDATE quarantine q SET reason = q.reason || ' (invalid UTF-8 at byte ' ||
+                       (SELECT min(b.off) FROM {view} b WHERE b.line >= q.line_number) || ')'
+                       WHERE q.import_id = {import_id} AND q.reason = {sql_literal(REASONS['invalid_utf8'].sentence)}""")
+        finally:
+            self.con.unregister(view)
+
     def _flag_conflicts(self, table: str, canon: str) -> None:
         """Quarantine the rows of an order number that name another buyer or another day than its first row.
 
@@ -604,6 +668,9 @@ class _Import:
         col_case = "CASE _q " + " ".join(f"WHEN {c} THEN {sql_literal(n)}" for c, n in col_names.items()) + " END"
         self.q(f"""INSERT INTO {qtab} SELECT {import_id}, {sql_literal(main.name)}, {line_sql}, {col_case}, _qv,
                    {reason_case('_q')} FROM {canon} WHERE _q IS NOT NULL""")
+        self._file_lines(main, import_id)
+        if main.bad_bytes:
+            self._name_bad_bytes(main, import_id)
         if self._orders_without_items:
             self.q(f"INSERT INTO {qtab} SELECT {import_id}, c1, c2, c3, c4, {reason_case('c5')} FROM "
                    f"({self._orders_without_items}) t(c1, c2, c3, c4, c5)")
