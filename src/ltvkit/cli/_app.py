@@ -27,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``ltv`` command; return its exit status (used by the console script and by tests)."""
     import duckdb
 
-    from ._errors import cli_lang, duckdb_key, message
+    from ._errors import duckdb_key, message, set_lang
 
     args = sys.argv[1:] if argv is None else argv
-    lang = cli_lang(args)
+    lang = set_lang(args)
     try:
         with _quiet_library_warnings():
             app(args=argv, standalone_mode=False, prog_name="ltv")

@@ -54,7 +54,7 @@ def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = Fal
     if must_exist and not Path(path).exists():
         raise InputError(f"No workspace at {path}; import orders first with `ltv import FILE --workspace {path}` or run `ltv demo`.")
     if Path(path).is_dir():
-        raise InputError(message("out_is_folder", cli_lang(sys.argv), path=path, example=Path(path) / "ltv.duckdb"))
+        raise InputError(message("out_is_folder", cli_lang(), path=path, example=Path(path) / "ltv.duckdb"))
     ws = None
     try:
         ws = Workspace(path, read_only=read_only)
@@ -66,10 +66,10 @@ def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = Fal
             ws.close()
         if isinstance(exc, StoreError) and exc.__cause__ is None:
             if getattr(exc, "key", None):
-                raise StoreError(message(exc.key, cli_lang(sys.argv), path=path)) from None  # type: ignore[attr-defined]
+                raise StoreError(message(exc.key, cli_lang(), path=path)) from None  # type: ignore[attr-defined]
             raise
         text = str(exc.__cause__ or exc)
-        raise StoreError(message(duckdb_key(text), cli_lang(sys.argv), path=path, detail=text.splitlines()[0])) from None
+        raise StoreError(message(duckdb_key(text), cli_lang(), path=path, detail=text.splitlines()[0])) from None
     return ws
 
 
@@ -139,13 +139,15 @@ def excel_safe(df: Any) -> Any:
     Excel and LibreOffice run such cells of a CSV file as formulas (``=HYPERLINK(...)`` from a product name);
     the quote makes them text. Numbers are left alone (a negative amount stays a number).
     """
+    import pandas as pd
+
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object:
-            s = out[col]
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col].astype(object)
             hit = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
             if hit.any():
-                out.loc[hit, col] = "'" + s[hit]
+                out[col] = s.where(~hit, "'" + s[hit].astype(str))
     return out
 
 
@@ -153,7 +155,7 @@ def check_out(out: Path, lang: str | None = None) -> None:
     """Refuse an output path that cannot be a file (a folder, a path under a file) with one sentence."""
     from ._errors import cli_lang, message
 
-    lang = lang or cli_lang(sys.argv)
+    lang = lang or cli_lang()
     if out.is_dir():
         raise InputError(message("out_is_folder", lang, path=out, example=out / f"result{out.suffix or '.csv'}"))
     for parent in out.parents:
@@ -168,30 +170,32 @@ def write_frame(data: Any, out: Path, *, sheet: str = "result") -> None:
     from ._errors import cli_lang, message
 
     suffix = out.suffix.lower()
+    check_out(out)
     if suffix not in (".csv", ".parquet", ".json", ".xlsx"):
         raise InputError(f"Cannot write {out.name}: use an extension .csv, .parquet, .json or .xlsx.")
-    check_out(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_frame(_frame(data), out, suffix, sheet)
     except OSError as exc:
-        raise InputError(message("out_failed", cli_lang(sys.argv), path=out,
+        raise InputError(message("out_failed", cli_lang(), path=out,
                                  reason=exc.strerror or type(exc).__name__)) from None
 
 
 def _write_xlsx(df: Any, out: Path, sheet: str) -> None:
     """Excel file whose text cells are text: a value starting with ``=`` is never written as a formula."""
-    import pandas as pd
+    from openpyxl import Workbook
 
-    with pd.ExcelWriter(out, engine="openpyxl") as writer:
-        df.to_excel(writer, index=False, sheet_name=sheet)
-        ws = writer.sheets[sheet]
-        for j, col in enumerate(df.columns, start=1):
-            if df[col].dtype != object:
-                continue
-            hit = df[col].map(lambda v: isinstance(v, str) and v.startswith("=")).to_numpy(dtype=bool)
-            for i in hit.nonzero()[0]:
-                ws.cell(row=int(i) + 2, column=j).data_type = "s"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append([str(c) for c in df.columns])
+    values = df.astype(object).where(df.notna(), None)
+    for row in values.itertuples(index=False, name=None):
+        ws.append([v.item() if hasattr(v, "item") else v for v in row])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # text from the data that starts with "=" stays text (as in the report)
+                cell.data_type = "s"
+    wb.save(out)
 
 
 def _write_frame(df: Any, out: Path, suffix: str, sheet: str) -> None:

@@ -24,7 +24,12 @@ def cli_reference() -> str:
         "",
         "Every command takes `--workspace FILE` (default `./ltv.duckdb`, or the `LTV_WORKSPACE` variable).",
         "Results print as a table, or as JSON / CSV on standard output with `--json` / `--csv`; `--out FILE` writes",
-        "a file whose format follows its extension. A mistake prints one sentence starting with `Error:` and exits 1.",
+        "a file whose format follows its extension. A mistake prints one sentence starting with `Error:` and exits 1",
+        "(in the language of `--lang` or `LTV_LANG`).",
+        "",
+        "Text from the data is never run as a formula: `.xlsx` files store it as text. For CSV files opened in Excel,",
+        "`ltv --excel-safe COMMAND …` (or `LTV_EXCEL_SAFE=1`) prefixes text cells that start with `=`, `+`, `-` or",
+        "`@` with `'`, as Excel's own escape; leave it off for CSV read by programs, which get the text unchanged.",
         "",
     ]
     for name in sorted(group.commands):

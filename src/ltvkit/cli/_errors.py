@@ -48,6 +48,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "--out {path} is a file; ltv demo writes a folder, so give a new or empty folder.",
         "ja": "--out {path} はファイルです。ltv demo はフォルダに書き出すので、新しいフォルダを指定してください。",
     },
+    "negative_discount_rate": {
+        "en": "--discount-rate must be 0 or more (an annual rate such as 0.1); it was {value}.",
+        "ja": "--discount-rate は 0 以上の年率（例: 0.1）にしてください。指定値: {value}。",
+    },
+    "negative_within_days": {
+        "en": "--within-days must be 0 or more (the number of days ahead to look); it was {value}.",
+        "ja": "--within-days は 0 以上の日数にしてください。指定値: {value}。",
+    },
+    "as_of_after_orders": {
+        "en": "Note: no order in the year before --as-of {day} (the last one is on {last}), so the KPIs that need "
+              "recent orders are empty; choose an --as-of within the data.",
+        "ja": "注意: --as-of {day} の前の1年間に注文がありません（最後の注文は {last}）。最近の注文を使う指標は空になります。"
+              "データの期間内の --as-of を指定してください。",
+    },
+    "as_of_before_orders": {
+        "en": "Note: --as-of {day} is before the first order ({first}), so there is nothing to analyse yet.",
+        "ja": "注意: --as-of {day} は最初の注文（{first}）より前なので、分析する注文がありません。",
+    },
     "file_error": {
         "en": "Cannot use {path} ({reason}).",
         "ja": "{path} を使えません（{reason}）。",
@@ -55,8 +73,22 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+_CURRENT: dict[str, str] = {}
+
+
+def set_lang(argv: Sequence[str]) -> str:
+    """Remember the language of this command's messages (called once by ``main``)."""
+    _CURRENT["lang"] = cli_lang(argv)
+    return _CURRENT["lang"]
+
+
 def cli_lang(argv: Sequence[str] | None = None) -> str:
-    """The language of messages: ``--lang`` on the command line, else ``LTV_LANG``, else English."""
+    """The language of messages: ``--lang`` on the command line, else ``LTV_LANG``, else English.
+
+    Without ``argv``: the language ``main`` found for the running command.
+    """
+    if argv is None and "lang" in _CURRENT:
+        return _CURRENT["lang"]
     args = list(argv) if argv is not None else []
     for k, a in enumerate(args):
         if a == "--lang" and k + 1 < len(args):

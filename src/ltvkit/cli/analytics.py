@@ -78,9 +78,24 @@ def _margin(path: Path | None, cost_rate: float | None) -> MarginSettings:
 
 def _context(workspace: Path, as_of: str | None, lang: str) -> tuple[Any, dt.date | None]:
     check_lang(lang)
+    day = parse_date(as_of)
     ws = open_workspace(workspace)
     ws.require_orders()
-    return ws, parse_date(as_of)
+    if day is not None:
+        _note_as_of(ws, day, lang)
+    return ws, day
+
+
+def _note_as_of(ws: Any, day: dt.date, lang: str) -> None:
+    """One sentence on standard error when --as-of lies outside the orders (the KPIs are then empty)."""
+    from ._app import err_console
+    from ._errors import message
+
+    first, last = ws.con.execute("SELECT min(order_date), max(order_date) FROM order_lines").fetchall()[0]
+    if day < first:
+        err_console.print(message("as_of_before_orders", lang, day=day, first=first), markup=False)
+    elif (day - last).days > 365:
+        err_console.print(message("as_of_after_orders", lang, day=day, last=last), markup=False)
 
 
 def _products(ws: Any) -> Any:
@@ -101,6 +116,10 @@ def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: 
             discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate d.")] = 0.10,
             margin_config: MarginOpt = None, cost_rate: CostRateOpt = None) -> None:
     """The shop's LTV KPIs: AOV, purchases per year, retention, lifespan, textbook and retention LTV, F2."""
+    if discount_rate < 0:
+        from ._errors import message
+
+        raise InputError(message("negative_discount_rate", lang, value=discount_rate))
     ws, day = _context(workspace, as_of, lang)
     with ws:
         data = shop_summary(ws.orders(), day, settings=_margin(margin_config, cost_rate), products=_products(ws),

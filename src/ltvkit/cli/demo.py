@@ -328,7 +328,16 @@ def demo(
         raise InputError(f"Unknown mall {mall!r}; use --mall rakuten, yahoo or shopify.")
     if catalog not in ("demo", "wide"):
         raise InputError(f"Unknown catalog {catalog!r}; use --catalog demo or wide.")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        from ._errors import message
+
+        raise InputError(message("demo_out_is_file", lang, path=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from ._errors import message
+
+        raise InputError(message("out_failed", lang, path=out, reason=exc.strerror or exc)) from None
     ctx = DemoContext(out=out, workspace=workspace or out / "ltv.duckdb", customers=customers, seed=seed, lang=lang,
                       mall=mall, catalog=catalog)
     steps = list(DEMO_STEPS)

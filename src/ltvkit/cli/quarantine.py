@@ -51,4 +51,4 @@ def quarantine(
     if data.empty and not (json_ or csv_ or out):
         console.print("No quarantined rows." if import_id is None else f"Import {import_id} quarantined no row.")
         return
-    emit(data, json_=json_, csv_=csv_, out=out, title="quarantine", excel_safe=excel_safe)
+    emit(data, json_=json_, csv_=csv_, out=out, title="quarantine")

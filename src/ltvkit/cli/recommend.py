@@ -83,6 +83,10 @@ def recommend(
         raise InputError(f"--k must be at least 1, not {k}.")
     if horizon_days < 1:
         raise InputError(f"--horizon-days must be at least 1, not {horizon_days}.")
+    if within_days < 0:
+        from ._errors import message
+
+        raise InputError(message("negative_within_days", lang, value=within_days))
     titles = _TITLES[lang]
     cut = parse_date(as_of)
     if evaluate:

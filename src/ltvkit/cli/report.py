@@ -11,7 +11,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from ..config import SETTINGS
 from ._app import app
-from ._common import DEFAULT_WS, AsOfOpt, WorkspaceOpt, check_lang, console, open_workspace, parse_date
+from ._common import (
+    DEFAULT_WS,
+    AsOfOpt,
+    WorkspaceOpt,
+    check_lang,
+    check_out,
+    console,
+    open_workspace,
+    parse_date,
+)
 
 if TYPE_CHECKING:
     from ..reports import ReportPaths
@@ -62,6 +71,9 @@ def report(
     """
     check_lang(lang)
     day = parse_date(as_of)
+    for path in (out, xlsx):
+        if path is not None:
+            check_out(path, lang)
     with open_workspace(workspace, read_only=read_only) as ws:
         paths = write_report(ws, lang=lang, out=out, xlsx=xlsx, as_of=day, compute_missing=not read_only, costs=costs)
     data = paths.data
