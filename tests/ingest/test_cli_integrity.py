@@ -170,3 +170,21 @@ def test_excel_safe_csv_prefixes_formula_cells(shop, tmp_path, capsys):
     assert "'" + EVIL in cells and not [c for c in cells if c[:1] in ("=", "+", "@")]
     rc, out, _ = _run(capsys, "--excel-safe", "recommend", "-w", shop, "--k", "3", "--csv")
     assert rc == 0 and "'" + EVIL.replace('"', '""') in out
+
+
+def test_library_warnings_with_source_paths_are_not_printed(shop, monkeypatch, capsys):
+    import warnings
+
+    from ltvkit import Workspace
+
+    real = Workspace.info
+
+    def noisy(self):
+        warnings.warn_explicit("Mean of empty slice", RuntimeWarning, "/site-packages/numpy/_methods.py", 121)
+        return real(self)
+
+    monkeypatch.setattr(Workspace, "info", noisy)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        rc, _, err = _run(capsys, "info", "-w", shop)
+    assert rc == 0 and not shown and "site-packages" not in err
