@@ -171,3 +171,20 @@ def test_a_large_utf8_file_with_one_bad_byte_past_4_mib_is_read_as_utf8(ws, tmp_
     assert q[1] == 7902 and q[4].endswith(f"(invalid UTF-8 at byte {victim})")
     names = {r[0] for r in ws.con.execute("SELECT product_name FROM order_lines").fetchall()}
     assert "テスト商品5099" in names and all(n.startswith("テスト商品") for n in names)
+
+
+def test_a_quote_never_closed_loses_only_its_own_line(ws, tmp_path):
+    rows = [f"o{n},c{n % 7},2024-01-05 10:00,s{n % 5},商品{n % 5},1,{100 + n}" for n in range(400)]
+    rows[300] = rows[300].replace("商品", '"商品')
+    path = tmp_path / "g.csv"
+    path.write_text("order_id,customer_id,ordered_at,sku,product_name,quantity,unit_price\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    result = import_orders(ws, path, preset="generic")
+    assert (result.imported, result.quarantined, result.rows_read) == (399, 1, 400)
+    (q,) = quarantine(ws)
+    assert q[1] == 302 and "never closed" in q[4]
+    assert ws.con.execute("SELECT max(unit_price) FROM order_lines").fetchall() == [(499,)]
+    log = ws.con.execute("SELECT content_hash, file_path FROM import_log").fetchall()[0]
+    import hashlib
+
+    assert log == (hashlib.sha256(path.read_bytes()).hexdigest(), str(path.resolve()))

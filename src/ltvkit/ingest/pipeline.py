@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +193,9 @@ class _Import:
         self._orders_without_items: str | None = None
         self.stage_db: str | None = None
         self._rejected = 0
+        self._unclosed: list[int] = []  # lines blanked because their quote is never closed
+        self._original_hash: str | None = None
+        self._log_paths = " + ".join(str(i.path.resolve()) for i in infos)
 
     # -- helpers ------------------------------------------------------------------------------------------
     def q(self, sql: str, params: list[Any] | None = None) -> Any:
@@ -286,6 +289,12 @@ class _Import:
         canon_t, self.canon = f"{self.stage_db}.canon", self.temp("canon")
         self.has_rec = main.has_rec
         self.q(f"CREATE TABLE {canon_t} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
+        if self._skip_unclosed_quotes(main, tmp):
+            self.q(f"DETACH {self.stage_db}")
+            (tmp / "stage.duckdb").unlink(missing_ok=True)
+            self._drop_temps()
+            self.temps, self.staged = [], []
+            return self._prepare(tmp, secret)
         # rows are stored in file order, so a plain CSV scan's record index is the rowid
         self.rowid_base = 0 if self.has_rec else self.q(f"SELECT COALESCE(min(rowid), 0) FROM {canon_t}").fetchall()[0][0]
         rec = "" if self.has_rec else f"rowid - {self.rowid_base} AS _rec, "
@@ -295,6 +304,38 @@ class _Import:
         self._flag_conflicts(canon_t, self.canon)
         self._keep_previous_orders(main)
         return exprs, names, main
+
+    def _skip_unclosed_quotes(self, main: Staged, tmp: Path) -> bool:
+        """Blank the lines whose quote is never closed, and stage the file again (True) when there are any.
+
+        The CSV reader reads such a quote to the end of the file and rejects it all as one record, so every row
+        after it would be lost without a word. The line is blanked in a copy (line numbers stay) and quarantined;
+        the rows after it import. Only single CSV files read in one piece (UTF-8, or one transcoded part).
+        """
+        if (len(self.infos) != 1 or main.info.kind != "csv" or not main.rejects or len(main.parts or [None]) != 1
+                or self._unclosed):
+            return False
+        try:
+            found = self.q(f"SELECT DISTINCT line_byte_position FROM {main.rejects} "
+                           f"WHERE error_message ILIKE '%unterminated quote%'").fetchall()
+        except duckdb.Error:
+            return False
+        if not found:
+            return False
+        read = Path(main.parts[0]) if main.parts else main.info.path
+        lines = sorted(set(lines_at_offsets(read, [int(r[0]) for r in found])))
+        original = main.info.path
+        repaired = tmp / "unclosed" / original.name
+        repaired.parent.mkdir(exist_ok=True)
+        with open(original, "rb") as fin, open(repaired, "wb") as fout:
+            for number, raw in enumerate(fin, start=1):
+                if number in lines:
+                    raw = raw[len(raw.rstrip(b"\r\n")):]  # keep only the line end
+                fout.write(raw)
+        self._unclosed = lines
+        self._original_hash = main.content_hash
+        self.infos = [replace(self.infos[0], path=repaired)]
+        return True
 
     def _refuse_duplicated_headers(self, exprs: dict[str, str]) -> None:
         """Refuse a file that names a column it needs twice: which of the two holds the value is unknowable."""
@@ -337,7 +378,9 @@ class _Import:
                 self._store_contacts(canon, exprs)
         result.first_reasons = first_reasons(self.con, import_id)
         status = "strict-rejected" if self.strict and quarantined else "done"
-        path = " + ".join(str(i.path.resolve()) for i in self.infos)
+        path = self._log_paths
+        if self._original_hash is not None:
+            self.staged[0].content_hash = self._original_hash
         self.q("INSERT INTO import_log (import_id, file_name, content_hash, preset, source, encoding, started_at, "
                "finished_at, rows_read, imported, updated, unchanged, quarantined, status, file_path) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -659,6 +702,12 @@ class _Import:
                            {sql_literal(bad.sentence)} || ' (' || error_message || ')'
                            FROM (SELECT DISTINCT ON (line) line, error_message FROM {s.rejected_sql(self.con)} ORDER BY line)""")
                 rejected += self.q(f"SELECT count(DISTINCT line) FROM {s.rejected_sql(self.con)}").fetchall()[0][0]
+        if self._unclosed:
+            bad = REASONS["malformed_row"]
+            for line in self._unclosed:
+                self.q(f"INSERT INTO {qtab} VALUES (?, ?, ?, NULL, NULL, ?)",
+                       [import_id, main.name, line, f"{bad.sentence} (a quote is never closed; the line was skipped)"])
+            rejected += len(self._unclosed)
         line_sql = self._line_sql(main)
         self._rejected = rejected
         col_names = {REASONS[k].code: names.get(v[2:], v[2:]) if v else None for _, k, v in self._checks}
