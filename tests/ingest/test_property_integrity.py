@@ -190,6 +190,7 @@ _RAKUTEN_3 = ("rakuten", [_rakuten("o-0", n, 1, p, 1) for n, p in ((1, 1000), (2
 @example(export=("generic", [_generic("o-0", 1, 2, 300, 1)]), steps=[("cell", 0, 1, "1e3")])  # price = 1e3
 @example(export=_RAKUTEN_3, steps=[("cell", 1, 1, "abc")])  # the middle line's price, on re-import
 @example(export=_RAKUTEN_3, steps=[("encoding", 0, 0, ""), ("cell", 2, 2, "0x10")])  # an order number
+@example(export=("amazon", [_amazon("o-0", n, 1, 100, 1) for n in (1, 2)]), steps=[("cut", 0, 1, "")])  # a lone "
 def test_mutated_exports_lose_invent_and_change_nothing(tmp_path_factory, export, steps):
     preset, rows = export
     header, _, qty_col, price_col, line_total, order_col, encoding = PRESETS[preset]

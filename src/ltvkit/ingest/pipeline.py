@@ -571,16 +571,25 @@ class _Import:
         if hasattr(self, "_rejv"):
             return self._rejv
         self._rejv: str | None = None
-        if not staged.rejects:
-            return None
-        try:
-            n = self.q(f"SELECT count(*) FROM {staged.rejected_sql(self.con)}").fetchall()[0][0]
-        except duckdb.Error:
-            return None
+        n = 0
+        if staged.rejects:
+            try:
+                n = self.q(f"SELECT count(*) FROM {staged.rejected_sql(self.con)}").fetchall()[0][0]
+            except duckdb.Error:
+                n = 0
         if n:
             self._rejv = self.temp("rejv")
             self.q(f"CREATE TEMP TABLE {self._rejv} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER "
                    f"(ORDER BY line) - 1) AS v FROM (SELECT DISTINCT line FROM {staged.rejected_sql(self.con)})")
+        if self._unclosed:  # a blanked line sits before the record that starts after it
+            import numpy as np
+
+            starts = record_start_lines(staged.info.path)
+            if self._rejv is None:
+                self._rejv = self.temp("rejv")
+                self.q(f"CREATE TEMP TABLE {self._rejv} (v BIGINT)")
+            for line in self._unclosed:
+                self.q(f"INSERT INTO {self._rejv} VALUES (?)", [int(np.searchsorted(starts, line))])
         return self._rejv
 
     def _line_sql(self, staged: Staged) -> str:
