@@ -191,6 +191,8 @@ _RAKUTEN_3 = ("rakuten", [_rakuten("o-0", n, 1, p, 1) for n, p in ((1, 1000), (2
 @example(export=_RAKUTEN_3, steps=[("cell", 1, 1, "abc")])  # the middle line's price, on re-import
 @example(export=_RAKUTEN_3, steps=[("encoding", 0, 0, ""), ("cell", 2, 2, "0x10")])  # an order number
 @example(export=("amazon", [_amazon("o-0", n, 1, 100, 1) for n in (1, 2)]), steps=[("cut", 0, 1, "")])  # a lone "
+@example(export=("amazon", [_amazon("o-0", n, 1, 100, 1) for n in (1, 2)]),
+         steps=[("cut", 0, 1, ""), ("cell", 1, 0, "0x10")])
 def test_mutated_exports_lose_invent_and_change_nothing(tmp_path_factory, export, steps):
     preset, rows = export
     header, _, qty_col, price_col, line_total, order_col, encoding = PRESETS[preset]
@@ -227,7 +229,10 @@ def test_mutated_exports_lose_invent_and_change_nothing(tmp_path_factory, export
         broken = ws.con.execute("SELECT count(*) FROM quarantine WHERE import_id = ? AND reason LIKE '%quote%'",
                                 [result.import_id]).fetchall()[0][0] > 0
         written = {}
-        for _line, cells in _records(text):
+        records = [cells for _, cells in _records(text)]
+        if broken:  # ltvkit skips the line with the open quote and reads each line after it as written
+            records += [next(csv.reader([line_]), []) for line_ in text.splitlines()[1:]]
+        for cells in records:
             if len(cells) == len(head):
                 oid = cells[col[order_col]].translate(_FOLD).strip(" ")
                 written.setdefault(oid, []).append((_number(cells[col[qty_col]]), _number(cells[col[price_col]])))
