@@ -32,7 +32,7 @@ SQL_ALLOWED = ("store", "ingest")
 SQL_TEXT = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(OR\s+REPLACE\s+)?"
                       r"(TEMP\s+)?(TABLE|VIEW)|DROP\s+(TABLE|VIEW)|ALTER\s+TABLE)\b", re.DOTALL)  # SQL keywords are upper case here
 # user-facing hints that quote a query for the reader to run; ltvkit itself does not run them
-SQL_HINTS = {("i18n/_catalog.py", "see all reasons with"), ("i18n/_catalog.py", "すべての理由は")}
+SQL_HINTS: set[tuple[str, str]] = set()
 
 
 def _modules() -> list[Path]:

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
                              "(also `--workspace`); ltv.toml is looked for beside it.", toml=False)
     lang: str = _field("ja", "Language of reports and printed text: ja or en (also `--lang`). It is the reader's "
                        "choice, so it is not read from ltv.toml.", toml=False)
+    excel_safe: bool = _field(False, "CSV output for Excel (also `ltv --excel-safe`): text cells starting with "
+                              "= + - @ get a leading ' so that Excel never runs them as formulas.", toml=False)
     timezone: str = _field(DEFAULT_TIMEZONE, "The shop's wall-clock time zone; order times are converted to it "
                            "once, at import (a workspace created with its own zone keeps it).")
     import_memory: str = _field("2GB", "DuckDB memory limit while importing into a workspace file; work tables "

@@ -42,6 +42,11 @@ def rows(draw):
         row["product_name"] = name
         item_ok = bool(row["sku"]) or bool(name.strip(" "))
         out.append((row, all(v[1] for v in picks.values()) and item_ok))
+    # an order number already used by another buyer (all valid dates are the same day) is a conflict
+    first: dict[str, str] = {}
+    for k, (row, ok) in enumerate(out):
+        if ok and first.setdefault(row["order_id"], row["customer_id"]) != row["customer_id"]:
+            out[k] = (row, False)
     return out
 
 

@@ -91,5 +91,7 @@ def test_strict_imports_nothing_but_records_the_reasons(ws, tmp_path):
 def test_all_reasons_are_tested():
     tested = {"missing_order_id", "bad_date", "date_out_of_range", "bad_quantity", "negative_quantity", "bad_price",
               "negative_price", "bad_amount", "bad_number", "bad_line_no", "missing_item", "missing_customer",
-              "duplicate_line", "malformed_row", "orphan_item", "order_without_items"}
+              "duplicate_line", "malformed_row", "orphan_item", "order_without_items",
+              # tests/ingest/test_integrity.py
+              "amount_too_large", "invalid_utf8", "conflicting_order", "duplicate_order_row", "order_kept"}
     assert tested == set(REASONS)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
+from collections.abc import Iterator
 
 import typer
 from rich.console import Console
 
-from ..config import env_lang
+from ..config import default_workspace_path, env_lang
 from ..exceptions import InputError, LtvkitError
 from ..i18n import DEFAULT_LANG, is_lang, t
+from ..store import EngineError, engine_error_key
 
 app = typer.Typer(
     name="ltv",
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _run["lang"] = _lang_in(args)
     try:
-        app(args=args, standalone_mode=False, prog_name="ltv")
+        with _quiet_library_warnings():
+            app(args=args, standalone_mode=False, prog_name="ltv")
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.TyperException as exc:  # usage errors: the usage line, a help hint and one sentence
@@ -70,6 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     except LtvkitError as exc:
         lang = current_lang()
         err_console.print(t("cli.error", lang, message=exc.localized(lang)), markup=False)
+        return 1
+    except EngineError as exc:  # the workspace file failed under a command (damaged, not a workspace, locked)
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        lang = current_lang()
+        err_console.print(t("cli.error", lang, message=t(engine_error_key(text), lang, path=_workspace_arg(args),
+                                                          detail=text)), markup=False)
+        return 1
+    except OSError as exc:  # a file the command reads or writes: missing, a folder, no permission
+        where = exc.filename if exc.filename is not None else "?"
+        lang = current_lang()
+        err_console.print(t("cli.error", lang, message=t("err.file_error", lang, path=where,
+                                                          reason=exc.strerror or exc)), markup=False)
         return 1
     except KeyboardInterrupt:
         err_console.print(t("cli.interrupted", current_lang()))
@@ -101,6 +118,28 @@ def _show_usage_error(exc: typer.TyperException, lang: str) -> None:
     err_console.print(t("cli.error", lang, message=message), markup=False)
 
 
+def _workspace_arg(args: list[str]) -> str:
+    """The --workspace given on the command line (else LTV_WORKSPACE, else the default), for messages."""
+    for k, a in enumerate(args):
+        if a in ("--workspace", "-w") and k + 1 < len(args):
+            return args[k + 1]
+        if a.startswith("--workspace="):
+            return a.split("=", 1)[1]
+    return str(default_workspace_path())
+
+
+@contextlib.contextmanager
+def _quiet_library_warnings() -> Iterator[None]:
+    """Library warnings (pandas, numpy, scipy, ibis) carry source paths meant for developers: the command's own
+    output says what matters, so they are not shown (``PYTHONWARNINGS`` or ``-W`` still shows them)."""
+    if sys.warnoptions:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def console_main() -> None:
     sys.exit(main())
 
@@ -112,8 +151,14 @@ def _root(
         None, "--lang", envvar="LTV_LANG", show_default=False,
         help="Language of printed text and error messages for every command: ja or en (env LTV_LANG; default ja). "
              "A command's own --lang wins."),
+    excel_safe: bool = typer.Option(False, "--excel-safe", envvar="LTV_EXCEL_SAFE",
+                                    help="CSV output (--csv, --out X.csv) for Excel: text cells starting with = + - @ "
+                                         "get a leading ' so that they are never run as formulas."),
 ) -> None:
     """ltvkit: customer lifetime value for e-commerce shops."""
+    from ._common import EXCEL_SAFE
+
+    EXCEL_SAFE["on"] = excel_safe
     if lang is not None:
         if not is_lang(lang):
             raise InputError(key="err.unknown_lang", value=lang)

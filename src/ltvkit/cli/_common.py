@@ -37,6 +37,11 @@ LangOpt = Annotated[
     typer.Option("--lang", help="Language of printed text and error messages: ja or en (default: the global --lang, "
                                 "else LTV_LANG, else ja).", show_default=False),
 ]
+ExcelSafeOpt = Annotated[
+    bool, typer.Option("--excel-safe", envvar="LTV_EXCEL_SAFE",
+                       help="In CSV output, prefix text cells that start with = + - or @ with ' so that Excel "
+                            "shows them as text and never runs them as formulas."),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Analyse as of this date (YYYY-MM-DD); later orders are ignored.")
 ]
@@ -45,9 +50,11 @@ DEFAULT_WS = Path(DEFAULT_WORKSPACE)
 
 
 def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = False) -> Workspace:
-    """Open the workspace, with one clear sentence when the file is missing."""
+    """Open the workspace, with one clear sentence (in the user's language) when it cannot be used."""
     if must_exist and not Path(path).exists():
         raise InputError(key="err.no_workspace", path=str(path))
+    if Path(path).is_dir():
+        raise InputError(key="err.workspace_is_folder", path=str(path), example=str(Path(path) / "ltv.duckdb"))
     return Workspace(path, read_only=read_only)
 
 
@@ -90,13 +97,73 @@ def records(data: Any) -> list[dict[str, Any]]:
     return [{str(k): _jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
+# set by ``ltv --excel-safe`` (or LTV_EXCEL_SAFE=1): CSV text cells are written so that Excel never runs them
+EXCEL_SAFE = {"on": False}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(df: Any) -> Any:
+    """A copy of ``df`` whose text cells starting with = + - @ (or a tab / carriage return) begin with ``'``.
+
+    Excel and LibreOffice run such cells of a CSV file as formulas (``=HYPERLINK(...)`` from a product name);
+    the quote makes them text. Numbers are left alone (a negative amount stays a number).
+    """
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col].astype(object)
+            hit = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            if hit.any():
+                out[col] = s.where(~hit, "'" + s[hit].astype(str))
+    return out
+
+
+def check_out(out: Path, lang: str | None = None) -> None:
+    """Refuse an output path that cannot be a file (a folder, a path under a file) with one sentence."""
+    if out.is_dir():
+        raise InputError(key="err.out_is_folder", path=str(out), example=str(out / f"result{out.suffix or '.csv'}"))
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(key="err.out_under_file", path=str(out), parent=str(parent))
+            break
+
+
 def write_frame(data: Any, out: Path, *, sheet: str = "result") -> None:
-    """Write a table to a file whose extension says the format."""
-    df = _frame(data)
+    """Write a table to a file whose extension says the format; one sentence when the path cannot be written."""
     suffix = out.suffix.lower()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_out(out)
+    if suffix not in (".csv", ".parquet", ".json", ".xlsx"):
+        raise InputError(key="err.out_extension", name=out.name)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_frame(_frame(data), out, suffix, sheet)
+    except OSError as exc:
+        raise InputError(key="err.out_failed", path=str(out), reason=exc.strerror or type(exc).__name__) from None
+
+
+def _write_xlsx(df: Any, out: Path, sheet: str) -> None:
+    """Excel file whose text cells are text: a value starting with ``=`` is never written as a formula."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append([str(c) for c in df.columns])
+    values = df.astype(object).where(df.notna(), None)
+    for row in values.itertuples(index=False, name=None):
+        ws.append([v.item() if hasattr(v, "item") else v for v in row])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # text from the data that starts with "=" stays text (as in the report)
+                cell.data_type = "s"
+    wb.save(out)
+
+
+def _write_frame(df: Any, out: Path, suffix: str, sheet: str) -> None:
     if suffix == ".csv":
-        df.to_csv(out, index=False)
+        (excel_safe(df) if EXCEL_SAFE["on"] else df).to_csv(out, index=False)
     elif suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -110,7 +177,7 @@ def write_frame(data: Any, out: Path, *, sheet: str = "result") -> None:
         for col in df2.columns:
             if hasattr(df2[col], "dt") and getattr(df2[col].dt, "tz", None) is not None:
                 df2[col] = df2[col].dt.tz_localize(None)
-        df2.to_excel(out, index=False, sheet_name=sheet[:31])
+        _write_xlsx(df2, out, sheet[:31])
     else:
         raise InputError(key="err.out_extension", name=out.name)
 
@@ -132,7 +199,8 @@ def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1, default=_jsonable) + "\n")
         return
     if csv_:
-        _frame(data).to_csv(sys.stdout, index=False)
+        frame = _frame(data)
+        (excel_safe(frame) if EXCEL_SAFE["on"] else frame).to_csv(sys.stdout, index=False)
         return
     if out is not None and not isinstance(data, dict):
         console.print(t("cli.wrote_rows", current_lang(), rows=format_number(len(_frame(data)), current_lang()),

@@ -45,6 +45,10 @@ def cli_reference() -> str:
         "Given before the command (`ltv --lang en summary`). Every command that prints words also takes its own",
         "`--lang`, which wins. Error messages follow the language: `エラー: …` in Japanese, `Error: …` in English.",
         "",
+        "Text from the data is never run as a formula: `.xlsx` files store it as text. For CSV files opened in Excel,",
+        "`ltv --excel-safe COMMAND …` (or `LTV_EXCEL_SAFE=1`) prefixes text cells that start with `=`, `+`, `-` or",
+        "`@` with `'`, as Excel's own escape; leave it off for CSV read by programs, which get the text unchanged.",
+        "",
     ]
     for param in group.params:
         if param.name == "help":

@@ -69,10 +69,24 @@ def _margin(path: Path | None, cost_rate: float | None) -> MarginSettings:
         raise InputError(key="err.margin_invalid", detail="; ".join(first[:2])) from None
 
 
-def _context(workspace: Path, as_of: str | None) -> tuple[Any, dt.date]:
+def _context(workspace: Path, as_of: str | None, lang: str) -> tuple[Any, dt.date]:
+    day = parse_date(as_of)
     ws = open_workspace(workspace)
     ws.require_orders()
-    return ws, pipeline.resolve_as_of(ws, parse_date(as_of))
+    if day is not None:
+        _note_as_of(ws, day, lang)
+    return ws, pipeline.resolve_as_of(ws, day)
+
+
+def _note_as_of(ws: Any, day: dt.date, lang: str) -> None:
+    """One sentence on standard error when --as-of lies outside the orders (the KPIs are then empty)."""
+    from ._app import err_console
+
+    first, last = ws.order_date_range()
+    if day < first:
+        err_console.print(t("cli.note.as_of_before_orders", lang, day=day, first=first), markup=False)
+    elif (day - last).days > 365:
+        err_console.print(t("cli.note.as_of_after_orders", lang, day=day, last=last), markup=False)
 
 
 def _show(df: Any, lang: str, *, json_: bool, csv_: bool, out: Path | None, title: str) -> None:
@@ -90,7 +104,9 @@ def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: 
             margin_config: MarginOpt = None, cost_rate: CostRateOpt = None) -> None:
     """The shop's LTV KPIs: AOV, purchases per year, retention, lifespan, textbook and retention LTV, F2."""
     lang = use_lang(lang)
-    ws, day = _context(workspace, as_of)
+    if discount_rate < 0:
+        raise InputError(key="err.negative_discount_rate", value=discount_rate)
+    ws, day = _context(workspace, as_of, lang)
     with ws:
         data = pipeline.summary(ws, day, settings=_margin(margin_config, cost_rate), discount_rate=discount_rate).data
     if json_ or csv_ or out is not None:
@@ -121,7 +137,7 @@ def cohorts(
     lang = use_lang(lang)
     if metric not in COHORT_METRICS:
         raise InputError(key="err.unknown_metric", value=metric, choices=list(COHORT_METRICS))
-    ws, day = _context(workspace, as_of)
+    ws, day = _context(workspace, as_of, lang)
     settings = _margin(margin_config, cost_rate)
     with ws:
         table = pipeline.cohorts(ws, day, by=by, split=split, period=period, step_days=step_days,
@@ -164,7 +180,7 @@ def f2(
         wins = tuple(int(w) for w in windows.replace(" ", "").split(",") if w)
     except ValueError:
         raise InputError(key="err.windows", value=windows) from None
-    ws, day = _context(workspace, as_of)
+    ws, day = _context(workspace, as_of, lang)
     with ws:
         if golden:
             life, summ = pipeline.golden(ws, day, bin_days=bin_days, min_at_risk=min_at_risk)
@@ -194,7 +210,7 @@ def segments(
 ) -> None:
     """RFM groups or CPM segments; per-customer segments are stored as result_segments_<kind>."""
     lang = use_lang(lang)
-    ws, day = _context(workspace, as_of)
+    ws, day = _context(workspace, as_of, lang)
     try:
         cpm = CpmSettings(lapse_days=lapse_days, young_days=young_days, prime_days=prime_days, spend_yen=spend_yen)
     except ValueError:
@@ -220,7 +236,7 @@ def points(
     from ..calendar import CampaignCalendar
 
     cal = CampaignCalendar.from_file(calendar) if calendar is not None else CampaignCalendar.default()
-    ws, day = _context(workspace, as_of)
+    ws, day = _context(workspace, as_of, lang)
     settings = _margin(margin_config, cost_rate)
     with ws:
         if compare:
@@ -246,7 +262,7 @@ def cac(
     """LTV vs CAC per acquisition channel: 限界CPA, 目標CPA, payback months and LTV/CAC."""
     lang = use_lang(lang)
     table_costs = read_costs(costs)
-    ws, day = _context(workspace, as_of)
+    ws, day = _context(workspace, as_of, lang)
     with ws:
         data = pipeline.cac(ws, day, costs=table_costs, window_days=window_days, profit_goal=profit_goal,
                             settings=_margin(margin_config, cost_rate)).data

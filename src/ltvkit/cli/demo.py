@@ -293,7 +293,12 @@ def demo(
         raise InputError(key="err.unknown_mall", value=mall)
     if catalog not in ("demo", "wide"):
         raise InputError(key="err.unknown_catalog", value=catalog)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError(key="err.demo_out_is_file", path=str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(key="err.out_failed", path=str(out), reason=exc.strerror or str(exc)) from None
     ctx = DemoContext(out=out, workspace=workspace or out / "ltv.duckdb", customers=customers, seed=seed, lang=lang,
                       mall=mall, catalog=catalog)
     steps = list(DEMO_STEPS)

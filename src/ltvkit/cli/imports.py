@@ -65,7 +65,7 @@ def import_(
             value = t("cli.import.value", lang, value=repr(r["value"])) if r["value"] is not None else ""
             console.print(f"  {r['file']} {where}: {r['reason']}{value}", markup=False)
         if result.quarantined > len(result.first_reasons):
-            console.print(t("cli.import.more_reasons", lang), markup=False)
+            console.print(t("cli.import.more_reasons", lang, import_id=result.import_id), markup=False)
     if strict and result.quarantined:
         raise InputError(key="err.strict_quarantined", rows=format_number(result.quarantined, "en"))
     if result.valid_rows == 0:

@@ -73,6 +73,8 @@ def recommend(
         raise InputError(key="err.at_least_one", option="--k", value=k)
     if horizon_days < 1:
         raise InputError(key="err.at_least_one", option="--horizon-days", value=horizon_days)
+    if within_days < 0:
+        raise InputError(key="err.negative_within_days", value=within_days)
     cut = parse_date(as_of)
     if evaluate:
         with open_workspace(workspace, read_only=True) as ws:

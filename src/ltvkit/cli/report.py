@@ -11,7 +11,17 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from ..i18n import format_number, t
 from ._app import app
-from ._common import DEFAULT_WS, AsOfOpt, LangOpt, WorkspaceOpt, console, open_workspace, parse_date, use_lang
+from ._common import (
+    DEFAULT_WS,
+    AsOfOpt,
+    LangOpt,
+    WorkspaceOpt,
+    check_out,
+    console,
+    open_workspace,
+    parse_date,
+    use_lang,
+)
 
 if TYPE_CHECKING:
     from ..reports import ReportPaths
@@ -59,6 +69,9 @@ def report(
     """
     lang = use_lang(lang)
     day = parse_date(as_of)
+    for path in (out, xlsx):
+        if path is not None:
+            check_out(path, lang)
     with open_workspace(workspace, read_only=read_only) as ws:
         paths = write_report(ws, lang=lang, out=out, xlsx=xlsx, as_of=day, compute_missing=not read_only, costs=costs)
     data = paths.data

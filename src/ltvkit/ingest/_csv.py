@@ -28,6 +28,7 @@ __all__ = [
     "sniff_file",
     "sql_clean_number",
     "sql_int",
+    "sql_is_decimal",
     "sql_money",
     "sql_money_from",
     "sql_int_from",
@@ -357,35 +358,49 @@ def sql_clean_number(expr: str) -> str:
             f"ELSE translate({expr}, {sql_literal(src)}, {sql_literal(dst)}) END, '')")
 
 
+# Only decimal digits are numbers: DuckDB's casts also accept 0x10, 0b11, 1e3, 1_000, inf and nan, which no
+# export writes and which must be quarantined, so every cast is guarded by this pattern (RE2, cheap).
+_DECIMAL = "'\\s*[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)\\s*'"
+
+
+def sql_is_decimal(expr: str) -> str:
+    """SQL: ``expr`` is written with decimal digits only (a sign, one decimal point, surrounding spaces)."""
+    return f"regexp_full_match({expr}, {_DECIMAL})"
+
+
+def _guarded(expr: str, cast: str) -> str:
+    return f"CASE WHEN {sql_is_decimal(expr)} THEN {cast} END"
+
+
 def sql_money(clean: str) -> str:
     """Integer amount from cleaned number text (rounded half away from zero), NULL when not a number."""
-    return f"TRY_CAST({clean} AS BIGINT)"
+    return _guarded(clean, f"TRY_CAST({clean} AS BIGINT)")
 
 
 def sql_money_from(raw: str) -> str:
     """Integer amount from raw text: a plain cast first, the cleaning (commas, ¥, full width) only when it fails."""
-    return f"COALESCE(TRY_CAST({raw} AS BIGINT), {sql_money(sql_clean_number(raw))})"
+    return f"COALESCE({_guarded(raw, f'TRY_CAST({raw} AS BIGINT)')}, {sql_once(sql_clean_number(raw), sql_money)})"
 
 
 def sql_int_from(raw: str) -> str:
     """Whole number from raw text: a plain cast first (no decimal point), the cleaning only when it fails."""
-    return (f"COALESCE(CASE WHEN NOT contains({raw}, '.') THEN TRY_CAST({raw} AS BIGINT) END, "
+    return (f"COALESCE(CASE WHEN NOT contains({raw}, '.') AND {sql_is_decimal(raw)} THEN TRY_CAST({raw} AS BIGINT) END, "
             f"{sql_once(sql_clean_number(raw), sql_int)})")
 
 
 def sql_double_from(raw: str) -> str:
-    return f"COALESCE(TRY_CAST({raw} AS DOUBLE), {sql_decimal(sql_clean_number(raw))})"
+    return f"COALESCE({_guarded(raw, f'TRY_CAST({raw} AS DOUBLE)')}, {sql_once(sql_clean_number(raw), sql_decimal)})"
 
 
 def sql_decimal(clean: str) -> str:
-    return f"TRY_CAST({clean} AS DOUBLE)"
+    return _guarded(clean, f"TRY_CAST({clean} AS DOUBLE)")
 
 
 def sql_int(clean: str) -> str:
-    """Whole number from cleaned text (``2`` or ``2.0``); NULL when not a whole number (``2.5``, ``x``)."""
+    """Whole number from cleaned text (``2`` or ``2.0``); NULL when not a whole number (``2.5``, ``x``, ``0x10``)."""
     dec = f"TRY_CAST({clean} AS DECIMAL(20,4))"
-    return (f"CASE WHEN NOT contains({clean}, '.') THEN TRY_CAST({clean} AS BIGINT) "
-            f"WHEN {dec} = TRY_CAST({dec} AS BIGINT) THEN TRY_CAST({dec} AS BIGINT) END")
+    return _guarded(clean, f"CASE WHEN NOT contains({clean}, '.') THEN TRY_CAST({clean} AS BIGINT) "
+                           f"WHEN {dec} = TRY_CAST({dec} AS BIGINT) THEN TRY_CAST({dec} AS BIGINT) END")
 
 
 def sql_date_text(expr: str) -> str:
@@ -428,3 +443,114 @@ def safe_remove(path: os.PathLike[str] | str) -> None:
         os.remove(path)
     except OSError:
         pass
+
+
+def count_newlines(path: Path) -> int:
+    """Number of ``\\n`` bytes in the file (a fast count, no decoding)."""
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            n += chunk.count(b"\n")
+    return n
+
+
+def record_start_lines(path: Path) -> Any:
+    """File line (1-based) where each data record starts, for records as a CSV reader sees them.
+
+    A record ends at a newline outside quotes; blank lines are no records (DuckDB skips them); the header is
+    line 1 and not in the result. ``"`` and ``\\n`` are never trail bytes of UTF-8 or CP932, so the bytes are
+    scanned without decoding. Used to give quarantined rows their file line when a quoted field holds a
+    newline (then records and lines differ).
+    """
+    import numpy as np
+
+    ends, idx = [], []  # byte position and newline index of each newline outside quotes
+    quotes = offset = seen = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            arr = np.frombuffer(chunk, np.uint8)
+            nl = np.flatnonzero(arr == 0x0A)
+            qpos = np.flatnonzero(arr == 0x22)
+            outside = (quotes + np.searchsorted(qpos, nl)) % 2 == 0
+            ends.append(nl[outside] + offset)
+            idx.append(np.flatnonzero(outside) + seen)
+            quotes += len(qpos)
+            seen += len(nl)
+            offset += len(chunk)
+    end_pos = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+    end_idx = np.concatenate(idx) if idx else np.zeros(0, np.int64)
+    size = offset
+    if size and (not len(end_pos) or end_pos[-1] != size - 1):  # a last record without a newline
+        end_pos = np.append(end_pos, size)
+        end_idx = np.append(end_idx, seen)
+    if len(end_pos) < 2:
+        return np.zeros(0, np.int64)
+    start_pos = end_pos[:-1] + 1  # records after the header
+    length = end_pos[1:] - start_pos
+    with open(path, "rb") as fh:
+        data_cr = [fh.seek(int(p)) is not None and fh.read(1) == b"\r" for p in start_pos[length == 1]]
+    blank = length == 0
+    if data_cr:
+        one = np.flatnonzero(length == 1)
+        blank[one[np.array(data_cr, bool)]] = True
+    lines = end_idx[:-1] + 2  # the line after the newline that ended the previous record
+    return lines[~blank]
+
+
+def lines_at_offsets(path: Path, offsets: list[int]) -> list[int]:
+    """The file line (1-based) holding each byte offset (offsets in any order)."""
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    out = [0] * len(offsets)
+    k, line, pos = 0, 1, 0
+    with open(path, "rb") as fh:
+        while k < len(order) and (chunk := fh.read(_CHUNK)):
+            while k < len(order) and offsets[order[k]] < pos + len(chunk):
+                out[order[k]] = line + chunk.count(b"\n", 0, max(offsets[order[k]] - pos, 0))
+                k += 1
+            line += chunk.count(b"\n")
+            pos += len(chunk)
+    for j in order[k:]:
+        out[j] = line
+    return out
+
+
+_MAX_BAD_BYTES = 10_000
+
+
+def utf8_errors(path: Path) -> tuple[list[int], int]:
+    """Byte offsets of the invalid UTF-8 sequences of a file (at most 10,000) and its count of other non-ASCII bytes.
+
+    Pieces are cut after a newline (never inside a UTF-8 character) and decoded strictly; each error is noted and
+    decoding resumes after it. Run only on a file that failed validation.
+    """
+    import numpy as np
+
+    errors: list[int] = []
+    good = 0
+    base = 0
+    carry = b""
+    with open(path, "rb") as fh:
+        while len(errors) < _MAX_BAD_BYTES:
+            chunk = fh.read(_CHUNK)
+            data = carry + chunk
+            if not data:
+                break
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            if cut == 0:
+                cut = len(data)
+            piece, carry = data[:cut], data[cut:]
+            bad_bytes = 0
+            pos = 0
+            while pos < len(piece) and len(errors) < _MAX_BAD_BYTES:
+                try:
+                    piece[pos:].decode("utf-8")
+                    break
+                except UnicodeDecodeError as exc:
+                    errors.append(base + pos + exc.start)
+                    bad_bytes += exc.end - exc.start
+                    pos += exc.end
+            good += int(np.count_nonzero(np.frombuffer(piece, np.uint8) >= 0x80)) - bad_bytes
+            base += len(piece)
+            if not chunk:
+                break
+    return errors, good

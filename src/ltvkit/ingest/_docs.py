@@ -22,13 +22,24 @@ Every importer turns a shop's export into rows of `order_lines`; every analysis 
 * Order-level amounts (points, coupons, shipping) are allocated to the order's lines in proportion to
   `line_amount` with integer largest remainders, so a sum over lines equals the order total.
 * The natural key of a line is `(source, order_id, line_no)`: re-importing the same or an overlapping file
-  updates lines in place (for example a later cancellation) and never duplicates them.
+  updates lines in place (for example a later cancellation) and never duplicates them. `line_no` comes from the
+  file (Yahoo's LineId), else it is the line's position in its order as exported, quarantined rows included, so a
+  bad row never shifts the other lines. An order already imported that has a quarantined row in a later file
+  keeps all its previous lines (its other rows are quarantined with reason `order_kept`).
+* Numbers are decimal digits only (half- or full-width, with `,`, `円`, `¥`/`￥`); `0x10`, `1e3`, `1_000` or
+  `inf` are quarantined. An order number seen with two buyers or two dates in one file keeps its first buyer and
+  date; the other rows are quarantined. A file naming a column it needs twice is refused.
+* A UTF-8 file with a few bytes that are not UTF-8 is read as UTF-8, and each row with such a byte in a field
+  that is read is quarantined ("invalid UTF-8 at byte N"); it is never reinterpreted as Shift_JIS.
 * `customer_key` is the source's customer number when the export has one; otherwise an HMAC-SHA256 keyed hash
   (per-workspace secret, prefix `h:`) of the normalised e-mail, or of name + phone + postal code for Rakuten,
   whose e-mails are masked. Names, e-mails, phones and addresses are stored only in `contacts`, and only with
   `ltv import --keep-contacts`.
-* Each file's import is one transaction and is recorded in `import_log` (file name, SHA-256 of the content,
-  counts, time). Rows that cannot be imported go to `quarantine`; good rows are never dropped.
+* Each file's import is one transaction and is recorded in `import_log` (file name and path, SHA-256 of the
+  content, counts, time). Rows that cannot be imported go to `quarantine` with the file line (lines of the
+  file, also after quoted fields that hold newlines), the column, the value and the reason; good rows are never
+  dropped. Quarantine rows belong to their import and are kept as history: `ltv quarantine` lists those of the
+  latest import of each path, `--import ID` one import, `--all` every import.
 """
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ..exceptions import UnknownFormatError
-from ._csv import FileInfo, file_hash, norm_header, sniff_file, sql_literal, transcode_parts
+from ._csv import FileInfo, file_hash, norm_header, sniff_file, sql_literal, transcode_parts, utf8_errors
 
 __all__ = ["Staged", "stage_file"]
 
@@ -33,6 +33,7 @@ class Staged:
     parts: list[str] | None = None  # UTF-8 part files when a large file was transcoded in parallel
     csv_options: str = ""
     has_rec: bool = True  # False: a plain CSV scan; its rows keep file order, so rowid of a copy is the index
+    bad_bytes: list[int] | None = None  # byte offsets of invalid UTF-8 in a UTF-8 file (read as U+FFFD)
 
     def rejected_sql(self, con: duckdb.DuckDBPyConnection) -> str:
         """(line, error_message) of the rows the CSV reader rejected, numbered as records of the whole file.
@@ -87,16 +88,27 @@ def stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, *, tag: str, tmpd
         raise UnknownFormatError(f"{info.path.name} has no header row; the first line must name the columns.")
     rejects = None
     parts = None
+    bad_bytes: list[int] = []
     csv_options = ""
     if info.kind == "csv":
         path = info.path
         encoding = info.encoding or "utf-8"
         if encoding in ("utf-8", "utf-8-sig"):
             digest, valid = file_hash(path, validate_utf8=True)
-            if not valid:  # an ASCII-only start fooled detection: the rest is Shift_JIS
-                encoding = "cp932"
+            if not valid:
+                errors, good = utf8_errors(path)
+                if good >= 10 * len(errors):
+                    # UTF-8 with a few bad bytes: read as UTF-8 (each bad byte becomes U+FFFD and its row is
+                    # quarantined), never reinterpreted as another encoding
+                    bad_bytes = errors
+                else:  # an ASCII-only start fooled detection: the rest is Shift_JIS
+                    encoding = "cp932"
         files = [str(path)]
-        if encoding not in ("utf-8", "utf-8-sig"):
+        if bad_bytes:
+            part_paths, digest = transcode_parts(info.path, tmpdir, tag, "utf-8")
+            files = [str(p) for p in part_paths]
+            parts = files
+        elif encoding not in ("utf-8", "utf-8-sig"):
             part_paths, digest = transcode_parts(info.path, tmpdir, tag, encoding)
             files = [str(p) for p in part_paths]
             parts = files
@@ -153,7 +165,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, info: FileInfo, *, tag: str, tmpd
         rec = "" if has_rec else "row_number() OVER () - 1 AS _rec, "
         con.execute(f"CREATE TEMP TABLE {table_name} AS SELECT {rec}* FROM {relation}")
         relation, has_rec = table_name, True
-    return Staged(info, relation, cols, headers, digest, encoding, rejects, parts, csv_options, has_rec)
+    return Staged(info, relation, cols, headers, digest, encoding, rejects, parts, csv_options, has_rec, bad_bytes)
 
 
 def combined_hash(staged: list[Staged]) -> str:

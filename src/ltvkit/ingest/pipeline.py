@@ -11,16 +11,19 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from ..exceptions import InputError, MappingError, StoreError
+from ..exceptions import InputError, MappingError, StoreError, UnknownFormatError
 from ..store.schema import ORDER_LINES
 from ._csv import (
+    count_newlines,
+    lines_at_offsets,
     norm_header,
+    record_start_lines,
     sql_double_from,
     sql_int_from,
     sql_literal,
@@ -46,6 +49,7 @@ _LINE_COLS = [c.name for c in ORDER_LINES]
 _COMPARE_COLS = [c for c in _LINE_COLS if c not in ("source", "order_id", "line_no", "import_id")]
 _REQUIRED = ("order_id", "ordered_at", "quantity")
 _SELF_JOIN_MAX_LINES = 32  # larger orders rank their lines with windows
+_MAX_AMOUNT = 10**15  # yen; larger amounts are quarantined (sums over lines then fit in BIGINT)
 
 
 @dataclass
@@ -189,6 +193,9 @@ class _Import:
         self._orders_without_items: str | None = None
         self.stage_db: str | None = None
         self._rejected = 0
+        self._unclosed: list[int] = []  # lines blanked because their quote is never closed
+        self._original_hash: str | None = None
+        self._log_paths = " + ".join(str(i.path.resolve()) for i in infos)
 
     # -- helpers ------------------------------------------------------------------------------------------
     def q(self, sql: str, params: list[Any] | None = None) -> Any:
@@ -273,6 +280,7 @@ class _Import:
         """
         relation, cols, headers, main, extra_checks = self._stage(tmp)
         exprs, names = self.reader.resolve(cols, headers)
+        self._refuse_duplicated_headers(exprs)
         if "_o_rec" in cols:
             exprs["_o_rec"] = cols["_o_rec"]
         self._check_required(exprs, names, main)
@@ -281,21 +289,74 @@ class _Import:
         canon_t, self.canon = f"{self.stage_db}.canon", self.temp("canon")
         self.has_rec = main.has_rec
         self.q(f"CREATE TABLE {canon_t} AS {self._canonical_sql(relation, exprs, names, secret, extra_checks)}")
+        if self._skip_unclosed_quotes(main, tmp):
+            self.q(f"DETACH {self.stage_db}")
+            (tmp / "stage.duckdb").unlink(missing_ok=True)
+            self._drop_temps()
+            self.temps, self.staged = [], []
+            return self._prepare(tmp, secret)
         # rows are stored in file order, so a plain CSV scan's record index is the rowid
         self.rowid_base = 0 if self.has_rec else self.q(f"SELECT COALESCE(min(rowid), 0) FROM {canon_t}").fetchall()[0][0]
         rec = "" if self.has_rec else f"rowid - {self.rowid_base} AS _rec, "
         self.q(f"CREATE TEMP VIEW {self.canon} AS SELECT {rec}* FROM {canon_t}")
         if "line_no" in exprs:
             self._flag_duplicates(canon_t, self.canon)
+        self._flag_conflicts(canon_t, self.canon)
+        self._keep_previous_orders(main)
         return exprs, names, main
+
+    def _skip_unclosed_quotes(self, main: Staged, tmp: Path) -> bool:
+        """Blank the lines whose quote is never closed, and stage the file again (True) when there are any.
+
+        The CSV reader reads such a quote to the end of the file and rejects it all as one record, so every row
+        after it would be lost without a word. The line is blanked in a copy (line numbers stay) and quarantined;
+        the rows after it import. Only single CSV files read in one piece (UTF-8, or one transcoded part).
+        """
+        if (len(self.infos) != 1 or main.info.kind != "csv" or not main.rejects or len(main.parts or [None]) != 1
+                or self._unclosed):
+            return False
+        try:
+            found = self.q(f"SELECT DISTINCT line_byte_position FROM {main.rejects} "
+                           f"WHERE error_message ILIKE '%unterminated quote%'").fetchall()
+        except duckdb.Error:
+            return False
+        if not found:
+            return False
+        read = Path(main.parts[0]) if main.parts else main.info.path
+        lines = sorted(set(lines_at_offsets(read, [int(r[0]) for r in found])))
+        original = main.info.path
+        repaired = tmp / "unclosed" / original.name
+        repaired.parent.mkdir(exist_ok=True)
+        with open(original, "rb") as fin, open(repaired, "wb") as fout:
+            for number, raw in enumerate(fin, start=1):
+                if number in lines:
+                    raw = raw[len(raw.rstrip(b"\r\n")):]  # keep only the line end
+                fout.write(raw)
+        self._unclosed = lines
+        self._original_hash = main.content_hash
+        self.infos = [replace(self.infos[0], path=repaired)]
+        return True
+
+    def _refuse_duplicated_headers(self, exprs: dict[str, str]) -> None:
+        """Refuse a file that names a column it needs twice: which of the two holds the value is unknowable."""
+        import re
+
+        used = set(re.findall(r"\b\w+_c\d+\b", " ".join(exprs.values())))
+        for s in self.staged:
+            seen: dict[str, str] = {}
+            for h in s.info.headers:
+                key = norm_header(h)
+                if key and key in seen and s.cols.get(key, "").split(".")[-1] in used:
+                    raise UnknownFormatError(
+                        f"{s.name} has the column {h!r} twice, so which one holds the value is unknown; "
+                        f"remove or rename one of them and import again.")
+                seen[key] = h
 
     def _run(self, exprs: dict[str, str], names: dict[str, str], main: Staged, file_label: str, secret: bytes,
              started: dt.datetime) -> ImportResult:
         import_id = self.q("SELECT nextval('import_id_seq')").fetchall()[0][0]
         canon = self.canon
         # the quarantine describes the latest import of each file
-        for staged in self.staged:
-            self.q("DELETE FROM quarantine WHERE file = ?", [staged.name])
         quarantined = self._quarantine(canon, names, import_id, main, file_label)
         rows_read = self.q(f"SELECT count(*) FROM {canon}").fetchall()[0][0] + self._rejected
         result = ImportResult(file=file_label, preset=self.reader.name, source=self.source,
@@ -317,9 +378,15 @@ class _Import:
                 self._store_contacts(canon, exprs)
         result.first_reasons = first_reasons(self.con, import_id)
         status = "strict-rejected" if self.strict and quarantined else "done"
-        self.q("INSERT INTO import_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        path = self._log_paths
+        if self._original_hash is not None:
+            self.staged[0].content_hash = self._original_hash
+        self.q("INSERT INTO import_log (import_id, file_name, content_hash, preset, source, encoding, started_at, "
+               "finished_at, rows_read, imported, updated, unchanged, quarantined, status, file_path) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [import_id, file_label, combined_hash(self.staged), self.reader.name, self.source, main.encoding,
-                started, dt.datetime.now(), rows_read, result.imported, result.updated, result.unchanged, quarantined, status])
+                started, dt.datetime.now(), rows_read, result.imported, result.updated, result.unchanged, quarantined,
+                status, path])
         return result
 
     def _stage(self, tmp: Path) -> tuple[str, dict[str, str], dict[str, str], Staged, list[tuple[str, str, str]]]:
@@ -347,7 +414,11 @@ class _Import:
         self._orders_without_items = (
             f"SELECT {sql_literal(o.name)}, _rec + 2, {sql_literal(o.headers[norm_header('OrderId')])}, "
             f"TRIM({oid_o}), {REASONS['order_without_items'].code} FROM {o.relation} od WHERE TRIM({oid_o}) <> '' "
-            f"AND NOT EXISTS (SELECT 1 FROM {i.relation} it WHERE TRIM(it.{oid_i}) = TRIM(od.{oid_o}))")
+            f"AND NOT EXISTS (SELECT 1 FROM {i.relation} it WHERE TRIM(it.{oid_i}) = TRIM(od.{oid_o})) "
+            # a repeated order row: the first one is joined to the items, the others are quarantined
+            f"UNION ALL SELECT {sql_literal(o.name)}, _rec + 2, {sql_literal(o.headers[norm_header('OrderId')])}, "
+            f"TRIM({oid_o}), {REASONS['duplicate_order_row'].code} FROM {o.relation} WHERE TRIM({oid_o}) <> '' "
+            f"QUALIFY row_number() OVER (PARTITION BY TRIM({oid_o}) ORDER BY _rec) > 1")
         return relation, cols, headers, i, [("_o_rec IS NULL", "orphan_item", "order_id")]
 
     def _check_required(self, exprs: dict[str, str], names: dict[str, str], main: Staged) -> None:
@@ -426,6 +497,9 @@ class _Import:
             for k in ("name", "email", "phone", "zip", "address"):
                 typed[f"c_{k}"] = f"f_{k}" if has(k) else "CAST(NULL AS VARCHAR)"
         keep_raw = ["_rec"] if self.has_rec else []
+        if any(s.bad_bytes for s in self.staged):  # a byte that was not UTF-8 in any field read: not this row
+            raw = ", ".join(f"f_{k}" for k in exprs)
+            keep_raw.append(f"contains(concat_ws('', {raw}), '\ufffd') AS _bad_utf8")
         keep_raw.append("f_order_id" if has("order_id") else "NULL AS f_order_id")
         if has("_o_rec"):
             keep_raw.append("f__o_rec AS _o_rec")
@@ -434,7 +508,10 @@ class _Import:
                 keep_raw.append(f"f_{f}")
         sql += f", t3 AS (SELECT {', '.join(keep_raw)}, {', '.join(f'{e} AS {k}' for k, e in typed.items())} FROM {src})"
         # t4: validation -> reason code and offending value
-        checks: list[tuple[str, str, str | None]] = [("order_id IS NULL", "missing_order_id", None)]
+        checks: list[tuple[str, str, str | None]] = []
+        if any(s.bad_bytes for s in self.staged):
+            checks.append(("_bad_utf8", "invalid_utf8", None))
+        checks.append(("order_id IS NULL", "missing_order_id", None))
         for cond, key, col in extra_checks:
             checks.append((cond, key, "f_" + col))
         checks += [("ordered_at IS NULL", "bad_date", "f_ordered_at"),
@@ -449,6 +526,13 @@ class _Import:
         for f in (*MONEY_FIELDS, "cost"):
             if has(f):
                 checks.append((f"{f} IS NULL AND f_{f} IS NOT NULL AND TRIM(f_{f}) <> ''", "bad_amount", f"f_{f}"))
+        # amounts beyond any shop's (10^15 yen) are quarantined, so that the sums over lines fit in 64 bits
+        for f in ("unit_price", "line_amount", *MONEY_FIELDS, "cost"):
+            if has(f):
+                checks.append((f"abs({f}) >= {_MAX_AMOUNT}", "amount_too_large", f"f_{f}"))
+        if not has("line_amount"):
+            checks.append((f"abs(CAST(unit_price AS HUGEINT) * quantity) >= {_MAX_AMOUNT}", "amount_too_large",
+                           "f_unit_price"))
         for f in ("point_rate", "delivery_count"):
             if has(f):
                 checks.append((f"{f} IS NULL AND f_{f} IS NOT NULL AND TRIM(f_{f}) <> ''", "bad_number", f"f_{f}"))
@@ -458,7 +542,8 @@ class _Import:
         self._checks = checks
         code = "CASE " + " ".join(f"WHEN {c} THEN {REASONS[k].code}" for c, k, _ in checks) + " END"
         value = "CASE " + " ".join(f"WHEN {c} THEN {v or 'NULL'}" for c, _, v in checks) + " END"
-        line_amount = "line_amount" if has("line_amount") else f"unit_price * {qty}"
+        # HUGEINT: a product beyond 64 bits is quarantined by the check above instead of failing the import
+        line_amount = "line_amount" if has("line_amount") else f"TRY_CAST(CAST(unit_price AS HUGEINT) * {qty} AS BIGINT)"
         unit_price = ("unit_price" if has("unit_price")
                       else f"CASE WHEN {qty} > 0 THEN CAST(ROUND(line_amount / {qty}) AS BIGINT) ELSE line_amount END")
         out = [f"CAST({code} AS TINYINT) AS _q", f"CAST({value} AS VARCHAR) AS _qv", *(["_rec"] if self.has_rec else []),
@@ -481,20 +566,133 @@ class _Import:
                    WHERE {rec} IN (SELECT _rec FROM {canon} WHERE _q IS NULL QUALIFY row_number() OVER
                    (PARTITION BY source, order_id, line_no_x ORDER BY _rec) > 1)""")
 
+    def _rejected_positions(self, staged: Staged) -> str | None:
+        """Temp table of ``v``: for each row the CSV reader rejected, the ``_rec`` the next good row has (None: none)."""
+        if hasattr(self, "_rejv"):
+            return self._rejv
+        self._rejv: str | None = None
+        n = 0
+        if staged.rejects:
+            try:
+                n = self.q(f"SELECT count(*) FROM {staged.rejected_sql(self.con)}").fetchall()[0][0]
+            except duckdb.Error:
+                n = 0
+        if n:
+            self._rejv = self.temp("rejv")
+            self.q(f"CREATE TEMP TABLE {self._rejv} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER "
+                   f"(ORDER BY line) - 1) AS v FROM (SELECT DISTINCT line FROM {staged.rejected_sql(self.con)})")
+        if self._unclosed:  # a blanked line sits before the record that starts after it
+            import numpy as np
+
+            starts = record_start_lines(staged.info.path)
+            if self._rejv is None:
+                self._rejv = self.temp("rejv")
+                self.q(f"CREATE TEMP TABLE {self._rejv} (v BIGINT)")
+            for line in self._unclosed:
+                self.q(f"INSERT INTO {self._rejv} VALUES (?)", [int(np.searchsorted(starts, line))])
+        return self._rejv
+
     def _line_sql(self, staged: Staged) -> str:
         """SQL for the file line of record ``_rec`` (the header is line 1; rejected rows are counted back in)."""
-        if not staged.rejects:
+        rej = self._rejected_positions(staged)
+        if rej is None:
             return "_rec + 2"
-        try:
-            n = self.q(f"SELECT count(*) FROM {staged.rejected_sql(self.con)}").fetchall()[0][0]
-        except duckdb.Error:
-            return "_rec + 2"
-        if n == 0:
-            return "_rec + 2"
-        rej = self.temp("rejv")
-        self.q(f"CREATE TEMP TABLE {rej} AS SELECT CAST(line AS BIGINT) - 2 - (row_number() OVER (ORDER BY line) - 1) AS v "
-               f"FROM (SELECT DISTINCT line FROM {staged.rejected_sql(self.con)})")
         return f"_rec + 2 + (SELECT count(*) FROM {rej} WHERE v <= _rec)"
+
+    def _file_lines(self, main: Staged, import_id: int) -> None:
+        """Turn the record numbers of this import's quarantine rows into file lines where they differ.
+
+        They differ when a quoted field holds a newline or a blank line is skipped: then the file is scanned once
+        (only then, and only when some row was quarantined) for the line where each record starts. Rows the
+        CSV reader rejected are placed by their byte offset.
+        """
+        if main.info.kind != "csv" or (main.encoding or "").startswith("utf-16"):
+            return
+        rows = self.q("SELECT count(*) FROM quarantine WHERE import_id = ? AND file = ?",
+                      [import_id, main.name]).fetchall()[0][0]
+        if not rows:
+            return
+        path = main.info.path
+        records = self.q(f"SELECT count(*) FROM {self.canon}").fetchall()[0][0] + self._rejected
+        if count_newlines(path) in (records, records + 1):  # one line per record (the last may lack a newline)
+            return
+        import pyarrow as pa
+
+        malformed = REASONS["malformed_row"].sentence
+        starts = record_start_lines(path)
+        table = pa.table({"rec": pa.array(range(len(starts)), pa.int64()), "line": pa.array(starts, pa.int64())})
+        view = f"_ltv_{self.tag}_starts"
+        self.con.register(view, table)
+        try:
+            self.q(f"""UPDATE quarantine q SET line_number = s.line FROM {view} s WHERE q.import_id = {import_id}
+                       AND q.file = {sql_literal(main.name)} AND s.rec = q.line_number - 2
+                       AND NOT starts_with(q.reason, {sql_literal(malformed)})""")
+        finally:
+            self.con.unregister(view)
+        if main.rejects and not main.parts:  # the reader read the file itself: its byte offsets are the file's
+            try:
+                found = self.q(f"SELECT line, min(line_byte_position) FROM {main.rejects} GROUP BY line").fetchall()
+            except duckdb.Error:
+                return
+            lines = lines_at_offsets(path, [int(b) for _, b in found])
+            for (line, _), file_line in zip(found, lines, strict=True):
+                self.q(f"UPDATE quarantine SET line_number = ? WHERE import_id = ? AND file = ? AND line_number = ? "
+                       f"AND starts_with(reason, {sql_literal(malformed)})", [file_line, import_id, main.name, line])
+
+    def _name_bad_bytes(self, main: Staged, import_id: int) -> None:
+        """Add to each row quarantined for invalid UTF-8 the offset of its first bad byte."""
+        import pyarrow as pa
+
+        offsets = list(main.bad_bytes or [])
+        lines = lines_at_offsets(main.info.path, offsets)
+        view = f"_ltv_{self.tag}_badbytes"
+        self.con.register(view, pa.table({"off": pa.array(offsets, pa.int64()), "line": pa.array(lines, pa.int64())}))
+        try:
+            self.q(f"""UPDATE quarantine q SET reason = q.reason || ' (invalid UTF-8 at byte ' ||
+                       (SELECT min(b.off) FROM {view} b WHERE b.line >= q.line_number) || ')'
+                       WHERE q.import_id = {import_id} AND q.reason = {sql_literal(REASONS['invalid_utf8'].sentence)}""")
+        finally:
+            self.con.unregister(view)
+
+    def _flag_conflicts(self, table: str, canon: str) -> None:
+        """Quarantine the rows of an order number that name another buyer or another day than its first row.
+
+        One order number shared by two buyers (or two dates) is two orders mixed up, never one order: the first
+        row's buyer and date keep the number, the other rows are quarantined.
+        """
+        rec = "_rec" if self.has_rec else f"rowid - {self.rowid_base}"
+        firsts = self.temp("first")
+        self.q(f"""CREATE TEMP TABLE {firsts} AS SELECT source, order_id, arg_min(_kmat, _rec) AS k,
+                   arg_min(CAST(ordered_at AS DATE), _rec) AS d FROM {canon} WHERE _q IS NULL AND order_id IS NOT NULL
+                   GROUP BY source, order_id HAVING min(_kmat) <> max(_kmat)
+                   OR min(CAST(ordered_at AS DATE)) <> max(CAST(ordered_at AS DATE))""")
+        self.q(f"""UPDATE {table} SET _q = {REASONS['conflicting_order'].code}, _qv = order_id
+                   WHERE {rec} IN (SELECT c._rec FROM {canon} c JOIN {firsts} f USING (source, order_id)
+                   WHERE c._q IS NULL AND (c._kmat <> f.k OR CAST(c.ordered_at AS DATE) <> f.d))""")
+
+    def _keep_previous_orders(self, main: Staged) -> None:
+        """An order already in the workspace that has a quarantined row here keeps all its previous lines.
+
+        Its good rows are quarantined too (``order_kept``), so no line of it moves and its order-level amounts
+        stay allocated over the lines it had. A row the CSV reader rejected next to an order's rows counts as
+        one of its rows (its order number is unknown). New orders import their good lines.
+        """
+        canon, table = self.canon, f"{self.stage_db}.canon"
+        rej = self._rejected_positions(main)
+        if rej is None and not self.q(f"SELECT count(*) FROM {canon} WHERE _q IS NOT NULL").fetchall()[0][0]:
+            return
+        if not self.q("SELECT count(*) FROM (SELECT 1 FROM order_lines LIMIT 1)").fetchall()[0][0]:
+            return
+        bad = self.temp("bad")
+        near = (f" UNION SELECT s.source, s.order_id FROM (SELECT source, order_id, min(_rec) AS r0, max(_rec) AS r1 "
+                f"FROM {canon} WHERE order_id IS NOT NULL GROUP BY ALL) s JOIN {rej} r ON r.v BETWEEN s.r0 AND s.r1 + 1"
+                if rej else "")
+        self.q(f"""CREATE TEMP TABLE {bad} AS SELECT * FROM (SELECT DISTINCT source, order_id FROM {canon}
+                   WHERE _q IS NOT NULL AND order_id IS NOT NULL{near}) b WHERE EXISTS (SELECT 1 FROM order_lines o
+                   WHERE o.source = b.source AND o.order_id = b.order_id)""")
+        rec = "_rec" if self.has_rec else f"rowid - {self.rowid_base}"
+        self.q(f"""UPDATE {table} SET _q = {REASONS['order_kept'].code}, _qv = order_id WHERE _q IS NULL AND {rec} IN
+                   (SELECT c._rec FROM {canon} c JOIN {bad} b USING (source, order_id) WHERE c._q IS NULL)""")
 
     def _quarantine(self, canon: str, names: dict[str, str], import_id: int, main: Staged,
                     file_label: str) -> int:
@@ -513,18 +711,30 @@ class _Import:
                            {sql_literal(bad.sentence)} || ' (' || error_message || ')'
                            FROM (SELECT DISTINCT ON (line) line, error_message FROM {s.rejected_sql(self.con)} ORDER BY line)""")
                 rejected += self.q(f"SELECT count(DISTINCT line) FROM {s.rejected_sql(self.con)}").fetchall()[0][0]
+        if self._unclosed:
+            bad = REASONS["malformed_row"]
+            for line in self._unclosed:
+                self.q(f"INSERT INTO {qtab} VALUES (?, ?, ?, NULL, NULL, ?)",
+                       [import_id, main.name, line, f"{bad.sentence} (a quote is never closed; the line was skipped)"])
+            rejected += len(self._unclosed)
         line_sql = self._line_sql(main)
         self._rejected = rejected
         col_names = {REASONS[k].code: names.get(v[2:], v[2:]) if v else None for _, k, v in self._checks}
         col_names[REASONS["duplicate_line"].code] = names.get("line_no")
+        col_names[REASONS["conflicting_order"].code] = names.get("order_id")
+        col_names[REASONS["order_kept"].code] = names.get("order_id")
         col_case = "CASE _q " + " ".join(f"WHEN {c} THEN {sql_literal(n)}" for c, n in col_names.items()) + " END"
         self.q(f"""INSERT INTO {qtab} SELECT {import_id}, {sql_literal(main.name)}, {line_sql}, {col_case}, _qv,
                    {reason_case('_q')} FROM {canon} WHERE _q IS NOT NULL""")
+        self._file_lines(main, import_id)
+        if main.bad_bytes:
+            self._name_bad_bytes(main, import_id)
         if self._orders_without_items:
             self.q(f"INSERT INTO {qtab} SELECT {import_id}, c1, c2, c3, c4, {reason_case('c5')} FROM "
                    f"({self._orders_without_items}) t(c1, c2, c3, c4, c5)")
-            self._rejected += self.q(f"SELECT count(*) FROM quarantine WHERE import_id = {import_id} AND reason = "
-                                     f"{sql_literal(REASONS['order_without_items'].sentence)}").fetchall()[0][0]
+            self._rejected += self.q(f"SELECT count(*) FROM quarantine WHERE import_id = {import_id} AND reason IN "
+                                     f"({sql_literal(REASONS['order_without_items'].sentence)}, "
+                                     f"{sql_literal(REASONS['duplicate_order_row'].sentence)})").fetchall()[0][0]
         return self.q("SELECT count(*) FROM quarantine WHERE import_id = ?", [import_id]).fetchall()[0][0]
 
     def _allocate(self, canon: str, exprs: dict[str, str]) -> str:
@@ -552,12 +762,17 @@ class _Import:
         cols += [f"COALESCE({f}, 0) AS {f}" for f in line_level]
         cols += [f"CAST(0 AS BIGINT) AS {f}" for f in MONEY_FIELDS if f not in exprs]
         cols.append("g._rec AS _rec")
-        totals = "".join(f", arg_min({f}, _rec) FILTER (WHERE {f} IS NOT NULL) AS _t_{f}" for f in order_level)
+        totals = "".join(f", arg_min({f}, _rec) FILTER (WHERE {f} IS NOT NULL AND _q IS NULL) AS _t_{f}"
+                         for f in order_level)
         o = self.temp("o")
-        self.q(f"""CREATE TEMP TABLE {o} AS SELECT {key}, count(*) AS _n, min(_rec) AS _r0, max(_rec) AS _r1,
-                   CAST(CASE WHEN sum(greatest(line_amount, 0)) > 0 THEN sum(greatest(line_amount, 0)) ELSE count(*)
-                   END AS HUGEINT) AS _W, sum(greatest(line_amount, 0)) > 0 AS _by_amount{totals}
-                   FROM {canon} WHERE _q IS NULL GROUP BY {key}""")
+        good_amount = "sum(greatest(line_amount, 0)) FILTER (WHERE _q IS NULL)"
+        # _n counts the order's good lines (allocation); _all, _r0 and _r1 span every row of the order in the
+        # file, quarantined ones included, so that a line's number is its position in the order as exported
+        self.q(f"""CREATE TEMP TABLE {o} AS SELECT {key}, count(*) FILTER (WHERE _q IS NULL) AS _n, count(*) AS _all,
+                   min(_rec) AS _r0, max(_rec) AS _r1,
+                   CAST(CASE WHEN {good_amount} > 0 THEN {good_amount} ELSE count(*) FILTER (WHERE _q IS NULL)
+                   END AS HUGEINT) AS _W, COALESCE({good_amount} > 0, false) AS _by_amount{totals}
+                   FROM {canon} WHERE order_id IS NOT NULL GROUP BY {key} HAVING count(*) FILTER (WHERE _q IS NULL) > 0""")
         weight = "CASE WHEN o._by_amount THEN greatest(g.line_amount, 0) ELSE 1 END"
         good = f"{canon} g JOIN {{o}} o USING ({key}) WHERE g._q IS NULL"
         # the few lines that need a window: non-contiguous orders (line numbers), multi-line orders with a total
@@ -566,10 +781,11 @@ class _Import:
             select.append("g.line_no_x AS line_no")
         else:
             ln = self.temp("ln")
-            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT g._rec, CAST(row_number() OVER (PARTITION BY o._r0 ORDER BY g._rec)
-                       AS INTEGER) AS ln FROM {good.format(o=f'(SELECT * FROM {o} WHERE _r1 - _r0 + 1 <> _n)')}""")
+            self.q(f"""CREATE TEMP TABLE {ln} AS SELECT _rec, ln FROM (SELECT g._q, g._rec,
+                       CAST(row_number() OVER (PARTITION BY o._r0 ORDER BY g._rec) AS INTEGER) AS ln
+                       FROM {canon} g JOIN (SELECT * FROM {o} WHERE _r1 - _r0 + 1 <> _all) o USING ({key})) WHERE _q IS NULL""")
             joins.append(f"LEFT JOIN {ln} ON ln_t._rec = g._rec".replace("ln_t", ln))
-            select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._n THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
+            select.append(f"CAST(CASE WHEN o._r1 - o._r0 + 1 = o._all THEN g._rec - o._r0 + 1 ELSE {ln}.ln END AS INTEGER)"
                           " AS line_no")
         if order_level:
             a = self._allocate_order_amounts(o, good, weight, order_level)
@@ -651,8 +867,7 @@ class _Import:
         # lines of a re-imported order that the new export no longer has (its lines were re-numbered or removed)
         removed = self.q(f"""DELETE FROM order_lines o WHERE EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
                    AND c.order_id = o.order_id) AND NOT EXISTS (SELECT 1 FROM {cmp} c WHERE c.source = o.source
-                   AND c.order_id = o.order_id AND c.line_no = o.line_no) AND NOT EXISTS (SELECT 1 FROM {canon} q
-                   WHERE q._q IS NOT NULL AND q.source = o.source AND q.order_id = o.order_id)""").fetchall()[0][0]
+                   AND c.order_id = o.order_id AND c.line_no = o.line_no)""").fetchall()[0][0]
         with self._unordered_writes():
             self.q(f"INSERT INTO order_lines ({cols}) SELECT {select} FROM {cmp} WHERE _state < 2")
         counts = dict(self.q(f"SELECT _state, count(*) FROM {cmp} GROUP BY 1").fetchall())

@@ -1,5 +1,9 @@
 """Rows that cannot be imported: each reason has a code and one sentence, stored with file, line and column.
 
+Quarantine rows belong to the import that found them (``import_id``; the import log holds the file's path and
+content hash) and are never replaced: the *current* quarantine is that of the latest import of each path, and
+the earlier imports stay as history.
+
 The stored value is the offending text of the failing column, never contact data (a row without a usable buyer
 identity is quarantined with an empty value).
 """
@@ -39,6 +43,11 @@ REASONS: dict[str, Reason] = {r.key: r for r in (
     Reason(14, "duplicate_line", "the same order line (order number and line number) appears earlier in the file"),
     Reason(15, "malformed_row", "the row cannot be parsed as CSV (wrong number of columns or a broken quote)"),
     Reason(16, "order_without_items", "the order row has no item rows with the same OrderId"),
+    Reason(17, "amount_too_large", "an amount (or quantity × price) is too large: 10^15 or more"),
+    Reason(18, "invalid_utf8", "the row has bytes that are not UTF-8"),
+    Reason(19, "conflicting_order", "the order number appears earlier in the file with another buyer or order time"),
+    Reason(20, "duplicate_order_row", "the order row repeats an earlier row with the same OrderId (the first one was used)"),
+    Reason(21, "order_kept", "the order has a quarantined line, so its previously imported lines were kept unchanged"),
 )}
 _BY_CODE = {r.code: r for r in REASONS.values()}
 

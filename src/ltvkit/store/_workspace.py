@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,30 @@ if TYPE_CHECKING:
 
 __all__ = ["Run", "Workspace"]
 
+EngineError = duckdb.Error
+"""The database engine's own error class (a damaged, locked or foreign file met under a command)."""
+
+
+def engine_error_key(text: str) -> str:
+    """The catalogue key (``err.workspace_*``) for a DuckDB error text met while opening or reading a workspace."""
+    if re.search(r"Could not set lock|Conflicting lock", text):
+        return "err.workspace_locked"
+    if re.search(r"not a valid DuckDB database|truncated|database file .* is not|Invalid Input Error.*file|"
+                 r"IO Error|Serialization|Corrupt|checksum|INTERNAL Error", text, re.IGNORECASE):
+        return "err.workspace_damaged"
+    if re.search(r"Catalog Error|Binder Error|does not exist", text):
+        return "err.not_a_workspace"
+    return "err.workspace_error"
+
+
+def _engine_error(exc: BaseException, path: Path | None) -> StoreError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreError(key=engine_error_key(text), path=str(path) if path is not None else ":memory:", detail=text)
+
+
 _RESULT_PREFIX = "result_"
+# the latest import of each path (imports from before m004 have no path: the file name stands in)
+_LATEST_IMPORTS = "SELECT max(import_id) FROM import_log GROUP BY COALESCE(file_path, file_name)"
 
 
 @dataclass(frozen=True)
@@ -100,12 +124,29 @@ class Workspace:
         try:
             self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"Cannot open workspace {self.path}: {exc}".rstrip(".") + ".") from exc
-        if not read_only:
-            migrate(self.con)
+            raise _engine_error(exc, self.path) from exc
+        try:
+            if self.path is not None and self._foreign():
+                raise StoreError(key="err.not_a_workspace", path=str(self.path))
+            if not read_only:
+                migrate(self.con)
+            if self.path is not None and self.has_table("order_lines"):
+                self.con.execute("SELECT count(*) FROM order_lines").fetchall()  # a damaged file fails here
+        except duckdb.Error as exc:
+            self.con.close()
+            raise _engine_error(exc, self.path) from exc
+        except StoreError:
+            self.con.close()
+            raise
         if timezone is not None and not read_only:
             self.set_meta("timezone", timezone)
         self._ibis: Any = None
+
+    def _foreign(self) -> bool:
+        """True for a DuckDB file with tables but no ltvkit migration log: someone else's database."""
+        tables = {r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        return bool(tables) and "schema_migrations" not in tables
 
     # -- connection and lifecycle -------------------------------------------------------------------------
     @property
@@ -430,15 +471,37 @@ class Workspace:
         return rows, float(mean or 0.0)
 
     # -- import and info ----------------------------------------------------------------------------------
+    def order_date_range(self) -> tuple[dt.date | None, dt.date | None]:
+        """The first and last order dates in the store (``None`` when it holds no orders)."""
+        first, last = self.con.execute("SELECT min(order_date), max(order_date) FROM order_lines").fetchall()[0]
+        return first, last
+
+    def quarantine_rows(self, *, import_id: int | None = None, history: bool = False) -> pd.DataFrame:
+        """Quarantined rows with their import's path, content hash and time, in file order.
+
+        Default: the current quarantine (the latest import of each path); ``import_id``: that import's rows;
+        ``history``: every import's rows.
+        """
+        where, args = "TRUE", []
+        if import_id is not None:
+            where, args = "q.import_id = ?", [int(import_id)]
+        elif not history:
+            where = f"q.import_id IN ({_LATEST_IMPORTS})"
+        return self.con.execute(
+            "SELECT q.import_id, l.started_at AS imported_at, COALESCE(l.file_path, l.file_name) AS path, "
+            "l.content_hash, q.file, q.line_number, q.column_name, q.value, q.reason FROM quarantine q "
+            f"LEFT JOIN import_log l USING (import_id) WHERE {where} ORDER BY q.import_id, q.file, q.line_number",
+            args).df()
+
     def info(self) -> dict[str, Any]:
-        """Counts, date range and sources of the order store."""
+        """Counts, date range and sources of the order store (``quarantined``: the current quarantine)."""
         q = self.con.execute
         counts = {
             "orders": q("SELECT count(*) FROM (SELECT DISTINCT source, order_id FROM order_lines)").fetchall()[0][0],
             "order_lines": q("SELECT count(*) FROM order_lines").fetchall()[0][0],
             "customers": q("SELECT count(DISTINCT customer_key) FROM order_lines").fetchall()[0][0],
             "products": q("SELECT count(DISTINCT sku) FROM order_lines").fetchall()[0][0],
-            "quarantined": q("SELECT count(*) FROM quarantine").fetchall()[0][0],
+            "quarantined": q(f"SELECT count(*) FROM quarantine WHERE import_id IN ({_LATEST_IMPORTS})").fetchall()[0][0],
             "imports": q("SELECT count(*) FROM import_log").fetchall()[0][0],
         }
         first, last = q("SELECT min(ordered_at), max(ordered_at) FROM order_lines").fetchall()[0]

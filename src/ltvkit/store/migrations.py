@@ -125,10 +125,16 @@ def _m003_runs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _m004_import_paths(con: duckdb.DuckDBPyConnection) -> None:
+    """The full path of each import: the quarantine is kept per import (path + content hash), not per file name."""
+    con.execute("ALTER TABLE import_log ADD COLUMN file_path VARCHAR")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_core_tables", _m001_core),
     Migration("m002_result_log", _m002_results),
     Migration("m003_runs", _m003_runs),
+    Migration("m004_import_paths", _m004_import_paths),
 )
 
 
