@@ -47,6 +47,9 @@ DEFAULT_WS = Path(DEFAULT_WORKSPACE)
 def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = False) -> Workspace:
     """Open the workspace, with one clear sentence when the file is missing."""
     if must_exist and not Path(path).exists():
+        demo = Path("ltv-demo") / "ltv.duckdb"
+        if Path(path) == DEFAULT_WS and demo.exists():  # right after `ltv demo`: say where its workspace is
+            raise InputError(key="err.no_workspace_demo", path=str(path), demo=str(demo))
         raise InputError(key="err.no_workspace", path=str(path))
     return Workspace(path, read_only=read_only)
 

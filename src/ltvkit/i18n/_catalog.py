@@ -193,6 +193,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err.unknown_lang": {"ja": "言語「{value}」には対応していません。--lang ja か --lang en を指定してください。", "en": "Unknown language '{value}'; use --lang ja or --lang en."},
     "err.unknown_language": {"ja": "言語「{value}」には対応していません。ja か en を指定してください。", "en": "Unknown language '{value}'; use ja or en."},
     "err.no_workspace": {"ja": "{path} にワークスペースがありません。先に `ltv import FILE --workspace {path}` で注文を取り込むか、`ltv demo` を実行してください。", "en": "No workspace at {path}; import orders first with `ltv import FILE --workspace {path}` or run `ltv demo`."},
+    "err.no_workspace_demo": {"ja": "{path} にワークスペースがありません。デモのワークスペースは {demo} です。`export LTV_WORKSPACE={demo}` を実行するか、--workspace {demo} を付けてください。", "en": "No workspace at {path}; the demo's workspace is {demo}: run `export LTV_WORKSPACE={demo}` or add --workspace {demo}."},
     "err.no_orders": {"ja": "ワークスペースにまだ注文がありません。`ltv import FILE` で受注データを取り込むか、`ltv demo` を実行してください。", "en": "The workspace holds no orders yet; import an export with `ltv import FILE` or run `ltv demo`."},
     "err.no_orders_before": {"ja": "基準日以前の注文がありません。もっと後の --as-of を指定するか、注文を取り込んでください。", "en": "No orders on or before the analysis date; choose a later --as-of or import orders."},
     "err.no_table": {"ja": "ワークスペースに表「{name}」がありません。先にそれを作るコマンドを実行してください。", "en": "The workspace has no table '{name}'; run the command that creates it first."},
@@ -291,7 +292,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "demo.output.report": {"ja": "レポート", "en": "report"},
     "demo.output.report_xlsx": {"ja": "Excel", "en": "Excel"},
     "demo.output.products": {"ja": "商品マスタ", "en": "products"},
-    "demo.next": {"ja": "次のコマンド例: ltv info --workspace {workspace}", "en": "Try next: ltv info --workspace {workspace}"},
+    "demo.next": {"ja": "次は export LTV_WORKSPACE={workspace} を実行すると、以降のコマンド（ltv info、ltv summary …）がこのワークスペースを使います。", "en": "Next: export LTV_WORKSPACE={workspace} and the commands that follow (ltv info, ltv summary …) use this workspace."},
     # -- report page -----------------------------------------------------------------------------------------
     "report.title": {"ja": "顧客生涯価値（LTV）レポート", "en": "Customer lifetime value report"},
     "report.generated": {"ja": "作成日時", "en": "Generated"},
