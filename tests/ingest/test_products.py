@@ -121,3 +121,10 @@ def test_cli_products_import(tmp_path, capsys):
     assert main(["products", "import", str(tmp_path / "bad.csv"), "--workspace", ws_path, "--lang", "ja"]) == 1
     err = capsys.readouterr().err
     assert "商品番号（SKU）の列がありません" in err and "Traceback" not in err
+
+
+def test_order_import_of_a_catalogue_points_to_products_import(tmp_path, capsys):
+    path = _write_cp932(tmp_path / "products.csv", "商品番号,原価,カテゴリ\nSOAP-1,150,日用品\n")
+    assert main(["import", str(path), "--workspace", str(tmp_path / "ltv.duckdb"), "--lang", "ja"]) == 1
+    err = capsys.readouterr().err
+    assert "商品マスタ" in err and "ltv products import" in err

@@ -208,6 +208,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err.unknown_metric": {"ja": "コホートの指標「{value}」はありません。{choices} のいずれかを指定してください。", "en": "Unknown cohort metric '{value}'; use one of {choices}."},
     "err.windows": {"ja": "--windows の「{value}」は、30,60,90 のようにカンマ区切りの日数で指定してください。", "en": "--windows '{value}' must be whole days separated by commas, e.g. 30,60,90."},
     "err.cpm_thresholds": {"ja": "CPMのしきい値は正の整数で指定してください。", "en": "CPM thresholds must be positive whole numbers."},
+    "err.import_is_catalogue": {"ja": "{file} は注文データではなく商品マスタ（商品番号と原価・カテゴリ）のようです。`ltv products import {file}` で取り込んでください。", "en": "{file} looks like a product catalogue (SKU with cost or category), not orders; import it with `ltv products import {file}`."},
     "err.products_no_sku": {"ja": "{file} に商品番号（SKU）の列がありません。列見出しを sku・商品番号・商品コード・商品管理番号のどれかにしてください（見出し: {headers}）。", "en": "{file} has no SKU column; name it sku, 商品番号, 商品コード or 商品管理番号 (headers: {headers})."},
     "err.products_no_values": {"ja": "{file} には商品番号のほかに原価・カテゴリ・定価・商品名の列がありません。少なくとも1つ加えてください。", "en": "{file} has no cost, category, list price or product name column besides the SKU; add at least one."},
     "err.import_files": {"ja": "ファイルは1つ（Yahoo!は注文ファイルと商品ファイルの2つ）を指定してください。", "en": "Give one file, or two for Yahoo (order file + item file)."},

@@ -32,7 +32,7 @@ import pandas as pd
 from ..exceptions import InputError
 from ._csv import norm_header, sniff_file
 
-__all__ = ["PRODUCT_FIELDS", "ProductFile", "read_products"]
+__all__ = ["PRODUCT_FIELDS", "ProductFile", "looks_like_catalogue", "read_products"]
 
 PRODUCT_FIELDS: dict[str, tuple[str, ...]] = {
     "sku": ("sku", "商品番号", "商品コード", "商品管理番号", "商品管理番号(商品URL)", "SKU管理番号", "品番",
@@ -94,6 +94,20 @@ def _text(value: Any) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", str(value)).strip()
     return text or None
+
+
+def looks_like_catalogue(path: str | os.PathLike[str]) -> bool:
+    """Whether a file's header names a SKU and a cost or category but no order number (a product catalogue)."""
+    try:
+        headers = {norm_header(h) for h in sniff_file(Path(path)).headers}
+    except InputError:
+        return False
+
+    def has(field: str) -> bool:
+        return any(norm_header(name) in headers for name in PRODUCT_FIELDS[field])
+
+    orders = {norm_header(h) for h in ("order_id", "注文番号", "受注番号", "OrderId", "Name", "店舗伝票番号", "order-id")}
+    return has("sku") and (has("unit_cost") or has("category")) and not headers & orders
 
 
 def read_products(path: str | os.PathLike[str]) -> ProductFile:
