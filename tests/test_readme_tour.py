@@ -7,10 +7,12 @@ import shlex
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ltvkit import Workspace
 from ltvkit.cli import main
+from ltvkit.i18n import t
 
 ROOT = Path(__file__).resolve().parents[1]
 TOUR_CUSTOMERS = 300
@@ -57,10 +59,24 @@ def test_the_readme_tour_runs_verbatim(tmp_path, monkeypatch, capsys):
             assert re.search(r"食品|日用品|ギフト", out), f"`{line}` shows no category:\n{out}"
     assert (tmp_path / "ltv-demo" / "ltv.duckdb").exists()
     assert (tmp_path / "predictions.parquet").exists() and (tmp_path / "recs.csv").exists()
-    assert (tmp_path / "report.xlsx").exists()
+    sheets = pd.read_excel(tmp_path / "report.xlsx", sheet_name=None)
+    label = t("report.recommend.category", "ja")
+    shown = [frame[label] for frame in sheets.values() if label in frame.columns]
+    assert shown and all(col.notna().any() for col in shown), "the report's カテゴリ column is empty"
     with Workspace(tmp_path / "ltv-demo" / "ltv.duckdb", read_only=True) as ws:
         cohorts = ws.read_result("cohorts").to_pandas()
     split = cohorts[[c for c in cohorts.columns if c in ("split", "segment", "first_category")][0]]
     assert split.notna().all() and not split.isin(["(none)", ""]).any()
     assert {"スキンケア", "食品"} <= set(split)
     print(f"tour: {time.perf_counter() - started:.0f} s")
+
+
+def test_after_the_demo_a_missing_default_workspace_points_to_the_demos(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LTV_WORKSPACE", raising=False)
+    assert main(["info", "--lang", "en"]) == 1
+    assert "export LTV_WORKSPACE" not in capsys.readouterr().err  # no demo here: the plain sentence
+    (tmp_path / "ltv-demo").mkdir()
+    Workspace(tmp_path / "ltv-demo" / "ltv.duckdb").close()
+    assert main(["info", "--lang", "en"]) == 1
+    assert "export LTV_WORKSPACE=ltv-demo/ltv.duckdb" in capsys.readouterr().err
