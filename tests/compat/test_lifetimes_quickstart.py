@@ -187,3 +187,22 @@ def test_plots_render_to_png(tmp_path):
         plt.close("all")
     lines = plot_calibration_purchases_vs_holdout_purchases(cal_model, cal).get_lines()
     assert len(lines) == 2 and len(lines[0].get_xdata()) == 8
+
+
+def test_mbgnbd_and_bgbb_with_lifetimes_signatures():
+    from ltvkit.compat.lifetimes import BetaGeoBetaBinomFitter, ModifiedBetaGeoFitter
+
+    data = load_cdnow_summary(index_col=[0])
+    mbgf = ModifiedBetaGeoFitter(penalizer_coef=0.0).fit(data['frequency'], data['recency'], data['T'])
+    np.testing.assert_allclose(mbgf.params_[["r", "alpha", "a", "b"]], [0.525, 6.183, 0.891, 1.614], atol=2e-3)
+    donations = pd.read_csv(DATA / "donations.csv")
+    bbf = BetaGeoBetaBinomFitter(penalizer_coef=0.0)
+    bbf.fit(donations['frequency'], donations['recency'], donations['periods'], weights=donations['weights'])
+    np.testing.assert_allclose(bbf.params_[["alpha", "beta", "gamma", "delta"]], [1.204, 0.750, 0.657, 2.783],
+                               atol=2e-3)
+    assert list(bbf.summary.columns) == ["coef", "se(coef)", "lower 95% bound", "upper 95% bound"]
+    total = (bbf.conditional_expected_number_of_purchases_up_to_time(
+        5, donations['frequency'], donations['recency'], donations['periods']) * donations['weights']).sum()
+    assert total == pytest.approx(12884.2, abs=0.5)
+    assert 11104 * bbf.probability_of_n_purchases_up_to_time(6, 0) == pytest.approx(3454.9, abs=0.1)
+    assert 11104 * bbf.probability_of_n_purchases_up_to_time(6, 6) == pytest.approx(1253.1, abs=0.1)
