@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from .ingest import ImportResult, import_orders
+from .ingest.products import read_products
 from .store import Workspace as _StoreWorkspace
 
 __all__ = ["Workspace"]
@@ -38,3 +39,14 @@ class Workspace(_StoreWorkspace):
                       **options: Any) -> ImportResult:
         """Import an order export (or a Yahoo order + item pair); see :func:`ltvkit.ingest.import_orders`."""
         return import_orders(self, path, preset=preset, **options)
+
+    def import_products(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Import a product catalogue (sku, unit cost, category, list price; see :mod:`ltvkit.ingest.products`).
+
+        Returns ``file, rows_read, updated, added, skipped, columns`` (``columns``: field -> header used) and
+        ``bad_values`` (the first rows skipped for a money value that is not a number).
+        """
+        read = read_products(path)
+        counts = self.upsert_products(read.products)
+        return {"file": str(read.path), "rows_read": read.rows_read, **counts, "skipped": read.skipped,
+                "columns": read.columns, "bad_values": read.bad_values}

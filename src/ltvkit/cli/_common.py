@@ -52,6 +52,9 @@ DEFAULT_WS = Path(DEFAULT_WORKSPACE)
 def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = False) -> Workspace:
     """Open the workspace, with one clear sentence (in the user's language) when it cannot be used."""
     if must_exist and not Path(path).exists():
+        demo = Path("ltv-demo") / "ltv.duckdb"
+        if Path(path) == DEFAULT_WS and demo.exists():  # right after `ltv demo`: say where its workspace is
+            raise InputError(key="err.no_workspace_demo", path=str(path), demo=str(demo))
         raise InputError(key="err.no_workspace", path=str(path))
     if Path(path).is_dir():
         raise InputError(key="err.workspace_is_folder", path=str(path), example=str(Path(path) / "ltv.duckdb"))

@@ -131,13 +131,14 @@ def _import(ctx: DemoContext) -> str:
 
 @demo_step("products")
 def _products(ctx: DemoContext) -> str:
-    # Mall exports carry neither cost nor category: set them from the catalogue, as a shop owner would.
-    cat = ctx.shop.catalog[["sku", "category", "unit_cost"]]
+    # Mall exports carry neither cost nor category: the shop's catalogue (商品マスタ, Japanese headers) is
+    # imported as a shop owner would, with `ltv products import`.
+    cat = ctx.shop.catalog[["sku", "product_name", "category", "unit_cost", "price"]]
     path = ctx.out / "exports" / "products.csv"
-    ctx.shop.catalog[["sku", "product_name", "category", "unit_cost", "price"]].to_csv(path, index=False)
-    ctx.ws.update_products(cat)
+    cat.set_axis(["商品管理番号", "商品名", "カテゴリ", "原価", "販売価格"], axis=1).to_csv(path, index=False)
+    result = ctx.ws.import_products(path)
     ctx.outputs["products"] = path
-    return t("demo.detail.products", ctx.lang, products=format_number(len(cat), ctx.lang))
+    return t("demo.detail.products", ctx.lang, products=format_number(result["updated"] + result["added"], ctx.lang))
 
 
 @demo_step("truth")

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..exceptions import InputError
+from ..exceptions import InputError, UnknownFormatError
 from ..i18n import format_number, t
 from ..ingest import import_orders
+from ..ingest.products import looks_like_catalogue
 from ._app import app
 from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, open_workspace, use_lang
 
@@ -49,8 +50,13 @@ def import_(
     if len(files) > 2:
         raise InputError(key="err.import_files")
     with open_workspace(workspace, must_exist=False) as ws:
-        result = import_orders(ws, files if len(files) > 1 else files[0], preset=preset, source=source,
-                               mapping=mapping, keep_contacts=keep_contacts, strict=strict, timezone=timezone)
+        try:
+            result = import_orders(ws, files if len(files) > 1 else files[0], preset=preset, source=source,
+                                   mapping=mapping, keep_contacts=keep_contacts, strict=strict, timezone=timezone)
+        except UnknownFormatError:
+            if len(files) == 1 and looks_like_catalogue(files[0]):  # a 商品マスタ given to the order import
+                raise InputError(key="err.import_is_catalogue", file=str(files[0])) from None
+            raise
     if json_:
         emit(result.to_dict(), json_=True)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..store.schema import CONTACTS, CUSTOMERS, ORDER_LINES, PRODUCTS, QUARANTINE, markdown_table
+from .products import PRODUCT_FIELDS
 from .quarantine import REASONS
 from .registry import readers
 
@@ -48,6 +49,12 @@ def render_data_model() -> str:
     for title, cols in (("order_lines", ORDER_LINES), ("customers", CUSTOMERS), ("products", PRODUCTS),
                         ("contacts", CONTACTS), ("quarantine", QUARANTINE)):
         parts.append(f"## `{title}`\n\n{markdown_table(cols)}\n")
+    parts.append("## Product catalogues (`ltv products import FILE`)\n\nA CSV (UTF-8 or CP932), Excel or Parquet "
+                 "file with a SKU and any of unit cost, category, list price and name; headers are matched after "
+                 "NFKC normalisation, the first one found per field wins. Known SKUs are updated (an empty cell "
+                 "keeps the stored value), new ones added. Money may be written `1,200`, `¥1,200` or `1200円`.\n\n"
+                 "| field | headers |\n|---|---|\n" +
+                 "\n".join(f"| `{f}` | {', '.join(names)} |" for f, names in PRODUCT_FIELDS.items()) + "\n")
     parts.append("## Quarantine reasons\n\n| code | reason |\n|---|---|\n" +
                  "\n".join(f"| `{r.key}` | {r.sentence} |" for r in REASONS.values()) + "\n")
     parts.append("## Sources (`ltv import --preset NAME`)\n\nThe preset is detected from the header when not given; "

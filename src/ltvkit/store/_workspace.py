@@ -224,7 +224,19 @@ class Workspace:
     def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
         """Canonical order lines as an Ibis table (optionally without cancelled lines)."""
         t = self.backend.table("order_lines")
+        if self._products_with_categories():
+            # one category per product: the products table's (set by `ltv products import`, else the latest the
+            # source gave), the line's own where the product has none
+            p = self.backend.table("products")
+            p = p.filter(p.category.notnull()).select(_p_sku=p.sku, _p_category=p.category)
+            j = t.left_join(p, t.sku == p._p_sku)
+            t = j.select(*[j._p_category.coalesce(j.category).name("category") if c == "category" else j[c]
+                           for c in t.columns])
         return t if include_cancelled else t.filter(t.status != "cancelled")
+
+    def _products_with_categories(self) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM products WHERE category IS NOT NULL").fetchall()[0][0])
 
     def require_orders(self) -> None:
         """Raise :class:`MissingDataError` when no order has been imported yet."""
@@ -285,6 +297,40 @@ class Workspace:
             finally:
                 con.unregister("_incoming_products")
         return int(n)
+
+    def upsert_products(self, data: Any) -> dict[str, int]:
+        """Write a product catalogue: ``sku`` plus any of ``product_name``, ``category``, ``unit_cost``,
+        ``list_price``; return ``{"updated": n, "added": m}``.
+
+        Known SKUs get the given values (an empty cell keeps what the workspace had); SKUs not seen yet are
+        added, so a catalogue may come before the orders. A product's ``category`` is the category every
+        analysis sees for its order lines (:meth:`orders`), and its ``unit_cost`` the cost of goods of lines
+        that carry no cost of their own.
+        """
+        self._writable()
+        table = _to_arrow(data)
+        fields = ("product_name", "category", "unit_cost", "list_price")
+        cols = [c for c in fields if c in table.column_names]
+        if "sku" not in table.column_names or not cols:
+            raise InputError(key="err.products_no_values", file="products")
+        types = {"sku": pa.string(), "product_name": pa.string(), "category": pa.string(),
+                 "unit_cost": pa.int64(), "list_price": pa.int64()}
+        table = pa.table({c: table[c].cast(types[c]) for c in ("sku", *cols)})
+        sets = ", ".join(f"{c} = COALESCE(i.{c}, products.{c})" for c in cols)
+        names = ", ".join(cols)
+        with self.transaction() as con:
+            con.register("_incoming_products", table)
+            try:
+                con.execute("CREATE OR REPLACE TEMP TABLE _products_in AS SELECT * FROM _incoming_products "
+                            "WHERE sku IS NOT NULL QUALIFY row_number() OVER (PARTITION BY sku) = 1")
+                updated = con.execute(f"UPDATE products SET {sets} FROM _products_in i "
+                                      "WHERE products.sku = i.sku").fetchall()[0][0]
+                added = con.execute(f"INSERT INTO products (sku, {names}) SELECT sku, {names} FROM _products_in "
+                                    "WHERE sku NOT IN (SELECT sku FROM products)").fetchall()[0][0]
+                con.execute("DROP TABLE _products_in")
+            finally:
+                con.unregister("_incoming_products")
+        return {"updated": int(updated), "added": int(added)}
 
     # -- runs and results ---------------------------------------------------------------------------------
     def start_run(self, kind: str, *, as_of: dt.date | None = None, params: dict[str, Any] | None = None,
@@ -421,7 +467,7 @@ class Workspace:
         return self.table("products") if n else None
 
     def product_names(self, skus: list[str]) -> dict[str, tuple[str | None, str | None]]:
-        """Latest product name and category per SKU (from the order lines; never from contact data)."""
+        """Latest product name and the category per SKU (the products table's, else the order lines')."""
         if not skus:
             return {}
         frame = pa.table({"sku": pa.array(list(dict.fromkeys(skus)), pa.string())})
@@ -429,8 +475,10 @@ class Workspace:
         try:
             rows = self.con.execute(
                 """
-                SELECT o.sku, arg_max(o.product_name, o.ordered_at), arg_max(o.category, o.ordered_at)
-                FROM order_lines o JOIN _report_skus s ON o.sku = s.sku GROUP BY o.sku
+                SELECT o.sku, arg_max(o.product_name, o.ordered_at),
+                       COALESCE(any_value(p.category), arg_max(o.category, o.ordered_at))
+                FROM order_lines o JOIN _report_skus s ON o.sku = s.sku LEFT JOIN products p ON o.sku = p.sku
+                GROUP BY o.sku
                 """
             ).fetchall()
         finally:

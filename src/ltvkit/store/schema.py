@@ -59,7 +59,7 @@ ORDER_LINES: tuple[Column, ...] = (
     _c("order_date", "DATE", pa.date32(), True, "Calendar date of `ordered_at`."),
     _c("sku", "VARCHAR", pa.string(), True, "Item code (商品管理番号 / ItemId / Lineitem sku); the product name when the source has no code."),
     _c("product_name", "VARCHAR", pa.string(), False, "Item name as sold."),
-    _c("category", "VARCHAR", pa.string(), False, "Product category, from the source or the products table."),
+    _c("category", "VARCHAR", pa.string(), False, "Product category as the source gives it (Shopify: Vendor; generic files: a mapped column). Analyses use the products table's category of the SKU when it has one, else this."),
     _c("quantity", "INTEGER", pa.int32(), True, "Units on the line."),
     _c("unit_price", "BIGINT", pa.int64(), True, "Price per unit, tax included as the shop sells it."),
     _c("line_amount", "BIGINT", pa.int64(), True, "unit_price × quantity, before coupons and points."),
@@ -91,9 +91,9 @@ CUSTOMERS: tuple[Column, ...] = (
 PRODUCTS: tuple[Column, ...] = (
     _c("sku", "VARCHAR", pa.string(), True, "Item code."),
     _c("product_name", "VARCHAR", pa.string(), False, "Latest name seen."),
-    _c("category", "VARCHAR", pa.string(), False, "Category."),
-    _c("unit_cost", "BIGINT", pa.int64(), False, "Cost of goods per unit (set by `ltv products --costs FILE` or an import)."),
-    _c("list_price", "BIGINT", pa.int64(), False, "Latest unit price seen."),
+    _c("category", "VARCHAR", pa.string(), False, "Category: set by `ltv products import FILE`, else the latest the order lines gave. Every analysis reads it for all lines of the SKU."),
+    _c("unit_cost", "BIGINT", pa.int64(), False, "Cost of goods per unit: set by `ltv products import FILE`, else the latest line cost an import gave. Used for lines without a cost of their own."),
+    _c("list_price", "BIGINT", pa.int64(), False, "List price from `ltv products import FILE`; an order import replaces it with the latest unit price seen."),
 )
 
 CONTACTS: tuple[Column, ...] = (
