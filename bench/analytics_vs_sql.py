@@ -8,7 +8,8 @@ the same connection; the results are checked equal before timing counts.
     .venv/bin/python bench/analytics_vs_sql.py --lines 1000000          # quick
     .venv/bin/python bench/analytics_vs_sql.py --lines 10000000 --repeat 3
 
-Prints one table: task, ltvkit seconds, SQL seconds, ratio (goal: cohort ratio within 1.3x).
+Prints one table: task, ltvkit seconds, SQL seconds, ratio (goal: cohort ratio within 1.3x). Exits 1 when the
+cohort ratio misses the goal or when ltvkit's cohort table or RFM segments differ from the SQL peer's.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from _goals import Goals, add_goal_arguments
 
 from ltvkit import Workspace
 from ltvkit.features import cohort_expr, point_dependence, segment_customers
+
+GOAL_COHORT_RATIO = 1.3  # ltvkit seconds / hand-written SQL seconds
 
 AS_OF = dt.date(2025, 12, 31)
 START = dt.datetime(2023, 1, 1)
@@ -192,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--db", type=Path, default=None, help="Reuse or create this DuckDB file.")
     ap.add_argument("--memory-limit", default="4GB")
+    add_goal_arguments(ap)
     args = ap.parse_args(argv)
+    goals = Goals(args)
     tmp = None
     path = args.db
     if path is None:
@@ -236,16 +242,23 @@ def main(argv: list[str] | None = None) -> int:
     a, b = ibis_cohort(), sql_cohort()
     a = a.drop(columns="segment").sort_values(["cohort", "period"], ignore_index=True)
     b = b.sort_values(["cohort", "period"], ignore_index=True)
-    for col in ("cohort_size", "period", "active_customers", "orders", "revenue", "margin", "complete"):
-        assert (a[col].astype("int64").to_numpy() == b[col].astype("int64").to_numpy()).all(), col
-    for col in ("retention", "cum_revenue_per_customer", "cum_margin_per_customer"):
-        assert np.allclose(a[col].astype(float), b[col].astype(float), rtol=1e-12), col
+    goals.equal("cohort table: rows", len(a), len(b))
+    if len(a) == len(b):
+        for col in ("cohort_size", "period", "active_customers", "orders", "revenue", "margin", "complete"):
+            diff = int((a[col].astype("int64").to_numpy() != b[col].astype("int64").to_numpy()).sum())
+            goals.equal(f"cohort table: cells of {col} unlike the SQL peer's", diff, 0)
+        for col in ("retention", "cum_revenue_per_customer", "cum_margin_per_customer"):
+            diff = int((~np.isclose(a[col].astype(float), b[col].astype(float), rtol=1e-12)).sum())
+            goals.equal(f"cohort table: cells of {col} unlike the SQL peer's (rtol 1e-12)", diff, 0)
     ra, rb = ibis_rfm(), sql_rfm()
     m = ra.merge(rb, on="customer_key", suffixes=("", "_sql"))
-    assert len(m) == len(ra) == len(rb)
-    assert (m.segment == m.segment_sql).all() and (m.margin == m.margin_sql.fillna(0)).all()
+    goals.equal("RFM: customers in both results", len(m), len(ra))
+    goals.equal("RFM: customers of ltvkit and of the SQL peer", len(ra), len(rb))
+    goals.equal("RFM: segments unlike the SQL peer's", int((m.segment != m.segment_sql).sum()), 0)
+    goals.equal("RFM: margins unlike the SQL peer's", int((m.margin != m.margin_sql.fillna(0)).sum()), 0)
     buyers = m[m.orders > 0]
-    assert (buyers.r_score == buyers.r_score_sql.astype("int64")).all()
+    goals.equal("RFM: R scores of buyers unlike the SQL peer's",
+                int((buyers.r_score != buyers.r_score_sql.astype("int64")).sum()), 0)
 
     rows = []
     for task, fi, fs, rep in (("cohort table (30-day columns, 粗利LTV)", ibis_cohort, sql_cohort, args.repeat),
@@ -267,10 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     for task, t_i, t_s in rows:
         print(f"| {task} | {t_i:.2f} | {t_s:.2f} | {t_i / t_s:.2f}x |")
+    goals.at_most("cohort table: ltvkit seconds / SQL seconds", rows[0][1] / rows[0][2], GOAL_COHORT_RATIO,
+                  unit="x")
     ws.close()
     if tmp is not None:
         tmp.cleanup()
-    return 0
+    return goals.finish()
 
 
 if __name__ == "__main__":

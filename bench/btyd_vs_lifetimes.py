@@ -9,6 +9,10 @@ Usage::
     .venv/bin/python bench/btyd_vs_lifetimes.py                  # 1M customers, both scenarios, 10M scoring
     .venv/bin/python bench/btyd_vs_lifetimes.py --customers 100000 --score-customers 1000000 --quick
 
+Goals (exit status 1 when one is missed): lifetimes' fit wall time / ltvkit's >= 20x for BG/NBD and >= 200x for
+Pareto/NBD, each at equal log-likelihood: the two log-likelihoods must agree within 1e-3 + 1e-9 x |LL| (a
+difference beyond it fails the run whichever library is better); chunked scoring must write one row per customer.
+
 Scenarios (daily timestamps, so recency and T are whole days):
 
 * ``tiled``: the CDNOW sample tiled to N customers (as clv-libraries.md section 0 did), each customer's first
@@ -35,8 +39,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _goals import Goals, add_goal_arguments  # noqa: E402
+
 from ltvkit.models import BetaGeoModel, ParetoNBDModel  # noqa: E402
 from ltvkit.models._base import compress  # noqa: E402
+
+GOAL_RATIO = {"bgnbd": 20.0, "pnbd": 200.0}  # lifetimes wall seconds / ltvkit wall seconds
+
+
+def ll_tolerance(ll: float) -> float:
+    return 1e-3 + 1e-9 * abs(ll)
 
 VENV = Path("/tmp/models-venv")
 
@@ -100,7 +112,7 @@ def total_ll(model_cls, params: dict, data: pd.DataFrame) -> float:
     return float(w @ m._loglik(m._params(), cols))
 
 
-def bench_fit(name: str, data: pd.DataFrame, python: Path, skip_pareto_peer: bool) -> list[dict]:
+def bench_fit(name: str, data: pd.DataFrame, python: Path, skip_pareto_peer: bool, goals: Goals) -> list[dict]:
     rows = []
     for key, cls in (("bgnbd", BetaGeoModel), ("pnbd", ParetoNBDModel)):
         runs = []
@@ -124,6 +136,11 @@ def bench_fit(name: str, data: pd.DataFrame, python: Path, skip_pareto_peer: boo
             row.update({"lifetimes_wall_s": round(peer["seconds"], 3), "lifetimes_cpu_s": round(peer["cpu"], 3),
                         "wall_ratio": round(peer["seconds"] / ours_s, 1), "cpu_ratio": round(peer["cpu"] / ours_c, 1),
                         "lifetimes_ll": round(peer_ll, 3), "ll_diff": round(ours.log_likelihood_ - peer_ll, 4)})
+            label = f"{key} {name}"
+            goals.close(f"{label}: log-likelihood", float(ours.log_likelihood_), peer_ll,
+                        tol=ll_tolerance(peer_ll))
+            goals.at_least(f"{label}: fit wall-time ratio lifetimes/ltvkit", peer["seconds"] / ours_s,
+                           GOAL_RATIO[key], unit="x")
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -180,7 +197,9 @@ def main() -> None:
     ap.add_argument("--scenario", choices=("tiled", "spread", "both"), default="both",
                     help="fit scenarios (use --customers 0 to time only the scoring)")
     ap.add_argument("--quick", action="store_true", help="skip lifetimes' Pareto/NBD on the spread scenario")
+    add_goal_arguments(ap)
     args = ap.parse_args()
+    goals = Goals(args)
     rng = np.random.default_rng(0)
     rows = []
     if args.customers <= 0:
@@ -192,9 +211,10 @@ def main() -> None:
     BetaGeoModel().fit(small["x"], small["tx"], small["T"])
     ParetoNBDModel().fit(small["x"], small["tx"], small["T"])
     if args.scenario in ("tiled", "both"):
-        rows += bench_fit("tiled", tiled_cdnow(args.customers, rng), python, skip_pareto_peer=False)
+        rows += bench_fit("tiled", tiled_cdnow(args.customers, rng), python, skip_pareto_peer=False, goals=goals)
     if args.scenario in ("spread", "both"):
-        rows += bench_fit("spread", spread_simulated(args.customers, rng), python, skip_pareto_peer=args.quick)
+        rows += bench_fit("spread", spread_simulated(args.customers, rng), python, skip_pareto_peer=args.quick,
+                          goals=goals)
     table = pd.DataFrame(rows)
     if rows:
         print("\nFit time at equal log-likelihood (ratio = lifetimes seconds / ltvkit seconds, wall and "
@@ -206,6 +226,8 @@ def main() -> None:
         print("\nChunked scoring (BG/NBD + Gamma-Gamma fit, P(alive), 30/90/365-day purchases, discounted CLV, "
               "written to result_predictions)")
         print(pd.DataFrame([score]).to_string(index=False))
+        goals.equal("chunked scoring: rows written", score["customers"], args.score_customers)
+    raise SystemExit(goals.finish())
 
 
 def _has_tabulate() -> bool:

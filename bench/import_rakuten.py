@@ -8,7 +8,10 @@ The file uses a realistic subset of the 楽天ペイ受注 header (order, buyer,
 so that its peak resident memory (ru_maxrss) is its own. The peer is DuckDB ``CREATE TABLE AS SELECT * FROM
 read_csv(...)`` of the UTF-8 copy into a fresh DuckDB file, under the same memory cap (2GB) as ltvkit's import; ltvkit does the whole import (transcode, parse,
 normalise, validate, allocate, key, upsert, customers and products) into a fresh workspace file.
-Goal: ltvkit speed >= 1/3 of DuckDB's, and peak memory that does not grow with the file size.
+Goals (exit status 1 when one is missed): ltvkit speed >= 1/3 of DuckDB's, and peak memory that does not grow
+with the file size: at every size ltvkit's peak RSS stays under the import memory cap (LTV_IMPORT_MEMORY, 2GB)
+plus 1 GiB for Python and its libraries; give several sizes (``--lines 1000000 10000000``) to see it flat.
+Results: ltvkit imports every generated line (none quarantined), as many rows as DuckDB reads.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from _goals import Goals, add_goal_arguments  # noqa: E402
+
+GOAL_SPEED = 0.33  # ltvkit lines/s over DuckDB's
+HEADROOM_MIB = 1024  # Python, pyarrow, ibis and DuckDB's own overhead above the memory cap
 
 HEADER = ["注文番号", "ステータス", "注文日時", "商品合計金額", "送料合計", "合計金額", "ポイント利用額", "クーポン利用総額",
           "店舗発行クーポン利用額", "楽天発行クーポン利用額", "注文者郵便番号1", "注文者郵便番号2", "注文者住所都道府県",
@@ -81,6 +93,7 @@ def child(kind: str, data: Path, db: Path) -> dict[str, object]:
     import duckdb
 
     from ltvkit import Workspace
+    from ltvkit.config import load_settings
     from ltvkit.ingest import import_orders
 
     if db.exists():
@@ -88,7 +101,7 @@ def child(kind: str, data: Path, db: Path) -> dict[str, object]:
     t0 = time.perf_counter()  # after the imports: Python start-up is not what is measured
     if kind == "duckdb":
         con = duckdb.connect(str(db))
-        con.execute(f"SET memory_limit = '{os.environ.get('LTV_IMPORT_MEMORY', '2GB')}'")  # same cap as ltvkit
+        con.execute(f"SET memory_limit = '{load_settings(db).import_memory}'")  # same cap as ltvkit
         con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{data}', header=true)")
         rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
         con.close()
@@ -104,49 +117,78 @@ def child(kind: str, data: Path, db: Path) -> dict[str, object]:
 
 def measure(kind: str, data: Path, db: Path) -> dict[str, object]:
     proc = subprocess.Popen([sys.executable, __file__, "--child", kind, str(data), str(db)], stdout=subprocess.PIPE)
+    output = proc.stdout.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
-    out = json.loads(proc.stdout.read())  # type: ignore[union-attr]
     if status != 0:
         raise SystemExit(f"{kind} child failed")
+    out = json.loads(output)
     out["peak_rss_mib"] = usage.ru_maxrss / 1024
     return out
 
 
+def mib(size: str) -> float:
+    """A DuckDB memory size (2GB, 1.5GiB, 500MB) in MiB."""
+    m = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)(i?)b?\s*", size, flags=re.I)
+    if m is None:
+        raise SystemExit(f"cannot read the memory size {size!r}")
+    power = " kmgt".index(m[2].lower() or " ")
+    return float(m[1]) * (1024 if m[3] else 1000) ** power / 2**20
+
+
+def run_size(lines: int, folder: Path, goals: Goals, cap_mib: float) -> dict[str, object]:
+    sjis = folder / f"rakuten_{lines}.cp932.csv"
+    utf8 = folder / f"rakuten_{lines}.utf8.csv"
+    if not sjis.exists():
+        t = time.perf_counter()
+        generate(sjis, lines)
+        print(f"generated {sjis} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    if not utf8.exists():
+        from ltvkit.ingest._csv import transcode_to_utf8
+
+        transcode_to_utf8(sjis, utf8, "cp932")
+    duck = measure("duckdb", utf8, folder / "peer.duckdb")
+    ltv = measure("ltvkit", sjis, folder / "ltv.duckdb")
+    for f in ("peer.duckdb", "ltv.duckdb"):
+        (folder / f).unlink(missing_ok=True)
+    size = sjis.stat().st_size / 2**20
+    print(f"\nRakuten CP932 import, {lines:,} lines, {size:,.0f} MiB (CP932)\n")
+    print(f"| {'engine':<38} | {'seconds':>8} | {'lines/s':>12} | {'speed vs DuckDB':>15} | {'peak RSS MiB':>12} |")
+    print(f"|{'-' * 40}|{'-' * 10}:|{'-' * 14}:|{'-' * 17}:|{'-' * 14}:|")
+    for name, r in (("DuckDB read_csv (UTF-8 copy) -> table", duck), ("ltvkit import_orders (CP932 file)", ltv)):
+        print(f"| {name:<38} | {r['seconds']:>8.2f} | {lines / r['seconds']:>12,.0f} | "
+              f"{duck['seconds'] / r['seconds']:>15.2f} | {r['peak_rss_mib']:>12,.0f} |")
+    print(f"\nltvkit imported {ltv['rows']:,} lines, quarantined {ltv.get('quarantined', 0):,}; "
+          f"goal: speed ratio >= {GOAL_SPEED} and peak memory under the cap + {HEADROOM_MIB} MiB at every size.")
+    label = f"{lines:,} lines"
+    goals.equal(f"{label}: rows read by DuckDB", duck["rows"], lines)
+    goals.equal(f"{label}: rows imported by ltvkit", ltv["rows"], duck["rows"])
+    goals.equal(f"{label}: rows quarantined by ltvkit", ltv.get("quarantined", 0), 0)
+    goals.at_least(f"{label}: speed vs DuckDB", duck["seconds"] / ltv["seconds"], GOAL_SPEED, unit="x")
+    goals.at_most(f"{label}: ltvkit peak RSS", ltv["peak_rss_mib"], cap_mib + HEADROOM_MIB, unit=" MiB")
+    return ltv
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lines", type=int, default=1_000_000, help="data lines in the generated file")
-    ap.add_argument("--dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "ltv-bench")
+    ap.add_argument("--lines", type=int, nargs="+", default=[1_000_000], help="data lines in the generated file(s)")
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "ltv-bench",
+                    help="where the generated files are kept (default: <temp dir>/ltv-bench)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    add_goal_arguments(ap)
     args = ap.parse_args()
     if args.child:
         kind, data, db = args.child
         print(json.dumps(child(kind, Path(data), Path(db))))
         return
-    args.dir.mkdir(parents=True, exist_ok=True)
-    sjis = args.dir / f"rakuten_{args.lines}.cp932.csv"
-    utf8 = args.dir / f"rakuten_{args.lines}.utf8.csv"
-    if not sjis.exists():
-        t = time.perf_counter()
-        generate(sjis, args.lines)
-        print(f"generated {sjis} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    if not utf8.exists():
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-        from ltvkit.ingest._csv import transcode_to_utf8
+    from ltvkit.config import load_settings
 
-        transcode_to_utf8(sjis, utf8, "cp932")
-    duck = measure("duckdb", utf8, args.dir / "peer.duckdb")
-    ltv = measure("ltvkit", sjis, args.dir / "ltv.duckdb")
-    for f in ("peer.duckdb", "ltv.duckdb"):
-        (args.dir / f).unlink(missing_ok=True)
-    size = sjis.stat().st_size / 2**20
-    print(f"\nRakuten CP932 import, {args.lines:,} lines, {size:,.0f} MiB (CP932)\n")
-    print(f"| {'engine':<38} | {'seconds':>8} | {'lines/s':>12} | {'speed vs DuckDB':>15} | {'peak RSS MiB':>12} |")
-    print(f"|{'-' * 40}|{'-' * 10}:|{'-' * 14}:|{'-' * 17}:|{'-' * 14}:|")
-    for name, r in (("DuckDB read_csv (UTF-8 copy) -> table", duck), ("ltvkit import_orders (CP932 file)", ltv)):
-        print(f"| {name:<38} | {r['seconds']:>8.2f} | {args.lines / r['seconds']:>12,.0f} | "
-              f"{duck['seconds'] / r['seconds']:>15.2f} | {r['peak_rss_mib']:>12,.0f} |")
-    print(f"\nltvkit imported {ltv['rows']:,} lines, quarantined {ltv.get('quarantined', 0):,}; "
-          f"goal: speed ratio >= 0.33 and flat peak memory across sizes.")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    cap = load_settings(args.dir / "ltv.duckdb").import_memory
+    goals = Goals(args)
+    peaks = {lines: run_size(lines, args.dir, goals, mib(cap))["peak_rss_mib"] for lines in args.lines}
+    if len(peaks) > 1:
+        print("\nltvkit peak RSS by size: " + ", ".join(f"{n:,} lines {p:,.0f} MiB" for n, p in peaks.items()))
+    raise SystemExit(goals.finish())
 
 
 if __name__ == "__main__":

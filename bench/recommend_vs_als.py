@@ -16,7 +16,11 @@ implicit is not a dependency of ltvkit; install it apart, e.g.::
 
 or ``pip install ltvkit[als]``. Options: ``--customers 100000`` (simulator) ``--synth-customers 370000``
 ``--catalog wide|demo`` ``--data synth|sim|both``. Generated data is cached in ``$LTV_BENCH_CACHE``
-(default /tmp/ltv-bench-recommend).
+(default ``<temp dir>/ltv-bench-recommend``).
+
+Goals, on each data set (exit status 1 when one is missed): ltvkit's Recall@10 >= ALS's, >= 1.05x P-TopFreq's
+and >= 1.5x popularity's; ltvkit's fit + top-10 time <= ALS's. Every model must score the same customers on the
+same history, and ALS must run (without implicit the run fails: its goals cannot be checked).
 """
 
 from __future__ import annotations
@@ -28,13 +32,21 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from _goals import Goals, add_goal_arguments
+
+from ltvkit.config import load_settings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 HERE = Path(__file__).resolve().parent
-CACHE = Path(os.environ.get("LTV_BENCH_CACHE", "/tmp/ltv-bench-recommend"))
+CACHE = load_settings(toml=False).bench_cache or Path(tempfile.gettempdir()) / "ltv-bench-recommend"
+ALS = "ALS (implicit)"
+# ltvkit's Recall@10 over each baseline's (at least)
+GOAL_RECALL = {ALS: 1.0, "P-TopFreq": 1.05, "Popularity": 1.5}
 
 
 def _rss_mib() -> float:
@@ -144,18 +156,22 @@ def main() -> None:
     ap.add_argument("--catalog", choices=["wide", "demo"], default="wide", help="catalogue of the synthetic shop")
     ap.add_argument("--data", choices=["synth", "sim", "both"], default="both")
     ap.add_argument("--child", nargs=4, metavar=("MODEL", "PATH", "AS_OF", "HORIZON"), help=argparse.SUPPRESS)
+    add_goal_arguments(ap)
     args = ap.parse_args()
     if args.child:
         model, path, as_of, horizon = args.child
         print(json.dumps(run_one(model, path, as_of, int(horizon))))
         return
+    goals = Goals(args)
     try:
         import implicit  # noqa: F401
 
-        models = ["ltvkit", "ALS (implicit)", "P-TopFreq", "Popularity"]
+        models = ["ltvkit", ALS, "P-TopFreq", "Popularity"]
     except ImportError:
         print("implicit is not importable: ALS is left out (see the module docstring to install it).")
         models = ["ltvkit", "P-TopFreq", "Popularity"]
+    goals.check("the peer ALS (implicit) runs", ALS in models,
+                "yes" if ALS in models else "implicit is not importable, so the goals against ALS are not checked")
     kinds = ["synth", "sim"] if args.data == "both" else [args.data]
     if "synth" in kinds and importlib.util.find_spec("ltvkit.synth.generator") is None:
         kinds.remove("synth")
@@ -187,6 +203,22 @@ def main() -> None:
             print(f"{r['model']:<16}{r['fit_s']:>8.2f}{r['top10_s']:>9.2f}{r['total_s']:>9.2f}"
                   f"{r['peak_rss_mib']:>10.0f}{r['extra_rss_mib']:>8.0f}{r['recall']:>8.4f}"
                   f"{r['recall_repeat']:>8.4f}{r['recall_explore']:>8.4f}{ratio}")
+        check_goals(goals, kind, rows)
+    raise SystemExit(goals.finish())
+
+
+def check_goals(goals: Goals, kind: str, rows: list[dict]) -> None:
+    by_model = {r["model"]: r for r in rows}
+    ours = by_model["ltvkit"]
+    for key in ("lines", "customers", "items", "scored"):
+        goals.equal(f"{kind}: {key} of every model", sorted({r[key] for r in rows}), [ours[key]])
+    for peer, goal in GOAL_RECALL.items():
+        if peer in by_model:
+            ratio = ours["recall"] / by_model[peer]["recall"] if by_model[peer]["recall"] else float("inf")
+            goals.at_least(f"{kind}: ltvkit Recall@10 / {peer}'s", ratio, goal, unit="x", kind="result")
+    if ALS in by_model:
+        goals.at_most(f"{kind}: ltvkit fit + top-10 seconds / ALS's", ours["total_s"] / by_model[ALS]["total_s"], 1.0,
+                      unit="x")
 
 
 if __name__ == "__main__":

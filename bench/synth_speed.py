@@ -10,6 +10,10 @@ Each size runs in its own process (so peak memory is that size's own). Peers, me
 Usage::
 
     .venv/bin/python bench/synth_speed.py --lines 1000000 10000000
+
+Goals (exit status 1 when one is missed): generation at every size >= 1.5x the loop's lines per CPU second
+(about 2x measured), and the Rakuten writer (105 columns) >= 0.5x the speed of pandas ``to_csv`` of the 21
+canonical columns on the same lines (0.79x measured).
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _goals import Goals, add_goal_arguments
+
+GOAL_VS_LOOP = 1.5  # generated lines per CPU second over the Python loop's
+GOAL_VS_PANDAS_CSV = 0.5  # Rakuten writer speed over pandas to_csv's, same lines
 LINES_PER_CUSTOMER = 3.3  # observed + holdout lines per customer with the default parameters
 
 
@@ -92,10 +100,12 @@ def main() -> None:
     ap.add_argument("--peer-customers", type=int, default=100_000, help="customers for the Python-loop peer")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--peer-csv", action="store_true", help=argparse.SUPPRESS)
+    add_goal_arguments(ap)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.peer_csv)))
         return
+    goals = Goals(args)
     peer_n, peer_s = peer_loop(args.peer_customers)
     peer_rate = peer_n / peer_s
     print(f"peer (per-customer Python loop, {args.peer_customers:,} customers): {peer_n:,} lines in {peer_s:.1f} "
@@ -115,12 +125,17 @@ def main() -> None:
               f"{gen_rate / peer_rate:>7.2f}x {r['rakuten_s']:>6.1f} ({r['rakuten_cpu']:>6.1f}) "
               f"{r['observed_lines'] / r['rakuten_cpu']:>12,.0f} {r['rakuten_mb']:>7,.0f} {r['parquet_s']:>10.1f} "
               f"{r['peak_gib']:>9.2f}")
+        goals.at_least(f"{r['lines']:,} lines: generation speed vs the Python loop", gen_rate / peer_rate,
+                       GOAL_VS_LOOP, unit="x")
     if "pandas_csv_s" in rows[0]:
         r = rows[0]
         print(f"export peer at {r['observed_lines']:,} lines: pandas to_csv (21 canonical columns, cp932) "
               f"{r['pandas_csv_s']:.1f} s ({r['pandas_csv_cpu']:.1f} CPU) vs our Rakuten writer (105 columns) "
               f"{r['rakuten_s']:.1f} s ({r['rakuten_cpu']:.1f} CPU): {r['pandas_csv_cpu'] / r['rakuten_cpu']:.2f}x "
               f"the peer's speed")
+        goals.at_least("Rakuten writer speed vs pandas to_csv", r["pandas_csv_cpu"] / r["rakuten_cpu"],
+                       GOAL_VS_PANDAS_CSV, unit="x")
+    raise SystemExit(goals.finish())
 
 if __name__ == "__main__":
     main()

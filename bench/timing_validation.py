@@ -5,6 +5,10 @@
 Fits BG/NBD, MBG/NBD, Pareto/NBD, MBG/CNBD-k (regularity) and the covariate BG/NBD and Pareto/NBD on the
 observation period of ``ltvkit.synth.generate_shop`` and scores their timing tables on its holdout with
 ``ltvkit.models.timing_validation``. Prints one table per shop and the mean over shops.
+
+Goals (exit status 1 when one is missed), on the mean over shops, as found in issue 7 (docs/timing.md): the
+regularity model MBG/CNBD-k has the lowest date error (``mae_days_window``), its 30-day calibration error
+(``ece_30d``) is at most 0.01, and its predicted 30-day purchase share is within 0.01 of the observed one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from _goals import Goals, add_goal_arguments
 
 from ltvkit.exceptions import ConvergenceError
 from ltvkit.models import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
@@ -24,6 +29,10 @@ from ltvkit.models.regularity import RegularBetaGeoModel, interpurchase_stats
 from ltvkit.models.timing import next_purchase_timing
 from ltvkit.models.timing_validation import calibration_by_decile, timing_validation_table
 from ltvkit.synth import generate_shop
+
+GOAL_BEST = "MBG/CNBD-k"
+GOAL_ECE_30D = 0.01
+GOAL_SHARE_30D = 0.01
 
 
 def customer_table(shop) -> pd.DataFrame:
@@ -92,11 +101,13 @@ def run(customers: int, seed: int, holdout_days: int = 180) -> tuple[pd.DataFram
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--holdout-days", type=int, default=180)
+    add_goal_arguments(ap)
     args = ap.parse_args()
+    goals = Goals(args)
     cols = ["customers", "buyers", "mae_days_window", "mae_days_median", "median_ae_days_median",
             "predicted_share_30d", "observed_share_30d", "ece_30d", "brier_30d",
             "predicted_share_90d", "observed_share_90d", "fit_and_score_s"]
@@ -118,6 +129,14 @@ def main() -> None:
     mean = pd.concat(all_tables).groupby(level=0).mean().sort_values("mae_days_window")
     print("\n== mean over seeds")
     print(mean.round(4).to_string())
+    goals.equal("model with the lowest mean mae_days_window", mean.index[0], GOAL_BEST)
+    if GOAL_BEST in mean.index:
+        best = mean.loc[GOAL_BEST]
+        goals.at_most(f"{GOAL_BEST} ece_30d", float(best["ece_30d"]), GOAL_ECE_30D, kind="result")
+        goals.at_most(f"{GOAL_BEST} |predicted - observed| share 30d",
+                      abs(float(best["predicted_share_30d"] - best["observed_share_30d"])), GOAL_SHARE_30D,
+                      kind="result")
+    raise SystemExit(goals.finish())
 
 
 if __name__ == "__main__":

@@ -1,50 +1,319 @@
-"""Settings declared once: name, default and help, read from ``LTV_*`` environment variables.
+"""Settings declared once: every ``LTV_*`` variable with its type, default and help.
 
-Secrets are never read from a file, only from the environment.
+:class:`Settings` is the registry (pydantic-settings). :func:`load_settings` reads it, first match wins:
+
+1. the environment (``LTV_TIMEZONE=...``);
+2. for a secret, a file named by ``LTV_<NAME>_FILE`` that only its owner can read;
+3. ``ltv.toml`` beside the workspace file (``timezone = "Asia/Tokyo"``; never secrets, never the workspace);
+4. the default declared here.
+
+Secrets (:class:`pydantic.SecretStr` fields) come only from the environment or an owner-only file: a secret in
+``ltv.toml``, a secret file that other users can read, or both ``LTV_<NAME>`` and ``LTV_<NAME>_FILE`` set is refused with
+one sentence. ``ltv settings`` lists every setting with its value (secrets masked), source and help, and
+docs/settings.md is kept equal to :func:`settings_markdown` by a test.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["DEFAULT_TIMEZONE", "DEFAULT_WORKSPACE", "SETTINGS", "Setting", "default_workspace_path"]
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .exceptions import SettingsError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "DEFAULT_WORKSPACE",
+    "ENV_PREFIX",
+    "SETTINGS",
+    "TOML_NAME",
+    "Setting",
+    "Settings",
+    "default_workspace_path",
+    "load_settings",
+    "mask",
+    "settings_markdown",
+]
+
+ENV_PREFIX = "LTV_"
+TOML_NAME = "ltv.toml"
 DEFAULT_WORKSPACE = "ltv.duckdb"
 DEFAULT_TIMEZONE = "Asia/Tokyo"
+MASK = "****"
+
+
+def _field(default: Any, help: str, *, toml: bool = True, shown: str | None = None) -> Any:
+    """A registry field: ``help`` is the one-line meaning; ``toml=False`` keeps it out of ltv.toml;
+    ``shown`` is the default as documented when the value itself says little (``None``)."""
+    extra: dict[str, Any] = {"toml": toml}
+    if shown is not None:
+        extra["shown"] = shown
+    return Field(default, description=help, json_schema_extra=extra)
+
+
+class Settings(BaseSettings):
+    """Every ``LTV_*`` setting ltvkit reads. Read it with :func:`load_settings`, not ``Settings()``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid",
+                                      validate_default=True)
+
+    workspace: Path = _field(Path(DEFAULT_WORKSPACE), "Path of the workspace DuckDB file used by every command "
+                             "(also `--workspace`); ltv.toml is looked for beside it.", toml=False)
+    lang: str = _field("ja", "Language of reports and printed text: ja or en (also `--lang`). It is the reader's "
+                       "choice, so it is not read from ltv.toml.", toml=False)
+    timezone: str = _field(DEFAULT_TIMEZONE, "The shop's wall-clock time zone; order times are converted to it "
+                           "once, at import (a workspace created with its own zone keeps it).")
+    import_memory: str = _field("2GB", "DuckDB memory limit while importing into a workspace file; work tables "
+                                "beyond it spill to disk, so peak memory does not grow with the export.")
+    identity_secret: SecretStr | None = _field(None, "Secret key of the keyed hash that turns contact data into "
+                                               "pseudonymous customer keys. Set it to share keys across "
+                                               "workspaces.", shown="generated per workspace")
+    line_channel_access_token: SecretStr | None = _field(None, "LINE Messaging API channel access token "
+                                                         "(for the LINE channel).", shown="none")
+    line_channel_secret: SecretStr | None = _field(None, "LINE channel secret, which signs webhook calls "
+                                                   "(for the LINE channel).", shown="none")
+    smtp_url: SecretStr | None = _field(None, "SMTP server for e-mail, as smtp://user:password@host:587 "
+                                        "(smtps:// for TLS); the password makes the whole URL a secret.",
+                                        shown="none")
+    bench_cache: Path | None = _field(None, "Cache directory of the generated data of "
+                                      "bench/recommend_vs_als.py.", shown="<temp dir>/ltv-bench-recommend")
+
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+    _toml_path: Path | None = PrivateAttr(default=None)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over what load_settings passes in (secret files and ltv.toml); no .env files.
+        return env_settings, init_settings
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Asia/Tokyo") from None
+        return value
+
+    def source(self, name: str) -> str:
+        """Where a setting came from: ``env``, ``file``, ``toml`` or ``default``."""
+        return self._sources.get(name, "default")
+
+    @property
+    def toml_path(self) -> Path | None:
+        """The ltv.toml that was read, or ``None``."""
+        return self._toml_path
+
+    def secret(self, name: str) -> str | None:
+        """The plain value of a secret setting (``None`` when unset)."""
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per setting: name (the variable), value (secrets masked), source and help."""
+        out = []
+        for s in SETTINGS:
+            value = getattr(self, s.name)
+            if s.secret:
+                shown: Any = mask(s.name, value.get_secret_value() if value is not None else None)
+            else:
+                shown = str(value) if isinstance(value, Path) else value
+            out.append({"name": s.env_var, "value": shown, "source": self.source(s.name), "help": s.help})
+        return out
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One declared setting, as documented and listed."""
+
     name: str
     default: object
     help: str
+    secret: bool = False
+    toml: bool = True
+    shown_default: str | None = None
 
     @property
     def env_var(self) -> str:
-        return "LTV_" + self.name.upper()
+        return ENV_PREFIX + self.name.upper()
 
-    def value(self) -> object:
-        raw = os.environ.get(self.env_var)
-        if raw is None:
-            return self.default
-        if isinstance(self.default, bool):
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(self.default, int):
-            return int(raw)
-        if isinstance(self.default, float):
-            return float(raw)
-        return raw
+    @property
+    def file_var(self) -> str | None:
+        """``LTV_<NAME>_FILE`` for a secret, else ``None``."""
+        return self.env_var + "_FILE" if self.secret else None
+
+    def value(self, workspace: str | os.PathLike[str] | None = None) -> object:
+        """The current value (see :func:`load_settings`)."""
+        return getattr(load_settings(workspace), self.name)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("workspace", DEFAULT_WORKSPACE, "Path of the workspace DuckDB file used by every command."),
-    Setting("timezone", DEFAULT_TIMEZONE, "The shop's wall-clock time zone; order times are converted to it once, at import."),
-    Setting("lang", "ja", "Language of reports and printed text: ja or en."),
-)
+def _declare() -> tuple[Setting, ...]:
+    out = []
+    for name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        secret = "SecretStr" in str(info.annotation)
+        out.append(Setting(name, info.default, info.description or "", secret=secret,
+                           toml=bool(extra.get("toml", True)) and not secret,
+                           shown_default=extra.get("shown")))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+SETTINGS: tuple[Setting, ...] = _declare()
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def mask(name: str, value: str | None) -> str | None:
+    """A secret as it may be shown: ``****``, or for an SMTP URL the URL with its password replaced."""
+    if value is None:
+        return None
+    if name == "smtp_url":
+        shown, n = re.subn(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^/?#]*@", rf"\1:{MASK}@", value, flags=re.I)
+        return shown if n else MASK
+    return MASK
+
+
+def _workspace_from(environ: os._Environ[str] | dict[str, str]) -> Path:
+    return Path(environ.get(ENV_PREFIX + "WORKSPACE") or DEFAULT_WORKSPACE)
 
 
 def default_workspace_path() -> Path:
     """The workspace path from ``LTV_WORKSPACE``, else ``./ltv.duckdb``."""
-    return Path(os.environ.get("LTV_WORKSPACE") or DEFAULT_WORKSPACE)
+    return _workspace_from(os.environ)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from None
+    values = {}
+    for key, value in data.items():
+        setting = _BY_NAME.get(key)
+        if setting is None:
+            known = ", ".join(s.name for s in SETTINGS if s.toml)
+            raise SettingsError(f"{path} sets {key!r}, which is not a setting; ltv.toml knows {known}.")
+        if setting.secret:
+            raise SettingsError(f"{path} holds the secret {key!r}; secrets are read only from the environment "
+                                f"({setting.env_var}) or an owner-only file ({setting.file_var}), so remove it "
+                                f"from {TOML_NAME}.")
+        if not setting.toml:
+            raise SettingsError(f"{path} sets {key!r}, which {TOML_NAME} cannot set; use {setting.env_var} or "
+                                f"--{key}.")
+        values[key] = value
+    return values
+
+
+def _read_secret_file(setting: Setting, path: Path) -> str:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise SettingsError(f"Cannot read {setting.file_var}={path}: {exc.strerror}.") from None
+    if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SettingsError(f"{setting.file_var}={path} is open to other users (mode "
+                            f"{stat.S_IMODE(info.st_mode):o}); a secret file must be readable by its owner alone, "
+                            f"so run `chmod 600 {path}`.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"Cannot read {setting.file_var}={path}: {exc}.") from None
+    return text.rstrip("\r\n")
+
+
+def load_settings(workspace: str | os.PathLike[str] | None = None, *, toml: bool = True) -> Settings:
+    """Read every setting: environment > owner-only secret file > ltv.toml beside the workspace > default.
+
+    Parameters
+    ----------
+    workspace
+        The workspace file whose neighbouring ``ltv.toml`` is read (default: ``LTV_WORKSPACE`` or
+        ``./ltv.duckdb``). When given, it is also the ``workspace`` value unless ``LTV_WORKSPACE`` is set.
+    toml
+        Read ``ltv.toml`` at all (``False`` for an in-memory workspace).
+
+    Raises
+    ------
+    SettingsError
+        A value that does not fit its type, a secret in ltv.toml, an open secret file, or a secret set twice.
+    """
+    environ = os.environ
+    ws_path = Path(workspace) if workspace is not None else _workspace_from(environ)
+    from_env = EnvSettingsSource(Settings)()
+    sources = {name: "env" for name in from_env}
+    passed: dict[str, Any] = {}
+
+    toml_path = ws_path.parent / TOML_NAME
+    if toml and toml_path.is_file():
+        for key, value in _read_toml(toml_path).items():
+            passed[key] = value
+            sources.setdefault(key, "toml")
+    else:
+        toml_path = None
+
+    for setting in SETTINGS:
+        file_name = environ.get(setting.file_var or "") if setting.secret else None
+        if not file_name:
+            continue
+        if setting.name in from_env:
+            raise SettingsError(f"Both {setting.env_var} and {setting.file_var} are set; keep one of them.")
+        passed[setting.name] = _read_secret_file(setting, Path(file_name))
+        sources[setting.name] = "file"
+
+    if workspace is not None and "workspace" not in from_env:
+        passed["workspace"] = ws_path
+        sources["workspace"] = "option"
+    try:
+        settings = Settings(**passed)
+    except ValidationError as exc:
+        raise SettingsError(_sentence(exc, sources, toml_path)) from None
+    settings._sources = sources
+    settings._toml_path = toml_path
+    return settings
+
+
+def _sentence(exc: ValidationError, sources: dict[str, str], toml_path: Path | None) -> str:
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "?"
+    setting = _BY_NAME.get(name)
+    where = {"env": "the environment", "file": "its secret file", "toml": str(toml_path)}.get(sources.get(name, ""),
+                                                                                              "the default")
+    label = setting.env_var if setting else name
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{label} from {where} cannot be used: {message}."
+
+
+def settings_markdown() -> str:
+    """The table of docs/settings.md, generated from the registry."""
+    lines = ["| variable | default | ltv.toml | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        if s.shown_default is not None:
+            default = f"({s.shown_default})"
+        else:
+            default = f"`{s.default}`"
+        var = f"`{s.env_var}`" + (f" or `{s.file_var}`" if s.secret else "")
+        in_toml = "yes" if s.toml else ("never (secret)" if s.secret else "no")
+        lines.append(f"| {var} | {default} | {in_toml} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(settings_markdown(), end="")

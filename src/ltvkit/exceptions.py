@@ -9,6 +9,7 @@ with status 1, never a traceback.
       x InputError              bad order data or a user mistake (missing column, unknown preset, bad date)
         + UnknownFormatError    a file that is not a recognised order export
         + MappingError          a column mapping (YAML) that does not fit the file
+        + SettingsError         a setting that cannot be used (bad value, secret in ltv.toml, open secret file)
       x NotFittedError          a model used before fit()
       x ConvergenceError        an optimiser that did not converge; the message says what to try
       x StoreError              the workspace file cannot be used
@@ -27,6 +28,7 @@ __all__ = [
     "MigrationError",
     "MissingDataError",
     "NotFittedError",
+    "SettingsError",
     "StatisticalWarning",
     "StoreError",
     "UnknownFormatError",
@@ -47,6 +49,10 @@ class UnknownFormatError(InputError):
 
 class MappingError(InputError):
     """A column mapping does not fit the file it is applied to."""
+
+
+class SettingsError(InputError):
+    """A setting (environment, secret file or ltv.toml) that cannot be used; the message names it."""
 
 
 class NotFittedError(LtvkitError, ValueError, AttributeError):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ..reports import ReportPaths
     from ..workspace import Workspace
 
-_DEFAULT_LANG = str(next(s for s in SETTINGS if s.name == "lang").value())
+_DEFAULT_LANG = str(next(s for s in SETTINGS if s.name == "lang").default)  # LTV_LANG: typer envvar
 
 
 def write_report(ws: Workspace, *, lang: str = "ja", out: Path | None = Path("report.html"), xlsx: Path | None = None,

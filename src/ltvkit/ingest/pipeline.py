@@ -227,7 +227,7 @@ class _Import:
         """
         if self.ws.path is None:
             return None
-        limit = os.environ.get("LTV_IMPORT_MEMORY", "2GB")
+        limit = self.ws.settings().import_memory
         previous = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         try:
             self.con.execute(f"SET memory_limit = {sql_literal(limit)}")

@@ -21,7 +21,7 @@ import ibis
 import pyarrow as pa
 
 from .._version import __version__
-from ..config import DEFAULT_TIMEZONE
+from ..config import Settings, load_settings
 from ..exceptions import InputError, MissingDataError, StoreError
 from .migrations import migrate
 from .schema import ORDER_LINES, arrow_schema
@@ -149,13 +149,17 @@ class Workspace:
     @property
     def timezone(self) -> str:
         """The shop's wall-clock time zone (order times are stored in it)."""
-        return self.meta("timezone") or os.environ.get("LTV_TIMEZONE") or DEFAULT_TIMEZONE
+        return self.meta("timezone") or self.settings().timezone
+
+    def settings(self) -> Settings:
+        """The settings for this workspace (environment, secret files, the ltv.toml beside the file)."""
+        return load_settings(self.path, toml=self.path is not None)
 
     def identity_secret(self) -> bytes:
-        """Per-workspace secret for keyed hashes of contact data (``LTV_IDENTITY_SECRET`` overrides)."""
-        env = os.environ.get("LTV_IDENTITY_SECRET")
-        if env:
-            return env.encode()
+        """Per-workspace secret for keyed hashes of contact data (``LTV_IDENTITY_SECRET`` or its file overrides)."""
+        configured = self.settings().secret("identity_secret")
+        if configured:
+            return configured.encode()
         value = self.meta("identity_secret")
         if value is None:
             value = secrets.token_hex(32)
