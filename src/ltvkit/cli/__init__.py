@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Each module registers its commands on ``app``; an import error in one of them is a bug and fails loudly.
-from . import analytics, demo, imports, info, predict, recommend, report, runs, settings  # noqa: F401
+from . import analytics, contacts, crm, demo, imports, info, predict, recommend, report, runs, settings  # noqa: F401
 from ._app import app, console_main, main
 
 __all__ = ["app", "console_main", "main"]
