@@ -112,6 +112,24 @@ class Settings(BaseSettings):
                                            "with each attempt (capped at an hour), with random jitter.")
     line_api_base: str = _field("https://api.line.me", "Base URL of the LINE Messaging API (a test server "
                                 "in tests and benchmarks).")
+    line_bot_user_id: str = _field("", "The LINE bot's user ID (the `destination` of webhook calls); when set, a "
+                                   "webhook call for another channel is refused.", shown="empty")
+    line_add_friend_url: str = _field("", "The shop's LINE add-friend URL (https://line.me/R/ti/p/@…; for Rakuten "
+                                      "the R-SNS-issued one), encoded in the QR code of package inserts.",
+                                      shown="empty")
+    item_url_template: str = _field("", "The shop's item page URL with `{sku}` in it (e.g. "
+                                    "https://item.rakuten.co.jp/myshop/{sku}/), used in LINE Flex messages, "
+                                    "reorder answers and e-mails.", shown="empty")
+    link_code_days: int = _field(60, "Days a one-time LINE linking code (printed on package inserts) stays valid.")
+    inserts_external_url: str = _field("auto", "May a package insert print an external URL or QR code (the LINE "
+                                       "add-friend URL)? yes, no, or auto: no for Rakuten orders (Rakuten forbids "
+                                       "external links unless approved), yes otherwise.")
+    mail_from: str = _field("", "Sender address of e-mails, e.g. `Shop <info@example.jp>`.", shown="empty")
+    serve_token: SecretStr | None = _field(None, "Bearer token `ltv serve` requires on its pages when bound to a "
+                                           "non-loopback host (required there; the LINE webhook and unsubscribe "
+                                           "links carry their own signatures).", shown="none")
+    serve_public_url: str = _field("http://127.0.0.1:8000", "The public base URL of `ltv serve`, used in the "
+                                   "unsubscribe links of e-mails.")
     bench_cache: Path | None = _field(None, "Cache directory of the generated data of "
                                       "bench/recommend_vs_als.py.", shown="<temp dir>/ltv-bench-recommend")
 
@@ -139,6 +157,13 @@ class Settings(BaseSettings):
     def _share(cls, value: float) -> float:
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{value!r} is not a share between 0 and 1 (0.10 holds out 10%)")
+        return value
+
+    @field_validator("inserts_external_url")
+    @classmethod
+    def _external(cls, value: str) -> str:
+        if value not in ("auto", "yes", "no"):
+            raise ValueError(f"{value!r} is not auto, yes or no")
         return value
 
     @field_validator("crm_lang")

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from ..config import Settings, load_settings
 from ._ops import OPS_MIGRATIONS, OpsStore, default_ops_url
+from ._ops import inbound as inbound_messages
 from .channels import BaseChannel, Delivery, LineChannel, Message, available_channels, register_channel
 from .contacts import import_contacts, opt_in, opt_out, set_reachable
+from .linking import format_code, issue_link_codes, normalize_code, redeem_code
 from .plan import PlanReport, holdout_draw, idempotency_key, plan, quiet_hours_shift
 from .scenarios import Scenario, load_library, load_scenario, load_scenarios, parse_condition, render
 from .send import SendReport, backoff_seconds, send
@@ -33,11 +35,15 @@ __all__ = [
     "backoff_seconds",
     "default_ops_url",
     "holdout_draw",
+    "format_code",
     "idempotency_key",
     "import_contacts",
+    "inbound_messages",
+    "issue_link_codes",
     "load_library",
     "load_scenario",
     "load_scenarios",
+    "normalize_code",
     "open_ops_store",
     "opt_in",
     "opt_out",
@@ -45,6 +51,7 @@ __all__ = [
     "parse_condition",
     "plan",
     "quiet_hours_shift",
+    "redeem_code",
     "register_channel",
     "render",
     "send",

@@ -115,6 +115,61 @@ channel_status = sa.Table(
     sa.Column("updated_at", sa.DateTime(), nullable=False),
 )
 
+# -- channels: LINE users and links, linking codes, webhook events, inbound messages, the store's own secret --
+line_users = sa.Table(
+    "line_users", metadata,
+    sa.Column("line_user_id", sa.String(100), primary_key=True),
+    sa.Column("customer_key", sa.String(200), index=True),
+    sa.Column("following", sa.Boolean(), nullable=False),
+    sa.Column("linked_at", sa.DateTime()),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+)
+
+link_codes = sa.Table(
+    "link_codes", metadata,
+    sa.Column("code", sa.String(16), primary_key=True),
+    sa.Column("customer_key", sa.String(200), nullable=False, index=True),
+    sa.Column("order_ref", sa.String(200)),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("expires_at", sa.DateTime(), nullable=False),
+    sa.Column("used_at", sa.DateTime()),
+    sa.UniqueConstraint("customer_key", "order_ref", name="uq_link_codes_order"),
+)
+
+webhook_events = sa.Table(
+    "webhook_events", metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # received | done | failed
+    sa.Column("received_at", sa.DateTime(), nullable=False),
+    sa.Column("processed_at", sa.DateTime()),
+    sa.Column("outcome", sa.String(200)),
+)
+sa.Index("ix_webhook_events_state", webhook_events.c.state, webhook_events.c.received_at)
+
+inbound = sa.Table(
+    "inbound_messages", metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(16), nullable=False, unique=True),
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # message | reorder
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("line_user_id", sa.String(100)),
+    sa.Column("customer_key", sa.String(200)),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("sku", sa.String(200)),
+    sa.Column("received_at", sa.DateTime(), nullable=False),
+    sa.Column("replied_at", sa.DateTime()),
+    sa.Column("reply_text", sa.Text()),
+)
+
+ops_meta = sa.Table(
+    "ops_meta", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+)
+
 _migrations_table = sa.Table(
     "ops_migrations", sa.MetaData(),
     sa.Column("name", sa.String(100), primary_key=True),
@@ -133,8 +188,14 @@ def _m001_crm(conn: Connection) -> None:
                                       channel_status])
 
 
-# Linking codes and inbound (webhook) events come with the channels issue as m002_…, m003_….
-OPS_MIGRATIONS: tuple[OpsMigration, ...] = (OpsMigration("m001_crm_outbox_contacts_consent", _m001_crm),)
+def _m002_channels(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[line_users, link_codes, webhook_events, inbound, ops_meta])
+
+
+OPS_MIGRATIONS: tuple[OpsMigration, ...] = (
+    OpsMigration("m001_crm_outbox_contacts_consent", _m001_crm),
+    OpsMigration("m002_channels_links_webhooks_inbound", _m002_channels),
+)
 
 
 def utcnow() -> dt.datetime:
@@ -267,6 +328,18 @@ class OpsStore:
                                      f"{str(exc).splitlines()[0]}.") from exc
             applied.append(migration.name)
         return applied
+
+    def secret(self, name: str = "signing") -> bytes:
+        """A random secret kept in the ops store (created on first use): signs unsubscribe links, so that
+        ``ltv serve`` needs nothing from the workspace."""
+        import secrets
+
+        with self.begin() as conn:
+            row = conn.execute(sa.select(ops_meta.c.value).where(ops_meta.c.name == name)).first()
+            if row is None:
+                self.insert_ignore(conn, ops_meta, [{"name": name, "value": secrets.token_hex(32)}], ["name"])
+                row = conn.execute(sa.select(ops_meta.c.value).where(ops_meta.c.name == name)).first()
+        return bytes.fromhex(row[0])
 
     # -- small reads --------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

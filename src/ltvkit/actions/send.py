@@ -31,7 +31,7 @@ from ..config import Settings
 from ..exceptions import ScenarioError
 from ._ops import OpsStore, attempts, channel_status, consent, contacts, outbox, reachability, utcnow
 from .channels import BaseChannel, Delivery, Message, channel_factory
-from .scenarios import Scenario, render
+from .scenarios import HTML_CHANNELS, Scenario, render
 
 __all__ = ["SendReport", "backoff_seconds", "send"]
 
@@ -205,6 +205,7 @@ class _Sender:
                 context = {**json.loads(row.context), "shop": self.settings.crm_shop_name,
                            "scenario": row.scenario}
                 text = render(scenario, row.lang, context, html=False)
+                html = render(scenario, row.lang, context, html=True) if ch in HTML_CHANNELS else None
             except (ScenarioError, ValueError):
                 results.append((row, started, "failed", None, "template"))
                 continue
@@ -214,7 +215,8 @@ class _Sender:
             channel = open_channels.get(ch)
             if channel is None:
                 channel = open_channels[ch] = self.make_channel(ch)
-            delivery = channel.send(Message(row.key, to, text, row.scenario, row.customer_key))
+            delivery = channel.send(Message(row.key, to, text, row.scenario, row.customer_key, lang=row.lang,
+                                            context=context, html=html))
             results.append((row, started, "sent" if delivery.ok else "answer", delivery, ""))
             if delivery.pause:
                 self._pause(ch, delivery.answer)

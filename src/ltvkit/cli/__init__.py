@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 # Each module registers its commands on ``app``; an import error in one of them is a bug and fails loudly.
-from . import analytics, contacts, crm, demo, imports, info, predict, recommend, report, runs, settings  # noqa: F401
+from . import (  # noqa: F401
+    analytics,
+    contacts,
+    crm,
+    demo,
+    imports,
+    info,
+    line,
+    predict,
+    recommend,
+    report,
+    runs,
+    serve,
+    settings,
+)
 from ._app import app, console_main, main
 
 __all__ = ["app", "console_main", "main"]

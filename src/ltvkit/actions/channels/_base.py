@@ -8,8 +8,8 @@ exports later). The outbox sender is its only caller. Adding a channel is a new 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -27,6 +27,9 @@ class Message:
     text: str
     scenario: str
     customer_key: str
+    lang: str = "ja"
+    context: dict[str, Any] = field(default_factory=dict)  # the row's context: items, item, dates
+    html: str | None = None  # the HTML rendering (autoescaped), for channels that send HTML
 
 
 @dataclass(frozen=True)

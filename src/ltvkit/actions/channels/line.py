@@ -12,11 +12,14 @@ The official SDK (line-bot-sdk v3) wraps the same endpoint, but raises on a 409 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._base import BaseChannel, Delivery, Message, register_channel
+from .line_messages import flex_items, text_message
 
 if TYPE_CHECKING:
     from ...config import Settings
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["LineChannel"]
 
 PUSH_PATH = "/v2/bot/message/push"
+MULTICAST_PATH = "/v2/bot/message/multicast"
+REPLY_PATH = "/v2/bot/message/reply"
+MULTICAST_MAX = 500
 
 
 def _answer(response: httpx.Response) -> str:
@@ -50,8 +56,10 @@ class LineChannel(BaseChannel):
 
     name = "line"
 
-    def __init__(self, access_token: str, base_url: str = "https://api.line.me", timeout: float = 10.0) -> None:
+    def __init__(self, access_token: str, base_url: str = "https://api.line.me", timeout: float = 10.0, *,
+                 item_url_template: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        self.item_url_template = item_url_template
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout,
                                     headers={"Authorization": f"Bearer {access_token}"})
 
@@ -63,12 +71,65 @@ class LineChannel(BaseChannel):
         if not token:
             raise SettingsError("Sending on LINE needs LTV_LINE_CHANNEL_ACCESS_TOKEN (or its _FILE); set it and "
                                 "run again.")
-        return cls(token, settings.line_api_base)
+        return cls(token, settings.line_api_base, item_url_template=settings.item_url_template)
+
+    def messages(self, message: Message) -> list[dict[str, Any]]:
+        """The LINE message objects of an outbox message: its text with quick replies (reorder when it is about
+        an item, stop), then a Flex carousel of the recommended items when the shop has item URLs."""
+        ctx = message.context or {}
+        item = ctx.get("item") or {}
+        out = [text_message(message.text, message.lang, sku=item.get("sku") if isinstance(item, dict) else None)]
+        items = ctx.get("items") or []
+        flex = flex_items(items, message.lang, self.item_url_template) if items else None
+        if flex is not None:
+            out.append(flex)
+        return out
 
     def send(self, message: Message) -> Delivery:
-        body = {"to": message.to, "messages": [{"type": "text", "text": message.text[:5000]}]}
+        body = {"to": message.to, "messages": self.messages(message)}
+        return self._post(PUSH_PATH, body, message.key)
+
+    def multicast(self, to: list[str], messages: list[dict[str, Any]], retry_key: str) -> Delivery:
+        """Send identical ``messages`` to up to 500 users in one request, with ``X-Line-Retry-Key``."""
+        if not 1 <= len(to) <= MULTICAST_MAX:
+            raise ValueError(f"multicast takes 1 to {MULTICAST_MAX} user IDs, not {len(to)}")
+        return self._post(MULTICAST_PATH, {"to": list(to), "messages": messages[:5]}, retry_key)
+
+    def send_many(self, messages: list[Message]) -> list[Delivery]:
+        """Deliver several messages: those with identical content go out together by multicast (≤ 500 IDs a
+        request), with a retry key derived from their idempotency keys, so a retry of the same group is
+        recognised. Returns one :class:`Delivery` per message, in order."""
+        groups: dict[str, list[int]] = {}
+        bodies = [self.messages(m) for m in messages]
+        for i, body in enumerate(bodies):
+            groups.setdefault(json.dumps(body, sort_keys=True, ensure_ascii=False), []).append(i)
+        out: list[Delivery | None] = [None] * len(messages)
+        for idx in groups.values():
+            for start in range(0, len(idx), MULTICAST_MAX):
+                part = idx[start:start + MULTICAST_MAX]
+                if len(part) == 1:
+                    out[part[0]] = self.send(messages[part[0]])
+                    continue
+                key = str(uuid.uuid5(uuid.NAMESPACE_URL, "ltv-multicast:" + ",".join(
+                    sorted(messages[i].key for i in part))))
+                d = self.multicast([messages[i].to for i in part], bodies[part[0]], key)
+                for i in part:
+                    out[i] = d
+        return [d for d in out if d is not None]
+
+    def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> Delivery:
+        """Answer a webhook event through the reply API (free of quota; no retry key: a reply token is single-use)."""
         try:
-            r = self._client.post(PUSH_PATH, json=body, headers={"X-Line-Retry-Key": message.key})
+            r = self._client.post(REPLY_PATH, json={"replyToken": reply_token, "messages": messages[:5]})
+        except httpx.TransportError as exc:
+            return Delivery(False, retryable=False, answer=f"transport error: {type(exc).__name__}")
+        if r.status_code == 200:
+            return Delivery.accepted(200, r.headers.get("x-line-request-id"), "200")
+        return Delivery(False, status_code=r.status_code, answer=_answer(r))
+
+    def _post(self, path: str, body: dict[str, Any], key: str) -> Delivery:
+        try:
+            r = self._client.post(path, json=body, headers={"X-Line-Retry-Key": key})
         except httpx.TimeoutException:
             return Delivery(False, retryable=True, answer="timeout")
         except httpx.TransportError as exc:
