@@ -69,3 +69,26 @@ def start_serve(tmp: Path, env_extra: dict[str, str], host: str = "127.0.0.1") -
     proc.kill()
     out = proc.stdout.read().decode() if proc.stdout else ""
     raise AssertionError(f"ltv serve did not start: {out}")
+
+
+class AppServer:
+    """A FastAPI app served by uvicorn in a thread on a free loopback port (real HTTP, in this process)."""
+
+    def __init__(self, app) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        wait_until(lambda: self.server.started, timeout=20)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

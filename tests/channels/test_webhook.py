@@ -8,9 +8,9 @@ import uuid
 import duckdb
 import httpx
 import sqlalchemy as sa
-from chanhelp import SECRET, signed_post, snapshot, start_serve, wait_until
+from chanhelp import SECRET, AppServer, signed_post, snapshot, wait_until
 
-from ltvkit.actions import inbound_messages, issue_link_codes, opt_out
+from ltvkit.actions import inbound_messages, issue_link_codes
 from ltvkit.actions._ops import consent, contacts, line_users, reachability, webhook_events
 from ltvkit.actions.linking import format_code
 
@@ -173,32 +173,27 @@ def test_events_are_accepted_while_an_import_holds_the_workspace(serve, fake_lin
         con.close()
 
 
-def test_opted_out_customer_is_not_linked_back_in(serve):
-    _, store, _ = serve
-    opt_out(store, "cust-x", channel="line", source="test")
-    with store.engine.connect() as conn:
-        assert conn.execute(sa.select(consent.c.opted_out).where(consent.c.customer_key == "cust-x")).scalar()
+def test_non_loopback_host_needs_a_token(tmp_path, monkeypatch, capsys):
+    from ltvkit.cli import main
+
+    monkeypatch.delenv("LTV_SERVE_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--workspace", str(tmp_path / "ltv.duckdb")]) == 1
+    assert "LTV_SERVE_TOKEN" in capsys.readouterr().err
 
 
-def test_non_loopback_host_needs_a_token(tmp_path):
-    import subprocess
-    import sys
+def test_serve_token_protects_pages_but_not_the_webhook(tmp_path, monkeypatch):
+    from ltvkit.config import load_settings
+    from ltvkit.web import create_app
 
-    from chanhelp import SRC, free_port
-
-    env = {"PYTHONPATH": str(SRC), "LTV_WORKSPACE": str(tmp_path / "ltv.duckdb"), "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([sys.executable, "-m", "ltvkit", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
-                       env=env, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1
-    assert "LTV_SERVE_TOKEN" in r.stderr
-
-
-def test_serve_token_protects_pages_but_not_the_webhook(tmp_path):
-    proc, url = start_serve(tmp_path, {"LTV_SERVE_TOKEN": "s3cret", "LTV_LINE_CHANNEL_SECRET": SECRET})
-    try:
-        assert httpx.get(url + "/line/inbox.json").status_code == 401
-        assert httpx.get(url + "/line/inbox.json", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        assert signed_post(url, payload(event("unfollow", user="Utok"))).status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    monkeypatch.setenv("LTV_SERVE_TOKEN", "s3cret")
+    monkeypatch.setenv("LTV_LINE_CHANNEL_SECRET", SECRET)
+    monkeypatch.delenv("LTV_LINE_CHANNEL_ACCESS_TOKEN", raising=False)
+    ws = tmp_path / "ltv.duckdb"
+    with AppServer(create_app(ws, settings=load_settings(ws), require_token=True)) as srv:
+        assert httpx.get(srv.url + "/line/inbox.json").status_code == 401
+        r = httpx.get(srv.url + "/line/inbox.json", headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401 and r.json()["ok"] is False
+        assert httpx.get(srv.url + "/line/inbox.json", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert signed_post(srv.url, {"events": [event("unfollow", user="Utok")]}).status_code == 200
+        assert httpx.get(srv.url + "/nothing-here", headers={"Authorization": "Bearer s3cret"}).json() == {
+            "ok": False, "error": "Not Found", "status": 404}
