@@ -92,3 +92,37 @@ class AppServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def add_outbox(store, rows: list[dict]) -> list[str]:
+    """Write planned outbox rows (as the planner does) and return their keys."""
+    import datetime as dt
+    import json as _json
+    import uuid as _uuid
+
+    from ltvkit.actions._ops import outbox, utcnow
+    from ltvkit.actions.scenarios import CONTEXT_VARIABLES
+
+    blank = {k: None for k in CONTEXT_VARIABLES if k not in ("shop", "scenario")} | {"items": []}
+    now = utcnow() - dt.timedelta(seconds=1)
+    out = []
+    for r in rows:
+        key = r.get("key") or str(_uuid.uuid4())
+        out.append({"key": key, "scenario": r.get("scenario", "thanks-first-order"),
+                    "customer_key": r["customer_key"], "occurrence": r.get("occurrence", key),
+                    "channel": r.get("channel", "line"), "state": "planned", "holdout": False, "priority": 50,
+                    "lang": r.get("lang", "ja"), "context": _json.dumps(blank | r.get("context", {}), ensure_ascii=False),
+                    "run_id": 1, "as_of": now.date(), "planned_at": now, "send_at": now,
+                    "expires_at": now + dt.timedelta(days=7), "next_attempt_at": now, "attempts": 0})
+    with store.begin() as conn:
+        store.insert_ignore(conn, outbox, out, ["key"])
+    return [r["key"] for r in out]
+
+
+def outbox_states(store) -> dict[str, str]:
+    import sqlalchemy as _sa
+
+    from ltvkit.actions._ops import outbox
+
+    with store.engine.connect() as conn:
+        return dict(conn.execute(_sa.select(outbox.c.key, outbox.c.state)).all())

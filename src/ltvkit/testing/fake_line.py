@@ -50,6 +50,9 @@ class _State:
     quota: int | None = None
     latency: float = 0.0
     keep_texts: bool = True
+    unknown_users: set[str] = field(default_factory=set)  # answered 400 (not a user of this channel)
+    blocked_users: set[str] = field(default_factory=set)  # accepted (200) but not delivered, as LINE does
+    blocked: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -123,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"message": "The request body has 1 error(s)",
                              "details": [{"message": "invalid", "property": "to" if not recipients else "messages"}]})
             return
+        if any(r in st.unknown_users for r in recipients):
+            self._send(400, {"message": "Failed to send messages"})
+            return
         if key is not None and not _UUID.match(key):
             self._send(400, {"message": "The retry key must be a UUID"})
             return
@@ -167,6 +173,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self, key: str | None, recipients: list[str], messages: list[Any]) -> str:
         st = self.server.state
         request_id = uuid.uuid4().hex
+        blocked = [r for r in recipients if r in st.blocked_users]
+        if blocked:
+            st.blocked += len(blocked)
+            recipients = [r for r in recipients if r not in st.blocked_users]
         if key is None:
             st.no_key += len(recipients)
         else:
@@ -174,7 +184,8 @@ class _Handler(BaseHTTPRequestHandler):
             st.deliveries[key] += len(recipients)
         if st.keep_texts:
             for r in recipients:
-                st.delivered.append({"key": key, "to": r, "text": (messages[0] or {}).get("text")})
+                st.delivered.append({"key": key, "to": r, "text": (messages[0] or {}).get("text"),
+                                     "messages": messages})
         return request_id
 
     def _accept(self, key: str | None, recipients: list[str], body: dict[str, Any]) -> None:
@@ -237,11 +248,13 @@ class FakeLineServer:
     def configure(self, *, fail_before: int | None = None, fail_after: int | None = None,
                   rate_limit: int | None = None, error_rate: float | None = None,
                   error_after_rate: float | None = None, quota: int | None | bool = False,
-                  latency: float | None = None) -> None:
+                  latency: float | None = None, unknown_users: set[str] | None = None,
+                  blocked_users: set[str] | None = None) -> None:
         """Inject faults: the next ``fail_before`` requests get 500 without delivering, the next ``fail_after``
         are delivered but answered 500 (a lost answer), ``rate_limit`` get 429, each request fails with
         probability ``error_rate`` (before) / ``error_after_rate`` (after delivering); ``quota`` recipients a
-        month (``None`` = unlimited); ``latency`` seconds per request."""
+        month (``None`` = unlimited); ``latency`` seconds per request; ``unknown_users`` are answered 400
+        ("Failed to send messages"); ``blocked_users`` are accepted but not delivered (counted as ``blocked``)."""
         st = self.state
         with st.lock:
             if fail_before is not None:
@@ -258,6 +271,10 @@ class FakeLineServer:
                 st.quota = quota  # type: ignore[assignment]
             if latency is not None:
                 st.latency = latency
+            if unknown_users is not None:
+                st.unknown_users = set(unknown_users)
+            if blocked_users is not None:
+                st.blocked_users = set(blocked_users)
 
     # -- what happened --------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -265,7 +282,7 @@ class FakeLineServer:
         st = self.state
         with st.lock:
             return {"deliveries": dict(st.deliveries), "requests": dict(st.requests), "no_key": st.no_key,
-                    "total_requests": st.total_requests,
+                    "total_requests": st.total_requests, "blocked": st.blocked,
                     "status_counts": {str(k): v for k, v in st.status_counts.items()}}
 
     @property
