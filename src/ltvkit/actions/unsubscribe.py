@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from ._ops import OpsStore
 
-__all__ = ["unsubscribe_token", "unsubscribe_url", "verify_unsubscribe_token"]
+__all__ = ["make_unsubscribe_url", "unsubscribe_token", "unsubscribe_url", "verify_unsubscribe_token"]
 
 
 def _b64(data: bytes) -> str:
@@ -24,10 +24,19 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def unsubscribe_token(store: OpsStore, customer_key: str, channel: str) -> str:
+def _token(secret: bytes, customer_key: str, channel: str) -> str:
     payload = f"{customer_key}\x1f{channel}".encode()
-    mac = hmac.new(store.secret("unsubscribe"), payload, hashlib.sha256).digest()
+    mac = hmac.new(secret, payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(mac)}"
+
+
+def unsubscribe_token(store: OpsStore, customer_key: str, channel: str) -> str:
+    return _token(store.secret("unsubscribe"), customer_key, channel)
+
+
+def make_unsubscribe_url(secret: bytes, base_url: str, customer_key: str, channel: str) -> str:
+    """The unsubscribe URL for a customer and channel, signed with ``secret`` (the ops store's)."""
+    return f"{base_url.rstrip('/')}/unsubscribe/{quote(_token(secret, customer_key, channel), safe='')}"
 
 
 def verify_unsubscribe_token(store: OpsStore, token: str) -> tuple[str, str] | None:
@@ -49,4 +58,4 @@ def verify_unsubscribe_token(store: OpsStore, token: str) -> tuple[str, str] | N
 
 
 def unsubscribe_url(store: OpsStore, base_url: str, customer_key: str, channel: str) -> str:
-    return f"{base_url.rstrip('/')}/unsubscribe/{quote(unsubscribe_token(store, customer_key, channel), safe='')}"
+    return make_unsubscribe_url(store.secret("unsubscribe"), base_url, customer_key, channel)
