@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     inserts_external_url: str = _field("auto", "May a package insert print an external URL or QR code (the LINE "
                                        "add-friend URL)? yes, no, or auto: no for Rakuten orders (Rakuten forbids "
                                        "external links unless approved), yes otherwise.")
+    inserts_font: Path | None = _field(None, "Font file (.ttf, .otf or .ttc) embedded in package inserts; it must "
+                                       "cover Japanese.", shown="Noto Sans CJK (Debian fonts-noto-cjk)")
     mail_from: str = _field("", "Sender address of e-mails, e.g. `Shop <info@example.jp>`.", shown="empty")
     serve_token: SecretStr | None = _field(None, "Bearer token `ltv serve` requires on its pages when bound to a "
                                            "non-loopback host (required there; the LINE webhook and unsubscribe "

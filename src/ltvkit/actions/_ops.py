@@ -128,13 +128,13 @@ line_users = sa.Table(
 link_codes = sa.Table(
     "link_codes", metadata,
     sa.Column("code", sa.String(16), primary_key=True),
-    sa.Column("customer_key", sa.String(200), nullable=False, index=True),
+    sa.Column("customer_key", sa.String(200), nullable=False),
     sa.Column("order_ref", sa.String(200)),
     sa.Column("created_at", sa.DateTime(), nullable=False),
     sa.Column("expires_at", sa.DateTime(), nullable=False),
     sa.Column("used_at", sa.DateTime()),
-    sa.UniqueConstraint("customer_key", "order_ref", name="uq_link_codes_order"),
 )
+sa.Index("ix_link_codes_order", link_codes.c.customer_key, link_codes.c.order_ref)
 
 webhook_events = sa.Table(
     "webhook_events", metadata,

@@ -44,7 +44,8 @@ def _new_code() -> str:
 
 def issue_link_codes(store: OpsStore, pairs: Iterable[tuple[str, str]], *, days: int,
                      now: dt.datetime | None = None) -> dict[tuple[str, str], tuple[str, dt.datetime]]:
-    """A code per ``(customer_key, order_ref)``: the stored one when it is still valid, else a new one.
+    """A code per ``(customer_key, order_ref)``: the stored one while it is valid and unused, else a new one
+    (used and expired codes stay in the store, dead).
 
     Returns ``{(customer_key, order_ref): (code, expires_at)}``.
     """
@@ -53,15 +54,13 @@ def issue_link_codes(store: OpsStore, pairs: Iterable[tuple[str, str]], *, days:
     out: dict[tuple[str, str], tuple[str, dt.datetime]] = {}
     with store.begin() as conn:
         keys = list({k for k, _ in wanted})
+        want = set(wanted)
         for i in range(0, len(keys), 500):
             for r in conn.execute(sa.select(link_codes.c.customer_key, link_codes.c.order_ref, link_codes.c.code,
                                             link_codes.c.expires_at, link_codes.c.used_at)
                                   .where(link_codes.c.customer_key.in_(keys[i:i + 500]))):
-                if r.used_at is None and r.expires_at > now:
+                if r.used_at is None and r.expires_at > now and (r.customer_key, r.order_ref) in want:
                     out[(r.customer_key, r.order_ref)] = (r.code, r.expires_at)
-                else:  # expired or used: a reprint gets a fresh code
-                    conn.execute(sa.delete(link_codes).where(link_codes.c.code == r.code,
-                                                             link_codes.c.used_at.is_(None)))
         expires = now + dt.timedelta(days=days)
         for pair in wanted:
             if pair in out:

@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     demo,
     imports,
     info,
+    inserts,
     line,
     predict,
     recommend,
