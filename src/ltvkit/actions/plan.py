@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from ..exceptions import MissingDataError, ScenarioError
 from ..store import Run, Workspace
 from ._ops import OpsStore, outbox, utcnow
-from .channels import available_channels
+from .channels import available_channels, staff_list_channels
 from .contacts import consent_frame
 from .scenarios import Scenario, render, sample_context
 
@@ -463,6 +463,7 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     secret = ws.identity_secret()
     plan_day = _day(day)
     channels = set(available_channels())
+    lists = staff_list_channels()
     report = PlanReport(day, inputs.run.as_of or day, inputs.run.run_id, send_local, dry_run, {},
                         customers=len(frame))
 
@@ -542,9 +543,12 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
             if ch not in channels:
                 continue
             col = {"line": "has_line", "email": "has_email"}.get(ch)
-            if col is None:
+            if ch in lists:  # a list for the shop's staff (mall messages): no address needed
+                addr = np.ones(len(sub), dtype=bool)
+            elif col is None:
                 continue
-            addr = sub.isin(set(c.loc[c[col].astype(bool), "customer_key"])).to_numpy()
+            else:
+                addr = sub.isin(set(c.loc[c[col].astype(bool), "customer_key"])).to_numpy()
             opted = sub.isin(set(o.loc[o["channel"] == ch, "customer_key"])).to_numpy() | out_all[
                 cand.index.get_indexer(idx)]
             unr = sub.isin(set(u.loc[u["channel"] == ch, "customer_key"])).to_numpy()

@@ -47,7 +47,7 @@ CONTEXT_VARIABLES = {
     "items": "up to three recommended items ({sku, name}), best first",
 }
 TRIGGER_KINDS = ("segment", "after_first_order", "golden_time", "replenishment_due", "next_purchase_due")
-KNOWN_CHANNELS = ("line", "email", "insert", "webhook")
+KNOWN_CHANNELS = ("line", "email", "export", "insert", "webhook")
 HTML_CHANNELS = ("email",)
 OPS = ("==", "!=", "<=", ">=", "<", ">", "not in", "in")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")

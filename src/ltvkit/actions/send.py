@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from ..config import Settings
 from ..exceptions import ScenarioError
 from ._ops import OpsStore, attempts, channel_status, consent, contacts, outbox, reachability, utcnow
-from .channels import BaseChannel, Delivery, Message, channel_factory
+from .channels import BaseChannel, Delivery, Message, channel_factory, staff_list_channels
 from .scenarios import HTML_CHANNELS, Scenario, render
 
 __all__ = ["SendReport", "backoff_seconds", "send"]
@@ -312,7 +312,7 @@ def send(store: OpsStore, settings: Settings, scenarios: dict[str, Scenario], *,
         report.paused[name] = f"{reason} (until {until.isoformat(timespec='seconds')} UTC)"
     with store.engine.connect() as conn:
         have = [r[0] for r in conn.execute(sa.select(outbox.c.channel).distinct()).all()]
-    wanted = [channel] if channel else have
+    wanted = [channel] if channel else [c for c in have if c not in staff_list_channels()]
     active = [c for c in wanted if c not in paused]
     if channels is None:
         def make(name: str) -> BaseChannel:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ...config import Settings
 
-__all__ = ["BaseChannel", "Delivery", "Message", "available_channels", "channel_factory", "register_channel"]
+__all__ = ["BaseChannel", "Delivery", "Message", "available_channels", "channel_factory", "register_channel",
+           "staff_list_channels"]
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,24 @@ class BaseChannel:
 
 ChannelFactory = Callable[["Settings"], BaseChannel]
 _REGISTRY: dict[str, ChannelFactory] = {}
+_LISTS: set[str] = set()
 
 
-def register_channel(name: str, factory: ChannelFactory) -> None:
-    """Make a channel available to planning (as a choice in a scenario's ``channels``) and sending."""
+def register_channel(name: str, factory: ChannelFactory, *, staff_list: bool = False) -> None:
+    """Make a channel available to planning (as a choice in a scenario's ``channels``) and sending.
+
+    ``staff_list``: the channel's messages are exported as lists for the shop's staff (mall messages) by their
+    own command, not sent by ``ltv crm send``, and need no address at planning."""
     _REGISTRY[name] = factory
+    if staff_list:
+        _LISTS.add(name)
+    else:
+        _LISTS.discard(name)
+
+
+def staff_list_channels() -> set[str]:
+    """Channels whose messages go out as lists for staff (see :func:`register_channel`)."""
+    return set(_LISTS)
 
 
 def available_channels() -> list[str]:
