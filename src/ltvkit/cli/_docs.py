@@ -14,6 +14,17 @@ def _default(param: object) -> str:
     return f" (default: `{default}`)"
 
 
+def commands(group: object, prefix: str = "") -> list[tuple[str, object]]:
+    """``(path, command)`` for every command, groups included, subcommands after their group (``crm plan``)."""
+    out: list[tuple[str, object]] = []
+    for name in sorted(getattr(group, "commands", {})):
+        command = group.commands[name]  # type: ignore[attr-defined]
+        path = f"{prefix}{name}"
+        out.append((path, command))
+        out += commands(command, path + " ")
+    return out
+
+
 def cli_reference() -> str:
     """The Markdown text of docs/cli.md."""
     group = typer.main.get_command(app)
@@ -27,10 +38,9 @@ def cli_reference() -> str:
         "a file whose format follows its extension. A mistake prints one sentence starting with `Error:` and exits 1.",
         "",
     ]
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    for path, command in commands(group):
         help_text = (command.help or "").strip()
-        lines += [f"## ltv {name}", "", help_text, ""]
+        lines += [f"## ltv {path}", "", help_text, ""]
         for param in command.params:
             opts = ", ".join(f"`{o}`" for o in param.opts)
             kind = "argument" if param.param_type_name == "argument" else "option"
