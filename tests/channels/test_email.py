@@ -167,3 +167,26 @@ def test_one_click_unsubscribe_records_the_opt_out(env, smtp):
     n = len(handler.messages)
     send(store, settings, scenarios, channel="email")
     assert len(handler.messages) == n  # opted out: nothing more is sent
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtps_from_the_start(cert, tmp_path, monkeypatch):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    handler = Handler()
+    ctrl = Controller(handler, hostname="127.0.0.1", port=free_port(), ssl_context=ctx, authenticator=_auth,
+                      auth_required=True, auth_require_tls=False)  # aiosmtpd does not count implicit TLS
+    ctrl.start()
+    try:
+        from ltvkit.actions.channels import EmailChannel, Message
+
+        ch = EmailChannel(f"smtps://shop:p%40ss%20word@127.0.0.1:{ctrl.port}", "info@example.jp",
+                          lambda c, ch_: f"https://crm.example.jp/unsubscribe/{c}-{ch_}")
+        ch.context = ssl.create_default_context(cafile=str(cert[0]))
+        d = ch.send(Message("0b9c7a34-6f57-4b35-9f2e-4c52a1a0b1c2", "a@example.com", "hello", "s", "c0",
+                            lang="en"))
+        ch.close()
+    finally:
+        ctrl.stop()
+    assert d.ok and handler.messages[0]["Message-ID"] == "<0b9c7a34-6f57-4b35-9f2e-4c52a1a0b1c2@example.jp>"
+    assert handler.messages[0]["Subject"] == "A note from the shop"

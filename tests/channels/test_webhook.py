@@ -197,3 +197,32 @@ def test_serve_token_protects_pages_but_not_the_webhook(tmp_path, monkeypatch):
         assert signed_post(srv.url, {"events": [event("unfollow", user="Utok")]}).status_code == 200
         assert httpx.get(srv.url + "/nothing-here", headers={"Authorization": "Bearer s3cret"}).json() == {
             "ok": False, "error": "Not Found", "status": 404}
+
+
+def test_events_stored_before_a_crash_are_processed_at_start(tmp_path, monkeypatch, fake_line):
+    from ltvkit.actions import OpsStore, default_ops_url
+    from ltvkit.actions.webhook import accept_line_webhook
+    from ltvkit.config import load_settings
+    from ltvkit.web import create_app
+
+    monkeypatch.setenv("LTV_LINE_CHANNEL_SECRET", SECRET)
+    monkeypatch.setenv("LTV_LINE_CHANNEL_ACCESS_TOKEN", "test-token")
+    monkeypatch.setenv("LTV_LINE_API_BASE", fake_line.url)
+    ws = tmp_path / "ltv.duckdb"
+    settings = load_settings(ws)
+    store = OpsStore(default_ops_url(ws))
+    try:
+        ev = text("届いた商品について", user="Ucrash")
+        body = json.dumps(payload(ev)).encode()
+        from ltvkit.actions.webhook import line_signature
+
+        # stored and answered, then the server died before processing it
+        assert accept_line_webhook(store, settings, body, line_signature(SECRET, body)) == [ev["webhookEventId"]]
+        assert state_of(store, ev["webhookEventId"]) == "received"
+        with AppServer(create_app(ws, settings=settings, store=store)):
+            assert done(store, ev["webhookEventId"]) == "done"
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.select(inbound_messages.c.text).where(
+                inbound_messages.c.line_user_id == "Ucrash")).scalar() == "届いた商品について"
+    finally:
+        store.close()
