@@ -126,6 +126,10 @@ def test_refused_recipient_is_unreachable(env, smtp):
     add_outbox(store, [{"customer_key": "cb", "channel": "email"}])
     report = send(store, settings, scenarios, channel="email")
     assert report.failed == 1 and handler.messages == []
+    from ltvkit.actions._ops import outbox
+
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(outbox.c.last_error)).scalar() == "invalid address"
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(reachability).where(reachability.c.customer_key == "cb")).one()
     assert row.reachable is False and "bounce" not in (row.reason or "")  # the address is not kept in answers
@@ -190,3 +194,16 @@ def test_smtps_from_the_start(cert, tmp_path, monkeypatch):
         ctrl.stop()
     assert d.ok and handler.messages[0]["Message-ID"] == "<0b9c7a34-6f57-4b35-9f2e-4c52a1a0b1c2@example.jp>"
     assert handler.messages[0]["Subject"] == "A note from the shop"
+
+
+def test_an_address_with_a_line_break_is_never_sent(env, smtp):
+    handler, _ = smtp
+    store, settings, scenarios, _ = env
+    import_contacts(store, pd.DataFrame({"customer_key": ["evil"], "email": ["x@example.com\r\nBcc: all@example.com"]}))
+    add_outbox(store, [{"customer_key": "evil", "channel": "email"}])
+    report = send(store, settings, scenarios, channel="email")
+    assert report.failed == 1 and handler.messages == []
+    from ltvkit.actions._ops import outbox
+
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(outbox.c.last_error)).scalar() == "invalid address"

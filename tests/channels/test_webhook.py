@@ -61,8 +61,9 @@ def test_forged_truncated_wrong_channel_and_unsigned_change_nothing(serve, fake_
     other_destination = signed_post(url, {"destination": "Uother", "events": [event("follow")]})
     not_json = signed_post(url, b"{not json")
     no_id = signed_post(url, payload({"type": "follow", "source": {"userId": "U1"}}))
+    huge = signed_post(url, payload(text("x" * 1_100_000)))
     for r, status in ((forged, 401), (unsigned, 401), (truncated, 401), (other_secret, 401),
-                      (other_destination, 403), (not_json, 400), (no_id, 400)):
+                      (other_destination, 403), (not_json, 400), (no_id, 400), (huge, 413)):
         assert r.status_code == status, r.text
         assert r.json() == {"ok": False, "error": r.json()["error"], "status": status}
     assert snapshot(store) == before
@@ -226,3 +227,21 @@ def test_events_stored_before_a_crash_are_processed_at_start(tmp_path, monkeypat
                 inbound_messages.c.line_user_id == "Ucrash")).scalar() == "届いた商品について"
     finally:
         store.close()
+
+
+def test_guessing_codes_is_limited(serve, fake_line):
+    url, store, _ = serve
+    code, _ = issue_link_codes(store, [("cust-guess", "o-1")], days=30)[("cust-guess", "o-1")]
+    wrong = [c for c in ("AAAAAAAA", "CCCCCCCC") if c != code][0]
+    guesses = [text(wrong, user="Uguess") for _ in range(10)]
+    signed_post(url, payload(*guesses))
+    for ev in guesses:
+        done(store, ev["webhookEventId"])
+    right = text(code, user="Uguess")  # the 11th try within a day is not even looked up
+    signed_post(url, payload(right))
+    done(store, right["webhookEventId"])
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(line_users.c.customer_key).where(line_users.c.line_user_id == "Uguess")
+                            ).scalar() is None
+        assert conn.execute(sa.select(webhook_events.c.outcome).where(
+            webhook_events.c.event_id == right["webhookEventId"])).scalar().startswith("bad code (limited)")

@@ -122,6 +122,8 @@ line_users = sa.Table(
     sa.Column("customer_key", sa.String(200), index=True),
     sa.Column("following", sa.Boolean(), nullable=False),
     sa.Column("linked_at", sa.DateTime()),
+    sa.Column("bad_codes", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("bad_codes_since", sa.DateTime()),
     sa.Column("updated_at", sa.DateTime(), nullable=False),
 )
 

@@ -19,6 +19,7 @@ counts and event types.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -154,6 +155,32 @@ def _store_inbound(ctx: _Ctx, ev: dict[str, Any], user: str | None, kind: str, t
             ["event_id"])
 
 
+BAD_CODES_PER_DAY = 10  # guesses a LINE user may make in a day (8 characters of 25: no guessing in practice)
+
+
+def _too_many_bad_codes(store: OpsStore, user: str) -> bool:
+    since = utcnow() - dt.timedelta(days=1)
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(line_users.c.bad_codes, line_users.c.bad_codes_since)
+                           .where(line_users.c.line_user_id == user)).first()
+    return row is not None and row.bad_codes >= BAD_CODES_PER_DAY and row.bad_codes_since is not None \
+        and row.bad_codes_since > since
+
+
+def _count_bad_code(store: OpsStore, user: str) -> None:
+    now = utcnow()
+    since = now - dt.timedelta(days=1)
+    with store.begin() as conn:
+        row = conn.execute(sa.select(line_users.c.bad_codes, line_users.c.bad_codes_since)
+                           .where(line_users.c.line_user_id == user)).first()
+        fresh = row is None or row.bad_codes_since is None or row.bad_codes_since <= since
+        n = 1 if fresh else row.bad_codes + 1
+        store.upsert(conn, line_users, [{"line_user_id": user, "customer_key": None, "following": True,
+                                         "linked_at": None, "updated_at": now, "bad_codes": n,
+                                         "bad_codes_since": now if fresh else row.bad_codes_since}],
+                     ["line_user_id"], ["bad_codes", "bad_codes_since"])
+
+
 def _message(ctx: _Ctx, ev: dict[str, Any], user: str | None) -> str:
     msg = ev.get("message") or {}
     t = TEXTS[ctx.settings.crm_lang]
@@ -170,9 +197,12 @@ def _message(ctx: _Ctx, ev: dict[str, Any], user: str | None) -> str:
         return "opt-out; " + _reply(ctx, ev, [t["stopped"]])
     code = normalize_code(text)
     if user and code:
+        if _too_many_bad_codes(ctx.store, user):
+            return "bad code (limited); " + _reply(ctx, ev, [t["bad_code"]])
         customer = redeem_code(ctx.store, code, user)
         if customer:
             return "linked; " + _reply(ctx, ev, [t["linked"]])
+        _count_bad_code(ctx.store, user)
         return "bad code; " + _reply(ctx, ev, [t["bad_code"]])
     _store_inbound(ctx, ev, user, "message", text)
     return "inbound"

@@ -25,6 +25,7 @@ __all__ = ["create_app", "is_loopback"]
 
 # Paths that carry their own proof (LINE's signature, a signed unsubscribe token) and need no serve token.
 OPEN_PATHS = ("/webhooks/line", "/unsubscribe/", "/healthz")
+MAX_WEBHOOK_BYTES = 1_000_000  # LINE's webhook bodies are a few kB
 
 
 def is_loopback(host: str) -> bool:
@@ -90,7 +91,13 @@ def create_app(workspace: str | Path | None = None, *, settings: Settings | None
 
     @app.post("/webhooks/line")
     async def line_webhook(request: Request, background: BackgroundTasks) -> Response:
-        body = await request.body()
+        if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
+            return error_response(413, "The webhook body is too large.")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_WEBHOOK_BYTES:
+                return error_response(413, "The webhook body is too large.")
         try:
             new = accept_line_webhook(store, settings, body, request.headers.get("x-line-signature"))
         except WebhookRejected as exc:

@@ -138,8 +138,11 @@ class EmailChannel(BaseChannel):
                 self._smtp = None
 
     def send(self, message: Message) -> Delivery:
-        mail = build_email(message, mail_from=self.mail_from, shop=self.shop,
-                           unsubscribe_url=self.unsubscribe(message.customer_key, "email"))  # type: ignore[operator]
+        try:
+            mail = build_email(message, mail_from=self.mail_from, shop=self.shop,
+                               unsubscribe_url=self.unsubscribe(message.customer_key, "email"))  # type: ignore[operator]
+        except (ValueError, TypeError):  # e.g. a line break in the address: never sent, never retried
+            return Delivery(False, retryable=False, unreachable=True, answer="invalid address")
         try:
             smtp = self._connect()
             smtp.send_message(mail)
