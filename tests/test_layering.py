@@ -57,6 +57,11 @@ def test_imports_point_one_way(package):
 def test_library_never_imports_cli_or_reports():
     for path in sorted(PKG.rglob("*.py")):
         rel = path.relative_to(PKG)
-        if rel.parts[0] in ("cli", "reports", "__main__.py"):
+        if rel.parts[0] in ("cli", "reports", "web", "__main__.py"):
             continue
-        assert not (_ltvkit_imports(path) & {"cli", "reports"}), f"{rel} imports the CLI or the reports"
+        assert not (_ltvkit_imports(path) & {"cli", "reports", "web"}), f"{rel} imports the CLI, web or reports"
+
+
+def test_web_is_a_shell_over_the_library():
+    for path in sorted((PKG / "web").rglob("*.py")):
+        assert not (_ltvkit_imports(path) & {"cli", "reports"}), f"{path.relative_to(PKG)} imports the CLI"
