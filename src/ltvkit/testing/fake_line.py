@@ -296,8 +296,11 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - used by be
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="test-token")
     parser.add_argument("--no-texts", action="store_true", help="Do not keep delivered texts (long runs).")
+    parser.add_argument("--latency", type=float, default=0.0, help="Seconds to wait before answering a request.")
     args = parser.parse_args(argv)
     server = FakeLineServer(token=args.token, port=args.port, keep_texts=not args.no_texts)
+    if args.latency:
+        server.configure(latency=args.latency)
     print(server.url, flush=True)
     try:
         server._server.serve_forever(poll_interval=0.05)
