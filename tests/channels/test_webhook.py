@@ -245,3 +245,27 @@ def test_guessing_codes_is_limited(serve, fake_line):
                             ).scalar() is None
         assert conn.execute(sa.select(webhook_events.c.outcome).where(
             webhook_events.c.event_id == right["webhookEventId"])).scalar().startswith("bad code (limited)")
+
+
+def test_after_unfollow_or_stop_in_line_nothing_is_sent(serve, fake_line, monkeypatch):
+    from chanhelp import TOKEN, add_outbox, outbox_states
+
+    from ltvkit.actions import load_scenarios, send
+    from ltvkit.config import load_settings
+
+    url, store, tmp = serve
+    for customer, user, last in (("cust-unf", "Uunf", event("unfollow", user="Uunf")),
+                                 ("cust-stp", "Ustp", text("ストップ", user="Ustp")),
+                                 ("cust-ok", "Uok", None)):
+        code, _ = issue_link_codes(store, [(customer, "o")], days=30)[(customer, "o")]
+        for ev in [event("follow", user=user), text(code, user=user)] + ([last] if last else []):
+            signed_post(url, payload(ev))
+            assert done(store, ev["webhookEventId"]) == "done"
+    monkeypatch.setenv("LTV_LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("LTV_LINE_API_BASE", fake_line.url)
+    keys = add_outbox(store, [{"customer_key": c} for c in ("cust-unf", "cust-stp", "cust-ok")])
+    n = len(fake_line.delivered)
+    report = send(store, load_settings(tmp / "ltv.duckdb"), load_scenarios(), channel="line")
+    assert [d["to"] for d in fake_line.delivered[n:]] == ["Uok"]
+    states = outbox_states(store)
+    assert [states[k] for k in keys] == ["failed", "failed", "sent"] and report.sent == 1
