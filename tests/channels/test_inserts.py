@@ -75,6 +75,8 @@ def test_pdf_renders_with_qr_codes_and_text(shop, tmp_path):
     pdf = tmp_path / "inserts.pdf"
     assert main(["inserts", "--orders-since", "2026-11-01", "--out", str(pdf), "--tips", str(tips),
                  "--workspace", str(ws)]) == 0
+    raw = pdf.read_bytes()
+    assert b"/FontFile" in raw and b"NotoSansCJK" in raw  # the Japanese font is embedded (a subset)
     pages = pages_text_and_qr(pdf)
     assert len(pages) == 3  # three orders since 11-01; the cancelled one and the October one get none
     by_order = {next(o for o in ("#1001", "#1002", "123-20261122-1") if o in text): (text, qrs, size)
