@@ -336,12 +336,18 @@ class OpsStore:
         ``ltv serve`` needs nothing from the workspace."""
         import secrets
 
-        with self.begin() as conn:
-            row = conn.execute(sa.select(ops_meta.c.value).where(ops_meta.c.name == name)).first()
-            if row is None:
+        cache: dict[str, bytes] = self.__dict__.setdefault("_secrets", {})
+        if name in cache:
+            return cache[name]
+        query = sa.select(ops_meta.c.value).where(ops_meta.c.name == name)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            with self.begin() as conn:
                 self.insert_ignore(conn, ops_meta, [{"name": name, "value": secrets.token_hex(32)}], ["name"])
-                row = conn.execute(sa.select(ops_meta.c.value).where(ops_meta.c.name == name)).first()
-        return bytes.fromhex(row[0])
+                row = conn.execute(query).first()
+        cache[name] = bytes.fromhex(row[0])
+        return cache[name]
 
     # -- small reads --------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
