@@ -69,12 +69,15 @@ class EmailChannel(BaseChannel):
         The sender, ``Shop <info@example.jp>``.
     unsubscribe
         ``(customer_key, channel) -> URL`` of the signed unsubscribe endpoint.
+    timeout
+        Seconds per SMTP operation. Kept short: a batch of messages must finish within the sender's lease
+        (``LTV_CRM_LEASE_SECONDS``), or another sender may claim and send the same e-mails again.
     """
 
     name = "email"
 
     def __init__(self, smtp_url: str, mail_from: str, unsubscribe: object, *, shop: str = "",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 10.0) -> None:
         u = urlsplit(smtp_url)
         if u.scheme not in ("smtp", "smtps") or not u.hostname:
             from ...exceptions import SettingsError
