@@ -23,7 +23,7 @@ def serve(
 
     \b
     Example:
-        LTV_LINE_CHANNEL_SECRET=… ltv serve --host 0.0.0.0 --port 8000
+        LTV_LINE_CHANNEL_SECRET_FILE=secret LTV_SERVE_TOKEN_FILE=token ltv serve --host 0.0.0.0
     """
     import uvicorn
 
