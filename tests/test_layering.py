@@ -240,3 +240,9 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     assert any(SQL_TEXT.search(v) for _, v in _strings(tree))
     assert any(isinstance(n, ast.Attribute) and n.attr == "con" for n in ast.walk(tree))
     assert not SQL_TEXT.search("Select the rows you want from the list")
+
+
+def test_web_is_a_shell_over_the_library():
+    for path in sorted((PKG / "web").rglob("*.py")):
+        bad = {_layer(m).removesuffix(".py") for m in _imports(path)} & {"cli", "reports"}
+        assert not bad, f"{path.relative_to(PKG)} imports {', '.join(sorted(bad))}"

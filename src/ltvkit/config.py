@@ -92,6 +92,50 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = _field(None, "SMTP server for e-mail, as smtp://user:password@host:587 "
                                         "(smtps:// for TLS); the password makes the whole URL a secret.",
                                         shown="none")
+    ops_db: SecretStr | None = _field(None, "Operational database of the CRM (outbox, contacts, consent): "
+                                      "postgresql://user:password@host/db for several senders, else SQLite in WAL "
+                                      "mode beside the workspace; the password makes the whole URL a secret.",
+                                      shown="<workspace stem>.ops.sqlite beside the workspace")
+    crm_scenarios: Path | None = _field(None, "Directory of the shop's own CRM scenario files (*.yaml), used "
+                                        "beside the shipped library (also `--scenarios`).", shown="none")
+    crm_holdout_share: float = _field(0.10, "Default share of each scenario's eligible customers held out "
+                                      "(never sent) to measure its effect; a scenario's `holdout` overrides it.",
+                                      )
+    crm_frequency_cap: int = _field(2, "At most this many messages per customer within "
+                                    "LTV_CRM_FREQUENCY_DAYS (holdout rows count); higher priority wins.")
+    crm_frequency_days: int = _field(7, "Length in days of the frequency-cap window.")
+    crm_quiet_hours: str = _field("21:00-09:00", "Quiet hours in the shop's time zone, HH:MM-HH:MM; a send "
+                                  "time inside them moves to their end.")
+    crm_lang: str = _field("ja", "Language of the messages sent to customers: ja or en.")
+    crm_shop_name: str = _field("", "The shop's name as messages show it (template variable `shop`).",
+                                shown="empty")
+    crm_lease_seconds: float = _field(300.0, "How long a sender holds a claimed message; a crashed sender's "
+                                      "messages are claimed again after it.")
+    crm_max_attempts: int = _field(8, "Send attempts before a message with transient failures is marked failed.")
+    crm_retry_base_seconds: float = _field(30.0, "First retry delay after a transient failure; it doubles "
+                                           "with each attempt (capped at an hour), with random jitter.")
+    line_api_base: str = _field("https://api.line.me", "Base URL of the LINE Messaging API (a test server "
+                                "in tests and benchmarks).")
+    line_bot_user_id: str = _field("", "The LINE bot's user ID (the `destination` of webhook calls); when set, a "
+                                   "webhook call for another channel is refused.", shown="empty")
+    line_add_friend_url: str = _field("", "The shop's LINE add-friend URL (https://line.me/R/ti/p/@…; for Rakuten "
+                                      "the R-SNS-issued one), encoded in the QR code of package inserts.",
+                                      shown="empty")
+    item_url_template: str = _field("", "The shop's item page URL with `{sku}` in it (e.g. "
+                                    "https://item.rakuten.co.jp/myshop/{sku}/), used in LINE Flex messages, "
+                                    "reorder answers and e-mails.", shown="empty")
+    link_code_days: int = _field(60, "Days a one-time LINE linking code (printed on package inserts) stays valid.")
+    inserts_external_url: str = _field("auto", "May a package insert print an external URL or QR code (the LINE "
+                                       "add-friend URL)? yes, no, or auto: no for Rakuten orders (Rakuten forbids "
+                                       "external links unless approved), yes otherwise.")
+    inserts_font: Path | None = _field(None, "Font file (.ttf, .otf or .ttc) embedded in package inserts; it must "
+                                       "cover Japanese.", shown="Noto Sans CJK (Debian fonts-noto-cjk)")
+    mail_from: str = _field("", "Sender address of e-mails, e.g. `Shop <info@example.jp>`.", shown="empty")
+    serve_token: SecretStr | None = _field(None, "Bearer token `ltv serve` requires on its pages when bound to a "
+                                           "non-loopback host (required there; the LINE webhook and unsubscribe "
+                                           "links carry their own signatures).", shown="none")
+    serve_public_url: str = _field("http://127.0.0.1:8000", "The public base URL of `ltv serve`, used in the "
+                                   "unsubscribe links of e-mails.")
     bench_cache: Path | None = _field(None, "Cache directory of the generated data of "
                                       "bench/recommend_vs_als.py.", shown="<temp dir>/ltv-bench-recommend")
 
@@ -106,6 +150,34 @@ class Settings(BaseSettings):
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over what load_settings passes in (secret files and ltv.toml); no .env files.
         return env_settings, init_settings
+
+    @field_validator("crm_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM such as 21:00-09:00")
+        return value.strip()
+
+    @field_validator("crm_holdout_share")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{value!r} is not a share between 0 and 1 (0.10 holds out 10%)")
+        return value
+
+    @field_validator("inserts_external_url")
+    @classmethod
+    def _external(cls, value: str) -> str:
+        if value not in ("auto", "yes", "no"):
+            raise ValueError(f"{value!r} is not auto, yes or no")
+        return value
+
+    @field_validator("crm_lang")
+    @classmethod
+    def _crm_lang(cls, value: str) -> str:
+        if value not in ("ja", "en"):
+            raise ValueError(f"{value!r} is not ja or en")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -188,7 +260,7 @@ def mask(name: str, value: str | None) -> str | None:
     """A secret as it may be shown: ``****``, or for an SMTP URL the URL with its password replaced."""
     if value is None:
         return None
-    if name == "smtp_url":
+    if name in ("smtp_url", "ops_db"):
         shown, n = re.subn(r"^([a-z][a-z0-9+.-]*://[^:/@]*):[^/?#]*@", rf"\1:{MASK}@", value, flags=re.I)
         return shown if n else MASK
     return MASK

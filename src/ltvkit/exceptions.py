@@ -12,10 +12,13 @@ option="--as-of", value="2024-13-01")``) reads in English as ``str(exc)`` and in
         + UnknownFormatError    a file that is not a recognised order export
         + MappingError          a column mapping (YAML) that does not fit the file
         + SettingsError         a setting that cannot be used (bad value, secret in ltv.toml, open secret file)
+        + ScenarioError         a CRM scenario that cannot be planned (file, line and field named)
       x NotFittedError          a model used before fit()
       x ConvergenceError        an optimiser that did not converge; the message says what to try
       x StoreError              the workspace file cannot be used
         + MigrationError        a schema migration failed or the file is newer than this ltvkit
+        + OpsStoreError         the operational database (outbox, contacts, consent) cannot be used
+      x DeliveryError           a channel could not deliver a message (.channel, .retryable)
       x MissingDataError        an analysis needs data the workspace does not hold yet
     * StatisticalWarning (RuntimeWarning)
 """
@@ -24,12 +27,15 @@ from __future__ import annotations
 
 __all__ = [
     "ConvergenceError",
+    "DeliveryError",
     "InputError",
     "LtvkitError",
     "MappingError",
     "MigrationError",
     "MissingDataError",
     "NotFittedError",
+    "OpsStoreError",
+    "ScenarioError",
     "SettingsError",
     "StatisticalWarning",
     "StoreError",
@@ -93,6 +99,10 @@ class SettingsError(InputError):
     """A setting (environment, secret file or ltv.toml) that cannot be used; the message names it."""
 
 
+class ScenarioError(InputError):
+    """A CRM scenario file (or the shipped library) that cannot be planned; the message names file and field."""
+
+
 class NotFittedError(LtvkitError, ValueError, AttributeError):
     """Raised when a model is used before ``fit()``."""
 
@@ -107,6 +117,19 @@ class StoreError(LtvkitError):
 
 class MigrationError(StoreError):
     """A schema migration failed, or the workspace was written by a newer ltvkit."""
+
+
+class OpsStoreError(StoreError):
+    """The operational database (outbox, contacts, consent) cannot be opened or written."""
+
+
+class DeliveryError(LtvkitError):
+    """A channel could not deliver a message."""
+
+    def __init__(self, message: str, *, channel: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.retryable = retryable
 
 
 class MissingDataError(LtvkitError, LookupError):

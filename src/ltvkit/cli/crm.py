@@ -1,0 +1,239 @@
+"""``ltv crm scenarios | plan | send | run | status | outbox``: act on the predictions through the outbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import app
+from ._common import (
+    DEFAULT_WS,
+    AsOfOpt,
+    CsvOpt,
+    JsonOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    open_workspace,
+    parse_date,
+)
+
+crm_app = typer.Typer(name="crm", no_args_is_help=True,
+                      help="CRM scenarios, holdouts and the outbox: plan who is due, send, see what happened.")
+app.add_typer(crm_app)
+
+ScenariosOpt = Annotated[
+    Path | None,
+    typer.Option("--scenarios", help="Directory of the shop's own scenario files (*.yaml), used beside the "
+                                     "shipped library (env LTV_CRM_SCENARIOS)."),
+]
+
+
+def _settings(workspace: Path):  # noqa: ANN202
+    from ..config import load_settings
+
+    return load_settings(workspace)
+
+
+def _scenarios(workspace: Path, directory: Path | None) -> dict:
+    from ..actions import load_scenarios
+
+    return load_scenarios(directory if directory is not None else _settings(workspace).crm_scenarios)
+
+
+def _store(workspace: Path):  # noqa: ANN202
+    from ..actions import open_ops_store
+
+    return open_ops_store(workspace, _settings(workspace))
+
+
+@crm_app.command("scenarios")
+def scenarios_(workspace: WorkspaceOpt = DEFAULT_WS, scenarios: ScenariosOpt = None, json_: JsonOpt = False) -> None:
+    """List the scenarios: the shipped library and the shop's own (--scenarios DIR), validated.
+
+    \b
+    Example:
+        ltv crm scenarios --scenarios shop/scenarios
+    """
+    found = _scenarios(workspace, scenarios)
+    rows = [{"name": s.name, "trigger": s.trigger.kind, "channels": ", ".join(s.channels),
+             "holdout": s.holdout, "priority": s.priority, "expires_after_days": s.expires_after_days,
+             "languages": ", ".join(s.template), "file": s.path, "description": s.description}
+            for s in found.values()]
+    emit(rows, json_=json_, title="ltv crm scenarios")
+
+
+def _plan(workspace: Path, scenario: list[str] | None, all_: bool, as_of: str | None, run: int | None,
+          dry_run: bool, scenarios: Path | None):  # noqa: ANN202
+    from ..actions import plan
+    from ..exceptions import InputError
+
+    found = _scenarios(workspace, scenarios)
+    if scenario and all_:
+        raise InputError("Choose --scenario NAME or --all, not both.")
+    if scenario:
+        unknown = [n for n in scenario if n not in found]
+        if unknown:
+            raise InputError(f"No scenario {unknown[0]!r}; `ltv crm scenarios` lists {', '.join(found)}.")
+        chosen = [found[n] for n in scenario]
+    else:
+        chosen = list(found.values())
+    day = parse_date(as_of)
+    with open_workspace(workspace) as ws, _store(workspace) as store:
+        return plan(ws, store, chosen, as_of=day, run_id=run, dry_run=dry_run, explicit=bool(scenario))
+
+
+def _print_plan(report, json_: bool) -> None:  # noqa: ANN001
+    data = report.to_dict()
+    if json_:
+        emit(data, json_=True)
+        return
+    rows = [{"scenario": k, "eligible": v["eligible"], "planned": v["planned"], "holdout": v["holdout"],
+             "skipped": ", ".join(f"{r} {n:,}" for r, n in v["skipped"].items()),
+             "note": v.get("not_planned", "")} for k, v in data["scenarios"].items()]
+    emit(rows, title=f"ltv crm plan as of {data['as_of']} (results of run {data['run_id']}, as of "
+                     f"{data['results_as_of']}; send at {data['send_at']})" + (" — dry run" if data["dry_run"] else ""))
+
+
+@crm_app.command("plan")
+def plan_(
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", help="Plan this scenario (repeatable).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Plan every scenario (the default).")] = False,
+    as_of: AsOfOpt = None,
+    run: Annotated[int | None, typer.Option("--run", help="Plan from this predictions run (see `ltv runs list`).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be planned; write nothing.")] = False,
+    scenarios: ScenariosOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Plan who is due for which scenario into the outbox, from the stored results of one pipeline run.
+
+    Applies holdouts (keyed hash), consent, reachability, the frequency cap and quiet hours; planning twice adds
+    nothing. --json prints per scenario: eligible, planned, holdout, skipped by reason.
+
+    \b
+    Example:
+        ltv crm plan --all --as-of 2025-12-31 --json
+    """
+    _print_plan(_plan(workspace, scenario, all_, as_of, run, dry_run, scenarios), json_)
+
+
+def _send(workspace: Path, channel: str | None, limit: int | None, workers: int, scenarios: Path | None,
+          wait: bool):  # noqa: ANN202
+    from ..actions import send
+    from ..exceptions import InputError
+
+    if workers < 1 or workers > 64:
+        raise InputError("--workers must be between 1 and 64.")
+    if limit is not None and limit < 0:
+        raise InputError("--limit must be 0 or more.")
+    found = _scenarios(workspace, scenarios)
+    with _store(workspace) as store:
+        return send(store, _settings(workspace), found, channel=channel, limit=limit, workers=workers, wait=wait)
+
+
+def _print_send(report, json_: bool) -> None:  # noqa: ANN001
+    data = report.to_dict()
+    if json_:
+        emit(data, json_=True)
+        return
+    emit({k: v for k, v in data.items() if k not in ("paused", "failures")}, title="ltv crm send")
+    for reason, n in data["failures"].items():
+        console.print(f"failed: {reason} {n:,}")
+    for ch, why in data["paused"].items():
+        console.print(f"Channel {ch} is paused: {why}")
+
+
+ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Send on this channel only (e.g. line).")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", help="Claim at most N messages.")]
+WorkersOpt = Annotated[int, typer.Option("--workers", help="Parallel senders in this process.")]
+WaitOpt = Annotated[bool, typer.Option("--wait", help="Keep going while retries come due within a minute.")]
+
+
+@crm_app.command("send")
+def send_(
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    channel: ChannelOpt = None,
+    limit: LimitOpt = None,
+    workers: WorkersOpt = 1,
+    scenarios: ScenariosOpt = None,
+    wait: WaitOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Send the due messages: claim with a lease, re-check opt-outs, render, send, record the answer.
+
+    Transient failures are retried later with exponential backoff; a channel whose quota is exhausted is paused.
+    Only the ops store is used, so sending works while the workspace is busy.
+
+    \b
+    Example:
+        ltv crm send --channel line --workers 2
+    """
+    _print_send(_send(workspace, channel, limit, workers, scenarios, wait), json_)
+
+
+@crm_app.command("run")
+def run_(
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    as_of: AsOfOpt = None,
+    scenarios: ScenariosOpt = None,
+    channel: ChannelOpt = None,
+    limit: LimitOpt = None,
+    workers: WorkersOpt = 1,
+    json_: JsonOpt = False,
+) -> None:
+    """Plan every scenario, then send what is due: one command for cron or a systemd timer (docs/crm.md).
+
+    \b
+    Example:
+        ltv crm run --workspace shop/ltv.duckdb
+    """
+    planned = _plan(workspace, None, True, as_of, None, False, scenarios)
+    sent = _send(workspace, channel, limit, workers, scenarios, False)
+    if json_:
+        emit({"plan": planned.to_dict(), "send": sent.to_dict()}, json_=True)
+    else:
+        _print_plan(planned, False)
+        _print_send(sent, False)
+
+
+@crm_app.command("status")
+def status_(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
+    """Outbox counts by state, channel and scenario, and any paused channel with its reason."""
+    from ..actions import status
+
+    with _store(workspace) as store:
+        data = status(store)
+    if json_:
+        emit(data, json_=True)
+        return
+    console.print(f"Ops store: {data['ops_store']}; {data['total']:,} messages.")
+    states = sorted(data["by_state"])
+    rows = [{"scenario": s, **{st: counts.get(st, 0) for st in states}} for s, counts in data["by_scenario"].items()]
+    if rows:
+        emit(rows, title="by scenario")
+        emit([{"channel": c, **{st: counts.get(st, 0) for st in states}} for c, counts in data["by_channel"].items()],
+             title="by channel")
+    for ch, info in data["paused_channels"].items():
+        console.print(f"Channel {ch} is paused until {info['until']}: {info['reason']}")
+
+
+@crm_app.command("outbox")
+def outbox_(
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    scenario: Annotated[str | None, typer.Option("--scenario", help="Only this scenario.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Only this state (planned, sent, holdout, …).")] = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    out: OutOpt = None,
+) -> None:
+    """One row per message: key, customer_key, scenario, channel, state, holdout, planned_at, send_at, sent_at,
+    attempts, run_id (times in UTC; no contact data)."""
+    from ..actions import outbox_frame
+
+    with _store(workspace) as store:
+        frame = outbox_frame(store, scenario=scenario, state=state)
+    emit(frame, json_=json_, csv_=csv_, out=out, title="ltv crm outbox")

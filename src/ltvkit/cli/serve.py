@@ -1,0 +1,36 @@
+"""``ltv serve``: the LINE webhook and unsubscribe links (FastAPI + uvicorn); the dashboard joins later."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ._app import app
+from ._common import DEFAULT_WS, WorkspaceOpt, console
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind; any but loopback needs LTV_SERVE_TOKEN.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workspace: WorkspaceOpt = DEFAULT_WS,
+) -> None:
+    """Serve POST /webhooks/line (LINE's webhook URL) and the unsubscribe links of e-mails.
+
+    Uses only the ops store, so it keeps answering while an import holds the workspace.
+
+    \b
+    Example:
+        LTV_LINE_CHANNEL_SECRET_FILE=secret LTV_SERVE_TOKEN_FILE=token ltv serve --host 0.0.0.0
+    """
+    import uvicorn
+
+    from ..config import load_settings
+    from ..web import create_app, is_loopback
+
+    settings = load_settings(workspace)
+    application = create_app(workspace, settings=settings, require_token=not is_loopback(host))
+    console.print(f"Serving on http://{host}:{port} (LINE webhook: /webhooks/line); Ctrl-C stops.")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
