@@ -389,7 +389,8 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
     if not compute:
         return None
     scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                                     margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing)
+                                     margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
+                                     timing_k=_stored_timing_k(ws) if timing == "regular" else None)
     try:
         tm, gg = scored["transaction_model"], scored["spend_model"]
         details = {"model": scored["model"], "model_chosen_by": scored["model_chosen_by"],
@@ -400,6 +401,8 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
                    "spend_params": ({k: float(v) for k, v in gg.params_.items()} if gg is not None
                                     else {"mean_spend": scored["mean_spend"]}),
                    "fit_seconds": round(scored["fit_seconds"], 3)}
+        if scored.get("timing_k"):
+            details["timing_k"] = scored["timing_k"]
         expr = scored["expr"]
         if ws.read_only or not store:
             table, run = ws.temp_table("_ltv_predictions", expr), None
@@ -412,6 +415,16 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
         scoring.drop_scoring_tables(ws)
     details["score_seconds"] = round(scored["score_seconds"], 3)
     return Result("predictions", table, day, params, run, details)
+
+
+def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
+    """The regularity order ``k`` the latest predictions run chose, with the fingerprint of its data."""
+    if ws.read_only and not ws.has_table("runs"):
+        return None
+    for run in ws.runs(kind="predictions"):
+        if run.details.get("timing_k"):
+            return run.details["timing_k"]
+    return None
 
 
 def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float = 365.0,
