@@ -23,10 +23,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import optimize, special
 
 from ..exceptions import ConvergenceError, InputError, StatisticalWarning
-from ._base import BaseModel, _weighted_subsample, as_float_array, check_is_fitted, compress, wrap_output
+from ._base import (
+    BaseModel,
+    _Transform,
+    _weighted_subsample,
+    as_float_array,
+    check_is_fitted,
+    compress,
+    wrap_output,
+)
 from ._rfm_base import check_rfm
 from .timing import HORIZONS_DAYS, days_to_dates
 
@@ -242,26 +250,30 @@ class RegularBetaGeoModel(BaseModel):
         best = None
         lls = {}
         for j, k in enumerate(ks):
-            found = self._fit_k(k, data, weights_k)
-            if found is None:
-                lls[k] = float("nan")
-                continue
-            self.__dict__.update(found[1])
-            if sub:
+            if sub:  # the optimum on the subsample only (no standard errors), compared on all rows
+                params = self._subsample_optimum(k, data, weights_k)
+                if params is None:
+                    lls[k] = float("nan")
+                    continue
                 self._k_fit = k
                 with np.errstate(all="ignore"):
-                    ll_all = float(wc @ self._loglik(self._params(), cols))
+                    total = float(wc @ self._loglik(params, cols)) + litt_term[j]
                 self._k_fit = None
-                total = ll_all + litt_term[j]
-                state = (self._params().copy(), k)
+                state = (params, k)
             else:
+                found = self._fit_k(k, data, weights_k)
+                if found is None:
+                    lls[k] = float("nan")
+                    continue
+                self.__dict__.update(found[1])
+                params = self._params()
                 total = self.log_likelihood_ + litt_term[j]
                 state = self.__dict__.copy()
             lls[k] = total
             if best is None or total > best[0]:
                 best = (total, k, state)
             # warm start the next k at the same mean purchase rate
-            p = self.params_.to_numpy()
+            p = params
             self._start = np.array([p[0], p[1] * k / (k + 1), p[2], p[3]])
         if best is None:
             raise ConvergenceError(dedent(f"""\
@@ -287,6 +299,31 @@ class RegularBetaGeoModel(BaseModel):
         self.k_ = int(k_best)
         self.k_log_likelihoods_ = pd.Series(lls, name="log_likelihood").rename_axis("k")
         return self
+
+    def _subsample_optimum(self, k: int, data: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray | None:
+        """The parameters that maximise the likelihood of ``k`` on (already compressed) ``data``: BFGS from the
+        cold start and from the warm ``_start``, the better one; no Newton steps or Hessian (only ``k`` is chosen
+        with them)."""
+        warm = self._start
+        best = None
+        self._k_fit = k
+        try:
+            tf = _Transform(self._positive(), self._parameter_scale(data, weights))
+            objective = self._objective(data, weights, tf)
+            for start in ([None, warm] if warm is not None else [None]):
+                self._start = start
+                x0 = tf.internal(np.asarray(self._initial_params(data, weights), dtype=float))
+                with np.errstate(all="ignore"):
+                    res = optimize.minimize(objective, x0, jac=True, method=self._optimizer,
+                                            options=self._optimizer_options(gtol=1e-6))
+                if not np.isfinite(res.fun) or res.fun >= 1e299 or not np.all(np.isfinite(res.x)):
+                    continue
+                if best is None or res.fun < best[0]:
+                    best = (float(res.fun), tf.natural(res.x))
+        finally:
+            self._k_fit = None
+            self._start = warm
+        return None if best is None else best[1]
 
     def _fit_k(self, k: int, data: tuple[np.ndarray, ...], weights: Any,
                starts: tuple[bool, ...] = (False, True)) -> tuple[float, dict[str, Any]] | None:
