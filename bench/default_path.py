@@ -84,6 +84,7 @@ SUMMARY_SCRIPT = textwrap.dedent("""
     import json, sys, time
     import duckdb
     con = duckdb.connect(sys.argv[1], read_only=True)
+    con.execute("SET enable_progress_bar = false")
     t0 = time.perf_counter()
     rows = con.execute('''
         SELECT customer_key, count(DISTINCT order_date) - 1 AS frequency,
@@ -131,7 +132,7 @@ def measure(name: str, cmd: list[str], *, env: dict[str, str] | None = None, log
 
 
 def last_json(text: str) -> dict:
-    for line in reversed(text.strip().splitlines()):
+    for line in reversed(text.replace("\r", "\n").strip().splitlines()):
         if line.startswith("{"):
             return json.loads(line)
     return {}
