@@ -433,23 +433,19 @@ class Workspace:
     def info(self) -> dict[str, Any]:
         """Counts, date range and sources of the order store."""
         q = self.con.execute
-        # two passes over the order lines: per source (orders are distinct within a source, so their sum is the
-        # number of distinct (source, order_id)), and the distinct customers, products and the time range
+        counts = {
+            "orders": q("SELECT count(*) FROM (SELECT DISTINCT source, order_id FROM order_lines)").fetchall()[0][0],
+            "order_lines": q("SELECT count(*) FROM order_lines").fetchall()[0][0],
+            "customers": q("SELECT count(DISTINCT customer_key) FROM order_lines").fetchall()[0][0],
+            "products": q("SELECT count(DISTINCT sku) FROM order_lines").fetchall()[0][0],
+            "quarantined": q("SELECT count(*) FROM quarantine").fetchall()[0][0],
+            "imports": q("SELECT count(*) FROM import_log").fetchall()[0][0],
+        }
+        first, last = q("SELECT min(ordered_at), max(ordered_at) FROM order_lines").fetchall()[0]
         sources = [
             {"source": s, "orders": o, "order_lines": n}
             for s, o, n in q("SELECT source, count(DISTINCT order_id), count(*) FROM order_lines GROUP BY 1 ORDER BY 1").fetchall()
         ]
-        customers, products, first, last = q(
-            "SELECT count(DISTINCT customer_key), count(DISTINCT sku), min(ordered_at), max(ordered_at) "
-            "FROM order_lines").fetchall()[0]
-        counts = {
-            "orders": sum(int(r["orders"]) for r in sources),
-            "order_lines": sum(int(r["order_lines"]) for r in sources),
-            "customers": customers,
-            "products": products,
-            "quarantined": q("SELECT count(*) FROM quarantine").fetchall()[0][0],
-            "imports": q("SELECT count(*) FROM import_log").fetchall()[0][0],
-        }
         return {
             "workspace": str(self.path) if self.path else ":memory:",
             "timezone": self.timezone,
