@@ -376,8 +376,6 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
     stored scores as of the same day are read (the latest run, whatever its options). ``store=False`` (or a
     read-only workspace) scores into a temporary table and records no run.
     """
-    from . import scoring
-
     day = resolve_as_of(ws, as_of)
     params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
               "margin_rate": margin_rate, "timing": timing}
@@ -388,8 +386,10 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
                           run.params, run, run.details, True)
     if not compute:
         return None
+    from . import scoring  # the models (and scipy) load only when something is fitted
     scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                                     margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing)
+                                     margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
+                                     timing_k=_stored_timing_k(ws) if timing == "regular" else None)
     try:
         tm, gg = scored["transaction_model"], scored["spend_model"]
         details = {"model": scored["model"], "model_chosen_by": scored["model_chosen_by"],
@@ -400,6 +400,8 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
                    "spend_params": ({k: float(v) for k, v in gg.params_.items()} if gg is not None
                                     else {"mean_spend": scored["mean_spend"]}),
                    "fit_seconds": round(scored["fit_seconds"], 3)}
+        if scored.get("timing_k"):
+            details["timing_k"] = scored["timing_k"]
         expr = scored["expr"]
         if ws.read_only or not store:
             table, run = ws.temp_table("_ltv_predictions", expr), None
@@ -412,6 +414,16 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
         scoring.drop_scoring_tables(ws)
     details["score_seconds"] = round(scored["score_seconds"], 3)
     return Result("predictions", table, day, params, run, details)
+
+
+def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
+    """The regularity order ``k`` the latest predictions run chose, with the fingerprint of its data."""
+    if ws.read_only and not ws.has_table("runs"):
+        return None
+    for run in ws.runs(kind="predictions"):
+        if run.details.get("timing_k"):
+            return run.details["timing_k"]
+    return None
 
 
 def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float = 365.0,
@@ -451,8 +463,6 @@ def validation(ws: Workspace, as_of: Any = None, *, calibration_end: Any = None,
     with a ``chosen`` column) under one run; returns the full validation dict plus ``run``. With ``reuse``, only
     ``tracking``, ``models`` and ``chosen`` come back from a stored run as of the same day.
     """
-    from . import scoring
-
     day = resolve_as_of(ws, as_of)
     cal = None if calibration_end is None else resolve_as_of(ws, calibration_end)
     params = {"calibration_end": cal.isoformat() if cal else None}
@@ -466,6 +476,8 @@ def validation(ws: Workspace, as_of: Any = None, *, calibration_end: Any = None,
                     "chosen": run.details.get("chosen"), "run": run}
     if not compute:
         return None
+    from . import scoring  # the models (and scipy) load only when something is fitted
+
     result = scoring.validate_models(ws, calibration_end=cal, as_of=day)
     models = result["models"].assign(chosen=result["models"]["model"] == result["chosen"])
     result["models"] = models
@@ -488,12 +500,7 @@ def recommendations(ws: Workspace, as_of: Any = None, *, k: int = 10, horizon_da
     ``data`` is a DataFrame when computed, an Ibis table when read. ``lang`` (of the reasons) is a detail: a
     stored run in another language is reused. ``model`` is an unfitted recommender to use instead of the default.
     """
-    from .recommend import NextBasketRecommender
-    from .recommend._data import to_day
-
     day = resolve_as_of(ws, as_of)
-    rec = model if model is not None else NextBasketRecommender(horizon_days=horizon_days)
-    params = {"k": k, "horizon_days": horizon_days, "model": type(rec).__name__}
     if reuse or not compute:
         run = ws.result_run("recommendations", as_of=day) or (
             ws.result_run("recommendations") if stale_ok else None)
@@ -502,6 +509,12 @@ def recommendations(ws: Workspace, as_of: Any = None, *, k: int = 10, horizon_da
                           run.as_of or day, run.params, run, run.details, True)
     if not compute:
         return None
+    # the recommenders (and scipy.sparse) load only when recommendations are computed
+    from .recommend import NextBasketRecommender
+    from .recommend._data import to_day
+
+    rec = model if model is not None else NextBasketRecommender(horizon_days=horizon_days)
+    params = {"k": k, "horizon_days": horizon_days, "model": type(rec).__name__}
 
     rec.fit(ws.orders(), as_of=day)
     frame = rec.recommend(k=k, lang=lang)

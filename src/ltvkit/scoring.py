@@ -8,6 +8,7 @@ Memory stays bounded by the chunk size and the number of distinct groups, not by
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 import warnings
 from typing import Any
@@ -116,22 +117,44 @@ def _fit_spend(ws: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]:
     return gg, fallback
 
 
+def groups_fingerprint(groups: dict[str, Any]) -> str:
+    """A short hash of the distinct ``(frequency, recency, T)`` rows and their counts, whatever their order: equal
+    when the data the models see is equal (the regularity order ``k`` chosen on it can then be reused)."""
+    cols = [np.asarray(groups[c], dtype=float) for c in ("frequency", "recency", "T", "n")]
+    order = np.lexsort(cols[::-1])
+    h = hashlib.sha256()
+    for c in cols:
+        h.update(np.ascontiguousarray(c[order]).tobytes())
+    return h.hexdigest()[:16]
+
+
 def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float = 365.0,
                     discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000,
-                    as_of: dt.date | None = None, timing_model: Any = None) -> dict[str, Any]:
+                    as_of: dt.date | None = None, timing_model: Any = None,
+                    timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit ``model`` and Gamma-Gamma on a workspace table of (customer_key, frequency, recency, T,
     monetary_value) in days, score its unique groups in chunks and return the per-customer Ibis expression.
 
     Only the distinct (frequency, recency, T) groups and repeat-spend groups come back to Python; the join
     that produces one row per customer runs in the engine. An unfitted ``timing_model`` (a regularity model,
     fitted here on the table's ``litt`` column) predicts the next-purchase timing columns; if it does not
-    converge, the transaction model's timing is used with a warning.
+    converge, the transaction model's timing is used with a warning. ``timing_k`` (``{"k": ..., "fingerprint":
+    ...}``, what an earlier run stored) fixes the regularity order instead of choosing it again when the distinct
+    rows are the same (:func:`groups_fingerprint`); the result's ``timing_k`` says which ``k`` was used and how.
     """
     t0 = time.perf_counter()
     with_litt = timing_model is not None
     groups = ws.rfm_groups(rfm_table, litt=with_litt)
     if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
         raise InputError(key="err.all_first_on_last_day")
+    k_info = None
+    if with_litt:
+        fingerprint = groups_fingerprint(groups)
+        k_info = {"fingerprint": fingerprint, "chosen_by": "likelihood"}
+        if (timing_k and timing_k.get("fingerprint") == fingerprint and timing_k.get("k")
+                and getattr(timing_model, "k", 0) is None):
+            timing_model.k = int(timing_k["k"])  # the same data: the k chosen before
+            k_info["chosen_by"] = "stored"
     try:
         tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
     except ConvergenceError:
@@ -149,6 +172,11 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
             warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
                           f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
             timing_model = None
+    if k_info is not None:
+        if timing_model is not None:
+            k_info["k"] = int(timing_model.k_)
+        else:
+            k_info = None
     gg, fallback = _fit_spend(ws, rfm_table)
     t_fit = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -174,13 +202,13 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
                     predicted_clv=sc.discounted_purchases * spend * float(margin_rate), churn_risk=1 - sc.p_alive,
                     **{c: sc[c] for c in TIMING_COLUMNS if c in sc.columns})
     return {"model": tm, "spend_model": gg, "mean_spend": fallback, "expr": expr, "unique_rows": n_groups,
-            "timing_model": timing_model,
+            "timing_model": timing_model, "timing_k": k_info,
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
 def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
                     margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 200_000,
-                    timing: str = "regular") -> dict[str, Any]:
+                    timing: str = "regular", timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders as of ``as_of`` and score every customer.
 
     Stores nothing: returns the per-customer Ibis expression (``expr``, valid until :func:`drop_scoring_tables`)
@@ -201,6 +229,9 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     timing : {"regular", "model"}
         Which model predicts the next-purchase timing columns: ``regular`` (default) is MBG/CNBD-k
         (:class:`~ltvkit.models.RegularBetaGeoModel`), ``model`` uses the transaction model itself.
+    timing_k : dict, optional
+        The regularity order an earlier run chose and the fingerprint of its data (the result's ``timing_k``):
+        reused when the data are the same, so ``k`` is chosen once per shop and data.
     """
     if timing not in ("regular", "model"):
         raise InputError(key="err.unknown_timing", value=timing)
@@ -224,14 +255,15 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     ws.temp_table("_ltv_rfm", rfm)
     scored = score_rfm_table(ws, "_ltv_rfm", model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
                              margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
-                             timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None)
+                             timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None,
+                             timing_k=timing_k)
     tm, gg, fallback = scored["model"], scored["spend_model"], scored["mean_spend"]
     timing_model = scored["timing_model"]
     timing_name = f"MBG/CNBD-{timing_model.k_}" if timing_model is not None else model
     return {
         "expr": scored["expr"], "model": model, "model_chosen_by": chosen_by, "as_of": obs,
         "unique_rows": int(scored["unique_rows"]), "transaction_model": tm, "spend_model": gg,
-        "mean_spend": fallback, "timing_model": timing_name,
+        "mean_spend": fallback, "timing_model": timing_name, "timing_k": scored["timing_k"],
         "fit_seconds": time.perf_counter() - t0 - scored["score_seconds"], "score_seconds": scored["score_seconds"],
     }
 

@@ -68,3 +68,21 @@ def test_unknown_timing_model_is_one_sentence():
     ws.append_order_lines(_regular_shop(50))
     with pytest.raises(InputError, match="Unknown timing model"):
         predict_customers(ws, timing="erlang")
+
+
+def test_the_regularity_order_is_chosen_once_and_reused_while_the_data_are_the_same():
+    ws = Workspace()
+    ws.append_order_lines(_regular_shop())
+    as_of = dt.date(2025, 6, 30)
+    first = predict_customers(ws, as_of=as_of)
+    scores_first = ws.read_result("predictions").to_pandas().set_index("customer_key").sort_index()
+    second = predict_customers(ws, as_of=as_of)
+    scores_second = ws.read_result("predictions").to_pandas().set_index("customer_key").sort_index()
+    k1 = ws.result_run("predictions").details["timing_k"]
+    assert k1["chosen_by"] == "stored"
+    assert second["timing_model"] == first["timing_model"] == f"MBG/CNBD-{k1['k']}"
+    np.testing.assert_allclose(scores_second.p_purchase_30d, scores_first.p_purchase_30d, rtol=1e-6)
+    np.testing.assert_allclose(scores_second.predicted_clv, scores_first.predicted_clv, rtol=1e-9)
+    # other data (a later day): k is chosen again
+    predict_customers(ws, as_of=dt.date(2025, 7, 31))
+    assert ws.result_run("predictions").details["timing_k"]["chosen_by"] == "likelihood"

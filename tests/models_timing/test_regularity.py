@@ -100,3 +100,21 @@ def test_errors():
         RegularBetaGeoModel().fit([1, 2], [5, 6], [10, 10])
     with pytest.raises(NotFittedError):
         RegularBetaGeoModel(k=2).p_alive([1], [5], [10])
+
+
+def test_k_chosen_on_a_subsample_of_many_rows_matches_the_full_choice():
+    """With more distinct rows than the subsample size, k is chosen on a weighted subsample and only the chosen k
+    is fitted on all rows: the same k and (to the optimiser's tolerance) the same parameters as fitting every k."""
+    d = _simulate(3, 2500, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = RegularBetaGeoModel(k_max=4).fit(d.x, d.tx, d.T, litt=d.litt)
+        sub = RegularBetaGeoModel(k_max=4)
+        sub._subsample_above, sub._subsample_size = 300, 600  # force the subsample path on this small shop
+        sub.fit(d.x, d.tx, d.T, litt=d.litt)
+    assert sub.k_ == full.k_ == 3
+    np.testing.assert_allclose(sub.params_.to_numpy(), full.params_.to_numpy(), rtol=1e-5)
+    assert sub.log_likelihood_ == pytest.approx(full.log_likelihood_, abs=1e-4)
+    # the other k: the likelihood on all rows at the subsample's optimum, at most the full fit's maximum
+    for k in (1, 2, 4):
+        assert sub.k_log_likelihoods_[k] <= full.k_log_likelihoods_[k] + 1e-6

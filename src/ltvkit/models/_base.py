@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from ..exceptions import ConvergenceError, InputError, NotFittedError, StatisticalWarning
 
@@ -425,7 +425,7 @@ class BaseModel:
         with np.errstate(invalid="ignore"):
             se = np.sqrt(np.diag(cov))
         self.standard_errors_ = pd.Series(se, index=names, name="se(coef)")
-        z = stats.norm.ppf(0.975)
+        z = special.ndtri(0.975)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # an unbounded interval is inf
             se_log = se / params
             lower = np.where(positive, params * np.exp(-z * se_log), params - z * se)

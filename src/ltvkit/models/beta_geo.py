@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ._rfm_base import RFMModel, by_count
 from ._special import hyp2f1_neg
@@ -131,6 +131,8 @@ class BetaGeoModel(RFMModel):
         return self._conditional_expectation(t, zero, zero, zero)
 
     def _pmf(self, n, t):
+        from scipy import stats  # imported when used: scipy.stats is slow to import
+
         r, alpha, a, b = self._params()
         s = self._shift
         p = alpha / (alpha + t)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from ..exceptions import InputError, StatisticalWarning
 from ._base import BaseModel, _plain, check_is_fitted
@@ -37,6 +37,8 @@ __all__ = ["CovariateBetaGeoModel", "CovariateParetoNBDModel", "likelihood_ratio
 
 def likelihood_ratio_test(ll_restricted: float, ll_full: float, df: int) -> dict[str, float]:
     """Likelihood-ratio test of nested models: statistic ``2 (LL_full - LL_restricted)`` against chi-square(df)."""
+    from scipy import stats  # imported when used: scipy.stats is slow to import
+
     stat = max(0.0, 2.0 * (float(ll_full) - float(ll_restricted)))
     return {"statistic": stat, "df": int(df), "p_value": float(stats.chi2.sf(stat, df)) if df > 0 else float("nan"),
             "log_likelihood_restricted": float(ll_restricted), "log_likelihood_full": float(ll_full)}
@@ -291,7 +293,7 @@ class _CovariateModel(BaseModel):
         z = np.full(len(frame), np.nan)
         z[k0:] = frame["coef"].to_numpy()[k0:] / frame["se(coef)"].to_numpy()[k0:]
         frame["z"] = z
-        frame["p"] = 2 * stats.norm.sf(np.abs(z))
+        frame["p"] = 2 * special.ndtr(-np.abs(z))
         frame.attrs["lr_test_"] = self.lr_test_
         return frame
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ._rfm_base import RFMModel, by_count
 from ._special import gauss_legendre
@@ -130,6 +130,8 @@ class ParetoNBDModel(RFMModel):
 
     def _pmf(self, n, t):
         # P(X(t)=n) = (beta/(beta+t))^s NB(n; t) + int_0^t s beta^s (beta+tau)^-(s+1) NB(n; tau) dtau
+        from scipy import stats  # imported when used: scipy.stats is slow to import
+
         r, alpha, s, beta = self._params()
         nodes, weights = gauss_legendre(_PMF_NODES)
         tau = t[:, None] * nodes[None, :]

@@ -23,10 +23,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import optimize, special
 
 from ..exceptions import ConvergenceError, InputError, StatisticalWarning
-from ._base import BaseModel, as_float_array, check_is_fitted, wrap_output
+from ._base import (
+    BaseModel,
+    _Transform,
+    _weighted_subsample,
+    as_float_array,
+    check_is_fitted,
+    compress,
+    wrap_output,
+)
 from ._rfm_base import check_rfm
 from .timing import HORIZONS_DAYS, days_to_dates
 
@@ -113,30 +121,43 @@ class RegularBetaGeoModel(BaseModel):
         return int(getattr(self, "_k_fit", None) or getattr(self, "k_", None) or self.k or 1)
 
     def _parts(self, params, x, t_x, T):
-        """log of the alive and dropped-out branches (without the Erlang constant) and the phase log-weights."""
+        """log of the alive and dropped-out branches (without the Erlang constant), the phase log-weights
+        (rows x k) and their log-sum over the phases.
+
+        ``gammaln(r+kx+i)`` comes from ``gammaln(r+kx)`` by the recurrence ``Gamma(z+1) = z Gamma(z)`` and the
+        log-sum over the k phases is written out (no per-call overhead of scipy's general ``logsumexp``): this
+        runs once per likelihood evaluation of the fit and once per scored chunk.
+        """
         r, alpha, a, b = params
         k = self._k()
         shift = 1 if self.modified else 0
         rk = r + k * x
         d0 = np.maximum(T - t_x, 0.0)
-        i = np.arange(k)[None, :]
-        with np.errstate(divide="ignore"):
-            log_d0 = np.log(d0)[:, None]
-        log_phase = np.where(i > 0, i * log_d0, 0.0) - special.gammaln(i + 1) + special.gammaln(rk[:, None] + i) \
-            - (rk[:, None] + i) * np.log(alpha + T)[:, None]
-        log_phase = np.where((i > 0) & (d0[:, None] <= 0), -np.inf, log_phase)
+        log_A = np.log(alpha + T)
+        log_phase = np.empty((len(x), k))
+        g = special.gammaln(rk)
+        log_phase[:, 0] = g - rk * log_A
+        if k > 1:
+            with np.errstate(divide="ignore"):
+                log_d0 = np.log(d0)
+            silent = d0 <= 0
+            for i in range(1, k):
+                g = g + np.log(rk + (i - 1))
+                col = i * log_d0 - math.lgamma(i + 1) + g - (rk + i) * log_A
+                log_phase[:, i] = np.where(silent, -np.inf, col)
+        lse = _logsumexp_rows(log_phase)
         base = -special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
-        alive = base + special.betaln(a, b + x + shift) + special.logsumexp(log_phase, axis=1)
+        alive = base + special.betaln(a, b + x + shift) + lse
         has_drop = np.ones_like(x, dtype=bool) if shift else x > 0
         bx = np.where(has_drop, b + x + shift - 1, 1.0)
         drop = np.where(has_drop, base + special.betaln(a + 1, bx) + special.gammaln(rk) - rk * np.log(alpha + t_x),
                         -np.inf)
-        return alive, drop, log_phase
+        return alive, drop, log_phase, lse
 
     def _loglik(self, params, data):
         x, t_x, T = data
         with np.errstate(all="ignore"):
-            alive, drop, _ = self._parts(params, x, t_x, T)
+            alive, drop, _, _ = self._parts(params, x, t_x, T)
             return np.logaddexp(alive, drop)
 
     def _loglik_grad(self, params, data):
@@ -146,24 +167,35 @@ class RegularBetaGeoModel(BaseModel):
         shift = 1 if self.modified else 0
         rk = r + k * x
         with np.errstate(all="ignore"):
-            alive, drop, log_phase = self._parts(params, x, t_x, T)
+            alive, drop, log_phase, lse = self._parts(params, x, t_x, T)
             ll = np.logaddexp(alive, drop)
             q = np.exp(alive - ll)
-            pi = np.exp(log_phase - special.logsumexp(log_phase, axis=1)[:, None])
-            i = np.arange(k)[None, :]
+            pi = np.exp(log_phase - lse[:, None])
             dg = special.digamma
+            dg_rk = dg(rk)
+            log_A = np.log(alpha + T)
+            # sum_i pi_i digamma(r+kx+i) and sum_i pi_i (r+kx+i), digamma(z+1) = digamma(z) + 1/z
+            s_dg = pi[:, 0] * dg_rk
+            s_rk = pi[:, 0] * rk
+            dgi = dg_rk
+            for i in range(1, k):
+                dgi = dgi + 1.0 / (rk + (i - 1))
+                s_dg = s_dg + pi[:, i] * dgi
+                s_rk = s_rk + pi[:, i] * (rk + i)
             d_base = np.array([-dg(r) + np.log(alpha), r / alpha, dg(a + b) - dg(a), dg(a + b) - dg(b)])
             bx = b + x + shift - 1
+            dg_abx = dg(a + b + x + shift)
             al = np.empty((len(x), 4))
-            al[:, 0] = d_base[0] + (pi * (dg(rk[:, None] + i) - np.log(alpha + T)[:, None])).sum(axis=1)
-            al[:, 1] = d_base[1] - (pi * (rk[:, None] + i)).sum(axis=1) / (alpha + T)
-            al[:, 2] = d_base[2] + dg(a) - dg(a + b + x + shift)
-            al[:, 3] = d_base[3] + dg(b + x + shift) - dg(a + b + x + shift)
+            al[:, 0] = d_base[0] + s_dg - pi.sum(axis=1) * log_A
+            al[:, 1] = d_base[1] - s_rk / (alpha + T)
+            al[:, 2] = d_base[2] + dg(a) - dg_abx
+            al[:, 3] = d_base[3] + dg(b + x + shift) - dg_abx
             dr = np.empty((len(x), 4))
-            dr[:, 0] = d_base[0] + dg(rk) - np.log(alpha + t_x)
+            dr[:, 0] = d_base[0] + dg_rk - np.log(alpha + t_x)
             dr[:, 1] = d_base[1] - rk / (alpha + t_x)
-            dr[:, 2] = d_base[2] + dg(a + 1) - dg(a + 1 + bx)
-            dr[:, 3] = d_base[3] + dg(bx) - dg(a + 1 + bx)
+            dg_a1bx = dg(a + 1 + bx)
+            dr[:, 2] = d_base[2] + dg(a + 1) - dg_a1bx
+            dr[:, 3] = d_base[3] + dg(bx) - dg_a1bx
             dr = np.where(np.isfinite(dr), dr, 0.0)
         g = q[:, None] * al + (1 - q)[:, None] * dr
         return ll, g
@@ -196,44 +228,52 @@ class RegularBetaGeoModel(BaseModel):
         ks = [int(self.k)] if self.k is not None else list(range(1, int(self.k_max) + 1))
         if min(ks) < 1:
             raise InputError("k must be a whole number of at least 1.")
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+        litt_term = np.zeros(len(ks))
         if len(ks) > 1:
             if litt is None:
                 raise InputError("Choosing k needs litt (sum of log inter-purchase times); pass litt= or set k.")
-            lt = as_float_array("litt", litt, allow_negative=True)
-            lt = np.broadcast_to(lt, x.shape)
-        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+            lt = np.broadcast_to(as_float_array("litt", litt, allow_negative=True), x.shape)
+            # the litt term does not depend on the parameters: sum_i w_i ((k-1) litt_i - x_i lgamma(k))
+            wl, wx = float(w @ lt), float(w @ x)
+            litt_term = np.array([(k - 1) * wl - wx * math.lgamma(k) for k in ks])
+        self._start = None
+        # Many distinct rows: choose k on a weight-proportional subsample of them (what the base class warm-starts
+        # every large fit with), compare the k on all rows at the subsample's optimum, and fit only the chosen k
+        # on all rows. The log-likelihoods of different k differ by far more than the subsample moves them.
+        data, weights_k, sub = (x, t_x, t), weights, False
+        if len(ks) > 1:
+            cols, wc = compress([x, t_x, t], weights)
+            if len(wc) > self._subsample_above:
+                idx, weights_k = _weighted_subsample(wc, self._subsample_size, self.random_state)
+                data, sub = tuple(c[idx] for c in cols), True
         best = None
         lls = {}
-        self._start = None
-        for k in ks:
-            self._k_fit = k
-            try:
-                # the likelihood in k can have several local optima: try the cold and the warm start
-                found = None
-                for start in ([None, self._start] if self._start is not None else [None]):
-                    self._start = start
-                    try:
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore", StatisticalWarning)
-                            self._fit((x, t_x, t), weights)
-                    except ConvergenceError:
-                        continue
-                    if found is None or self.log_likelihood_ > found[0]:
-                        found = (self.log_likelihood_, self.__dict__.copy())
+        for j, k in enumerate(ks):
+            if sub:  # the optimum on the subsample only (no standard errors), compared on all rows
+                params = self._subsample_optimum(k, data, weights_k)
+                if params is None:
+                    lls[k] = float("nan")
+                    continue
+                self._k_fit = k
+                with np.errstate(all="ignore"):
+                    total = float(wc @ self._loglik(params, cols)) + litt_term[j]
+                self._k_fit = None
+                state = (params, k)
+            else:
+                found = self._fit_k(k, data, weights_k)
                 if found is None:
                     lls[k] = float("nan")
                     continue
                 self.__dict__.update(found[1])
-            finally:
-                self._k_fit = None
-            total = self.log_likelihood_
-            if len(ks) > 1:
-                total += float(w @ ((k - 1) * lt - x * math.lgamma(k)))
+                params = self._params()
+                total = self.log_likelihood_ + litt_term[j]
+                state = self.__dict__.copy()
             lls[k] = total
             if best is None or total > best[0]:
-                best = (total, k, self.__dict__.copy())
+                best = (total, k, state)
             # warm start the next k at the same mean purchase rate
-            p = self.params_.to_numpy()
+            p = params
             self._start = np.array([p[0], p[1] * k / (k + 1), p[2], p[3]])
         if best is None:
             raise ConvergenceError(dedent(f"""\
@@ -245,11 +285,73 @@ class RegularBetaGeoModel(BaseModel):
                           + ", ".join(str(k) for k, v in lls.items() if np.isnan(v)) + "; those k were skipped.",
                           StatisticalWarning, stacklevel=2)
         _, k_best, state = best
-        self.__dict__.update(state)
+        if sub:  # the chosen k on all rows, from the subsample's optimum
+            self._start = state[0]
+            found = self._fit_k(k_best, (x, t_x, t), weights, starts=(True,))
+            if found is None:
+                raise ConvergenceError(f"RegularBetaGeoModel did not converge for k = {k_best} on all rows; "
+                                       "try penalizer=0.001.")
+            self.__dict__.update(found[1])
+            lls[k_best] = self.log_likelihood_ + litt_term[ks.index(k_best)]
+        else:
+            self.__dict__.update(state)
         self._start = None
         self.k_ = int(k_best)
         self.k_log_likelihoods_ = pd.Series(lls, name="log_likelihood").rename_axis("k")
         return self
+
+    def _subsample_optimum(self, k: int, data: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray | None:
+        """The parameters that maximise the likelihood of ``k`` on (already compressed) ``data``: BFGS from the
+        cold start and from the warm ``_start``, the better one; no Newton steps or Hessian (only ``k`` is chosen
+        with them)."""
+        warm = self._start
+        best = None
+        self._k_fit = k
+        try:
+            tf = _Transform(self._positive(), self._parameter_scale(data, weights))
+            objective = self._objective(data, weights, tf)
+            for start in ([None, warm] if warm is not None else [None]):
+                self._start = start
+                x0 = tf.internal(np.asarray(self._initial_params(data, weights), dtype=float))
+                with np.errstate(all="ignore"):
+                    res = optimize.minimize(objective, x0, jac=True, method=self._optimizer,
+                                            options=self._optimizer_options(gtol=1e-6))
+                if not np.isfinite(res.fun) or res.fun >= 1e299 or not np.all(np.isfinite(res.x)):
+                    continue
+                if best is None or res.fun < best[0]:
+                    best = (float(res.fun), tf.natural(res.x))
+        finally:
+            self._k_fit = None
+            self._start = warm
+        return None if best is None else best[1]
+
+    def _fit_k(self, k: int, data: tuple[np.ndarray, ...], weights: Any,
+               starts: tuple[bool, ...] = (False, True)) -> tuple[float, dict[str, Any]] | None:
+        """Fit one ``k``: from the cold start and (when there is one) the warm ``_start``; the best fit's state.
+
+        The likelihood in ``k`` can have several local optima, hence both starts.
+        """
+        warm = self._start
+        found = None
+        self._k_fit = k
+        try:
+            for use_warm in starts:
+                if use_warm and warm is None:
+                    continue
+                self._start = warm if use_warm else None
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", StatisticalWarning)
+                        self._fit(data, weights)
+                except ConvergenceError:
+                    continue
+                if found is None or self.log_likelihood_ > found[0]:
+                    found = (self.log_likelihood_, {name: v for name, v in self.__dict__.items()
+                                                    if name not in ("_k_fit", "_start")})
+        finally:
+            self._k_fit = None
+            self._start = warm
+        return found
 
     def _extra_to_dict(self) -> dict[str, Any]:
         if not hasattr(self, "k_"):  # built with from_params
@@ -272,44 +374,51 @@ class RegularBetaGeoModel(BaseModel):
         """Probability that each customer is still alive at ``T``."""
         x, t_x, t = self._rfm(frequency, recency, T)
         with np.errstate(all="ignore"):
-            alive, drop, _ = self._parts(self._params(), x, t_x, t)
+            alive, drop, _, _ = self._parts(self._params(), x, t_x, t)
         return wrap_output(special.expit(alive - drop), frequency, recency, T)
 
     def _phase_weights(self, x, t_x, T):
         """Posterior weights of the Erlang phases the customer is in at ``T``, given alive (rows x k)."""
         with np.errstate(all="ignore"):
-            _, _, log_phase = self._parts(self._params(), x, t_x, T)
-        return np.exp(log_phase - special.logsumexp(log_phase, axis=1)[:, None])
+            _, _, log_phase, lse = self._parts(self._params(), x, t_x, T)
+        return np.exp(log_phase - lse[:, None])
 
-    def _alive_survival(self, t, x, t_x, T):
-        """``P(no purchase in (T, T+t] | alive)``, rows x horizons (``t`` 1-d)."""
+    def _alive_survival(self, t, x, t_x, T, w=None):
+        """``P(no purchase in (T, T+t] | alive)``, rows x horizons (``t`` 1-d); ``w``: the phase weights."""
         r, alpha, a, b = self._params()
         k = self._k()
-        w = self._phase_weights(x, t_x, T)
+        w = self._phase_weights(x, t_x, T) if w is None else w
         A = (alpha + T)[:, None]
         tt = np.atleast_1d(np.asarray(t, dtype=float))
+        log_p = -np.log1p(tt[None, :] / A)
         out = np.zeros((len(x), tt.size))
         for i in range(k):
-            shape = (r + k * x + i)[:, None]
-            prob = A / (A + tt[None, :])
-            out += w[:, [i]] * stats.nbinom.cdf(k - i - 1, shape, prob)
+            out += w[:, [i]] * _nbinom_cdf(k - i - 1, (r + k * x + i)[:, None], log_p)
         return out
 
     def next_purchase_timing(self, frequency: Any, recency: Any, T: Any, *, horizons=HORIZONS_DAYS,
                              days_per_unit: float = 1.0, as_of=None, window_days: float | None = None) -> pd.DataFrame:
-        """Per-customer timing table with the same columns as :func:`ltvkit.models.timing.next_purchase_timing`."""
+        """Per-customer timing table with the same columns as :func:`ltvkit.models.timing.next_purchase_timing`.
+
+        Everything is vectorised over the rows (one likelihood pass gives P(alive) and the phase weights; the
+        medians are found by bisection on the distinct rows, all at once), so scoring the distinct
+        ``(frequency, recency, T)`` groups of a shop costs about as much as the closed forms of the other models.
+        """
         x, t_x, t = self._rfm(frequency, recency, T)
-        p_al = np.asarray(self.p_alive(x, t_x, t), dtype=float)
+        with np.errstate(all="ignore"):
+            alive, drop, log_phase, lse = self._parts(self._params(), x, t_x, t)
+        p_al = np.asarray(special.expit(alive - drop), dtype=float)
+        w = np.exp(log_phase - lse[:, None])
         cols: dict[str, Any] = {"p_alive": p_al}
         hz = np.asarray(horizons, dtype=float) / days_per_unit
-        surv = self._alive_survival(hz, x, t_x, t)
+        surv = self._alive_survival(hz, x, t_x, t, w)
         for j, k in enumerate(horizons):
             cols[f"p_purchase_{k}d"] = p_al * (1 - surv[:, j])
         for j, k in enumerate(horizons):
             cols[f"p_purchase_{k}d_if_alive"] = 1 - surv[:, j]
         cols["p_buy_again_if_alive"] = np.ones_like(x)
         cols["median_days_to_next_purchase"] = self._alive_median(x, t_x, t) * days_per_unit
-        cols["expected_days_to_next_purchase"] = self._alive_mean(x, t_x, t) * days_per_unit
+        cols["expected_days_to_next_purchase"] = self._alive_mean(x, t_x, t, w) * days_per_unit
         if window_days is not None:
             cols["median_days_if_within_window"] = self._alive_median(x, t_x, t, window_days / days_per_unit) * days_per_unit
         frame = pd.DataFrame(cols)
@@ -324,40 +433,42 @@ class RegularBetaGeoModel(BaseModel):
         uniq, inv = np.unique(key, axis=0, return_inverse=True)
         ux, ud, uT = uniq.T
         ut_x = uT - ud
+        w = self._phase_weights(ux, ut_x, uT)  # the same at every trial horizon: computed once
         if window is None:
             level = np.full(len(ux), 0.5)
             hi = np.ones(len(ux))
         else:
-            level = 1 - (1 - self._surv_diag(np.full(len(ux), float(window)), ux, ut_x, uT)) / 2
+            level = 1 - (1 - self._surv_diag(np.full(len(ux), float(window)), ux, ut_x, uT, w)) / 2
             hi = np.full(len(ux), float(window))
         lo = np.zeros(len(ux))
         while True:
-            grow = self._surv_diag(hi, ux, ut_x, uT) > level
+            grow = self._surv_diag(hi, ux, ut_x, uT, w) > level
             if not grow.any() or hi.max() > 1e9:
                 break
             hi = np.where(grow, hi * 2, hi)
         for _ in range(60):
             mid = (lo + hi) / 2
-            above = self._surv_diag(mid, ux, ut_x, uT) > level
+            above = self._surv_diag(mid, ux, ut_x, uT, w) > level
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
         return ((lo + hi) / 2)[inv.ravel()]
 
-    def _surv_diag(self, t, x, t_x, T):
-        """Survival at a per-row horizon ``t``."""
+    def _surv_diag(self, t, x, t_x, T, w=None):
+        """Survival at a per-row horizon ``t`` (``w``: the phase weights, computed when not given)."""
         r, alpha, a, b = self._params()
         k = self._k()
-        w = self._phase_weights(x, t_x, T)
+        w = self._phase_weights(x, t_x, T) if w is None else w
         A = alpha + T
+        log_p = -np.log1p(t / A)
         out = np.zeros(len(x))
         for i in range(k):
-            out += w[:, i] * stats.nbinom.cdf(k - i - 1, r + k * x + i, A / (A + t))
+            out += w[:, i] * _nbinom_cdf(k - i - 1, r + k * x + i, log_p)
         return out
 
-    def _alive_mean(self, x, t_x, T):
+    def _alive_mean(self, x, t_x, T, w=None):
         r, alpha, a, b = self._params()
         k = self._k()
-        w = self._phase_weights(x, t_x, T)
+        w = self._phase_weights(x, t_x, T) if w is None else w
         A = alpha + T
         out = np.zeros(len(x))
         for i in range(k):
@@ -366,3 +477,27 @@ class RegularBetaGeoModel(BaseModel):
                 term = np.where(shape > 1, (k - i) * A / np.maximum(shape - 1, 1e-300), np.inf)
             out += np.where(w[:, i] > 0, w[:, i] * term, 0.0)
         return out
+
+
+def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(a), axis=1))`` for a few columns (``-inf`` for a row that is all ``-inf``)."""
+    if a.shape[1] == 1:
+        return a[:, 0].copy()
+    m = a.max(axis=1)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return m + np.log(np.exp(a - m[:, None]).sum(axis=1))
+
+
+def _nbinom_cdf(m: int, n: Any, log_p: Any) -> np.ndarray:
+    """Negative binomial ``P(N <= m)`` (``n`` successes, success probability ``exp(log_p)``) for a small whole
+    ``m``: ``p**n * sum_{j<=m} (n)_j / j! * (1-p)**j``, the finite sum written out (what ``scipy.stats.nbinom.cdf``
+    gives through the incomplete beta function, without its per-call overhead)."""
+    q = -np.expm1(log_p)
+    term = np.ones(np.broadcast(n, log_p).shape)
+    total = term.copy()
+    for j in range(1, m + 1):
+        term = term * ((n + (j - 1)) / j) * q
+        total = total + term
+    with np.errstate(under="ignore"):
+        return np.exp(n * log_p) * total

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 
 def as_of(ws: Workspace, settings: ReportSettings) -> dt.date:
-    """The analysis date: the settings' ``as_of``, else the pipeline's rule (the last valid order date)."""
-    return pipeline.resolve_as_of(ws, settings.as_of)
+    """The analysis date: the settings' ``as_of``, else the pipeline's rule (the last valid order date); resolved
+    once per report build (every section asks for it)."""
+    return cached(settings, ("as_of", settings.as_of), lambda: pipeline.resolve_as_of(ws, settings.as_of))
 
 
 def reuse(settings: ReportSettings) -> dict[str, Any]:

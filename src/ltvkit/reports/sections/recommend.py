@@ -10,7 +10,6 @@ import pandas as pd
 from ... import pipeline
 from ...exceptions import MissingDataError
 from ...i18n import MESSAGES, t
-from ...recommend._reasons import REASON_CODES, reason_text
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
@@ -55,6 +54,9 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     sample["category"] = [names.get(s, (None, None))[1] for s in sample["sku"]]
     stored_lang = res.details.get("lang") or res.params.get("lang")
     if "reason_code" in sample and stored_lang not in (None, lang):
+        # imported here: the recommend package (and scipy.sparse) is only needed to translate stored reasons
+        from ...recommend._reasons import REASON_CODES, reason_text
+
         def localise(row: Any) -> str:
             if f"reason.{row['reason_code']}" not in MESSAGES:
                 return row["reason"]
