@@ -80,7 +80,7 @@ def _show(df: Any, lang: str, *, json_: bool, csv_: bool, out: Path | None, titl
     if json_ or csv_ or out is not None:
         emit(df, json_=json_, csv_=csv_, out=out, title=title)
     else:
-        emit(relabel(df, lang), title=title)
+        emit(relabel(df, lang, headers=False), title=title)
 
 
 @app.command()
