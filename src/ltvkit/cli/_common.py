@@ -40,6 +40,13 @@ LangOpt = Annotated[
 WideOpt = Annotated[
     bool, typer.Option("--wide", help="Print every column, even past the terminal's width (same as the global --wide).")
 ]
+MarginOpt = Annotated[
+    Path | None,
+    typer.Option("--margin-config", help="YAML file of margin settings (cost_rate, mall_fee_rates, …; see docs/analytics.md)."),
+]
+CostRateOpt = Annotated[
+    float | None, typer.Option("--cost-rate", help="Cost of goods as a share of sales when no SKU cost is known (default 0.4).")
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Analyse as of this date (YYYY-MM-DD); later orders are ignored.")
 ]
@@ -62,6 +69,13 @@ def use_lang(lang: str | None) -> str:
         raise InputError(key="err.unknown_lang", value=lang)
     set_lang(lang)
     return lang
+
+
+def scoped_label(scope: str, name: str, lang: str) -> str:
+    """The label of ``name`` as ``scope`` counts it (``label.info_customers`` for ``ltv info``), else the common
+    label: one count, one name that says whom it counts."""
+    scoped = label(f"{scope}_{name}", lang)
+    return scoped if scoped != f"{scope}_{name}" else label(name, lang)
 
 
 def use_wide(wide: bool) -> None:
@@ -257,13 +271,14 @@ def print_table(data: Any, *, title: str | None = None, max_rows: int = 50,
         header = label(str(col), lang)
         cells = _cells(series, kind)
         columns.append([header, cells, series.dtype.kind in "iuf", *_widths(cells, header, numeric)])
-    hidden = _fit(columns, console.width)
+    total = max(console.width, sum(c[4] + 3 for c in columns) + 1) if is_wide() else console.width
+    hidden = _fit(columns, total)
     table = Table(title=title)
     for header, _, right, _, _, width in columns:
         table.add_column(header, justify="right" if right else "left", width=width, overflow="fold")
     for i in range(len(head)):
         table.add_row(*(c[1][i] for c in columns))
-    console.print(table)
+    (console if total <= console.width else Console(highlight=False, width=total)).print(table)
     if len(df) > max_rows:
         console.print(t("cli.more_rows", lang, rows=format_number(len(df) - max_rows, lang)))
     if hidden:

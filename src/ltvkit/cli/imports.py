@@ -11,7 +11,18 @@ from ..exceptions import InputError
 from ..i18n import format_number, t
 from ..ingest import import_orders
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, open_workspace, use_lang
+from ._common import (
+    DEFAULT_WS,
+    CsvOpt,
+    JsonOpt,
+    LangOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    open_workspace,
+    use_lang,
+)
 
 _PRESET_HELP = "Export format: auto (detected from the header), rakuten, yahoo, shopify, amazon, next-engine, generic."
 
@@ -31,6 +42,8 @@ def import_(
                                                                      "(default: the preset's, else the workspace's).")] = None,
     workspace: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    out: OutOpt = None,
     lang: LangOpt = None,
 ) -> None:
     """Import an order export (Rakuten, Yahoo!, Shopify, Amazon, Next Engine or any CSV/Parquet/Excel file).
@@ -51,8 +64,12 @@ def import_(
     with open_workspace(workspace, must_exist=False) as ws:
         result = import_orders(ws, files if len(files) > 1 else files[0], preset=preset, source=source,
                                mapping=mapping, keep_contacts=keep_contacts, strict=strict, timezone=timezone)
-    if json_:
-        emit(result.to_dict(), json_=True)
+    if json_ or csv_ or out is not None:
+        payload = result.to_dict()
+        if csv_ or out is not None:
+            emit({k: v for k, v in payload.items() if not isinstance(v, (list, dict))}, csv_=csv_, out=out)
+        if json_:
+            emit(payload, json_=True)
     else:
         n = {k: format_number(getattr(result, k), lang)
              for k in ("rows_read", "imported", "updated", "unchanged", "quarantined")}

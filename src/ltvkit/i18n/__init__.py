@@ -117,7 +117,7 @@ def label(name: str, lang: str | None = "en") -> str:
 
 
 def relabel(df: Any, lang: str | None = "en", *,
-            values: tuple[str, ...] = ("segment", "point_segment", "group", "metric"), headers: bool = True) -> Any:
+            values: tuple[str, ...] = ("segment", "point_segment", "group", "metric", "row"), headers: bool = True) -> Any:
     """A copy of a pandas frame with labelled headers (unless ``headers=False``) and segment values (for people,
     not for files)."""
     out = df.copy()

@@ -14,7 +14,7 @@ from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, reuse, table_of
+from ._common import as_of, margin, reuse, table_of
 
 if TYPE_CHECKING:
     from ...store import Workspace
@@ -28,7 +28,8 @@ VALUABLE_SHARE = 0.2
 def predictions(ws: Workspace, settings: ReportSettings) -> Any:
     """The stored ``result_predictions`` as of the report's day (scored through the pipeline when missing and
     allowed; read-only: what is stored, even when computed as of another date), or ``None``."""
-    res = pipeline.predictions(ws, as_of(ws, settings), stale_ok=not settings.compute_missing, **reuse(settings))
+    res = pipeline.predictions(ws, as_of(ws, settings), stale_ok=not settings.compute_missing, **reuse(settings),
+                               **margin(settings))
     return None if res is None else table_of(ws, res)
 
 
