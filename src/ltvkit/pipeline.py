@@ -364,6 +364,14 @@ def cac(ws: Workspace, as_of: Any = None, *, costs: Any = None, window_days: int
     return res
 
 
+def at_risk(ws: Workspace, as_of: Any, scores: ibis.Table, *, top: int = 20) -> ibis.Table:
+    """離脱が心配な優良顧客 from stored scores (:func:`ltvkit.features.at_risk_customers`: valuable, still plausibly
+    alive, ranked by value at stake)."""
+    from .features import at_risk_customers
+
+    return at_risk_customers(ws.orders(), scores, resolve_as_of(ws, as_of), top=top)
+
+
 # -- predictions and recommendations ----------------------------------------------------------------------------
 
 def shop_margin_rate(ws: Workspace, as_of: Any = None, settings: MarginSettings | None = None) -> float:

@@ -135,3 +135,40 @@ def test_info_and_import_write_csv_and_files(shop_file, capsys, tmp_path):
     assert run(capsys, "info", "-w", str(shop_file), "--out", str(target))[0] == 0 and target.exists()
     code, out, _ = run(capsys, "info", "-w", str(shop_file))
     assert "取り込んだ顧客数（全員）" in out
+
+
+def test_cpm_shows_all_ten_segments(shop_file, capsys):
+    code, out, _ = run(capsys, "segments", "-w", str(shop_file), "--kind", "cpm", "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 10 and sum(r["customers"] for r in rows) == 3
+    assert any(r["customers"] == 0 for r in rows)
+
+
+def test_point_and_rfm_segments_have_distinct_names():
+    from ltvkit.i18n import label
+
+    assert label("loyal", "ja") != label("Loyal", "ja")
+
+
+def test_at_risk_lists_only_plausibly_alive_customers_by_value_at_stake(make_ws):
+    import datetime as dt
+
+    import ibis
+
+    from ltvkit.features import at_risk_customers
+
+    rows = []
+    for c, amount, last in [("gone", 90_000, "2023-01-10"), ("rich", 50_000, "2025-01-10"),
+                            ("mid", 40_000, "2025-02-10"), ("safe", 30_000, "2025-02-20"),
+                            ("small", 100, "2025-02-01"), ("small2", 100, "2025-02-01")]:
+        rows += [{"c": c, "at": "2022-12-01 10:00", "amount": amount}, {"c": c, "at": f"{last} 10:00", "amount": 10}]
+    ws = make_ws(rows)
+    scores = ibis.memtable(pd.DataFrame({
+        "customer_key": ["gone", "rich", "mid", "safe", "small", "small2"],
+        "p_alive": [0.0, 0.3, 0.7, 0.95, 0.5, 0.5]}))
+    got = at_risk_customers(ws.orders(), scores, dt.date(2025, 3, 1), valuable_share=0.7).to_pandas()
+    listed = list(got["customer_key"])
+    # gone (P(alive) 0, last order 2 years ago) and safe (P(alive) 0.95) are left out; mid outranks rich:
+    # 0.7 × 40,010 = 28,007 > 0.3 × 50,010 = 15,003
+    assert listed == ["mid", "rich"]
+    assert got["value_at_stake"].iloc[0] == pytest.approx(0.7 * 40_010)

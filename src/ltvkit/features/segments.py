@@ -143,6 +143,12 @@ def segment_summary(customers: ibis.Table) -> pd.DataFrame:
         mean_orders=customers.orders.mean(), mean_recency_days=customers.recency_days.mean(),
     )
     df = g.to_pandas()
+    cpm_names = [f"{k}{s}" for k in CPM_CLASSES for s in ("現役", "離脱")]
+    if len(df) and df["segment"].isin(cpm_names).all():  # CPM: all 10 segments, the empty ones as zeros
+        missing = [name for name in cpm_names if name not in set(df["segment"])]
+        zeros = pd.DataFrame({"segment": missing, "customers": 0, "revenue": 0.0, "margin": 0.0,
+                              "mean_orders": float("nan"), "mean_recency_days": float("nan")})
+        df = pd.concat([df.astype({"revenue": float, "margin": float}), zeros], ignore_index=True)
     df["customer_share"] = df["customers"] / df["customers"].sum()
     total = df["margin"].sum()
     df["margin_share"] = df["margin"] / total if total else float("nan")
