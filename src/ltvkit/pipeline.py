@@ -42,6 +42,7 @@ import pandas as pd
 
 from ._dates import parse_date
 from .calendar import CampaignCalendar
+from .exceptions import InputError
 from .features import (
     CpmSettings,
     MarginSettings,
@@ -362,6 +363,23 @@ def cac(ws: Workspace, as_of: Any = None, *, costs: Any = None, window_days: int
     if res is not None:
         res.details = {"has_costs": has_costs}
     return res
+
+
+def view(ws: Workspace, as_of: Any = None, kind: str = "monthly", *, settings: MarginSettings | None = None,
+         reuse: bool = False, compute: bool = True) -> Result | None:
+    """An LTV-Lab view (:func:`ltvkit.features.views.view`) stored as ``result_view_<kind>``."""
+    from .features.views import VIEWS
+    from .features.views import view as compute_view
+
+    if kind not in VIEWS:
+        raise InputError(key="err.unknown_view", value=kind, choices=list(VIEWS))
+    day = resolve_as_of(ws, as_of)
+    customers = ws.table("customers") if ws.has_table("customers") else None
+    params = {"kind": kind, "margin": _margin_params(settings)}
+    return _step(ws, f"view_{kind}", "view", day, params,
+                 lambda: compute_view(kind, ws.orders(), day, settings=settings, products=ws.products_with_rows(),
+                                      customers=customers).to_pandas(),
+                 reuse=reuse, allow_compute=compute, frame=True)
 
 
 def at_risk(ws: Workspace, as_of: Any, scores: ibis.Table, *, top: int = 20) -> ibis.Table:

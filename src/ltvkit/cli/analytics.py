@@ -22,6 +22,7 @@ from ..features import (
     segment_summary,
 )
 from ..features.cohorts import COHORT_METRICS, SPLITS
+from ..features.views import VIEWS
 from ..i18n import format_value, label, relabel, t
 from ._app import app
 from ._common import (
@@ -274,3 +275,29 @@ def cac(
             console.print(t("cli.cac.no_costs", lang), markup=False)
         if profit_goal == 0:
             console.print(t("cli.cac.no_goal", lang), markup=False)
+
+
+@app.command()
+def views(
+    kind: Annotated[str, typer.Argument(help=f"The view: {'|'.join(VIEWS)}.", show_default=False)],
+    workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
+    margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
+) -> None:
+    """LTV-Lab views: monthly sales split new/repeat (F1/F2/F3+), customers by number of purchases, LTV by first
+    product or category, 定期 continuation, 引き上げ率 (trial → full size/subscription), prefectures, year over year.
+
+    Each view is stored as result_view_<kind> and shown in the report's LTV-Lab section and the Excel workbook.
+
+    \b
+    Examples:
+        ltv views monthly
+        ltv views first_product --out first_product.csv
+        ltv views subscription --lang en
+    """
+    lang = use_lang(lang)
+    use_wide(wide)
+    ws, day = _context(workspace, as_of)
+    with ws:
+        data = pipeline.view(ws, day, kind, settings=_margin(margin_config, cost_rate)).data
+    _show(data, lang, json_=json_, csv_=csv_, out=out, title=t(f"cli.title.view.{kind}", lang))
