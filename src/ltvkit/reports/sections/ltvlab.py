@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ...store import Workspace
     from ..data import ReportSettings
 
-_TEXT = {"month": "text", "purchases": "text", "first": "text", "first_sku": "text", "first_category": "text",
+_TEXT_COLUMNS = {"month": "text", "purchases": "text", "first": "text", "first_sku": "text", "first_category": "text",
          "trial_sku": "text", "prefecture": "text"}
 _COUNTS = ("customers", "new_customers", "mature_customers", "subscriptions", "trial_customers", "upgraded",
            "delivery", "orders")
@@ -25,7 +25,7 @@ _COUNTS = ("customers", "new_customers", "mature_customers", "subscriptions", "t
 def _kinds(columns: list[str]) -> dict[str, str]:
     kinds: dict[str, str] = {}
     for c in columns:
-        if c in _TEXT:
+        if c in _TEXT_COLUMNS:
             kinds[c] = "text"
         elif c in _COUNTS or c.endswith("_orders") or c.endswith("_prev_year") and not c.startswith("revenue"):
             kinds[c] = "int"
