@@ -50,7 +50,7 @@ def predict(
     timing: Annotated[str, typer.Option(
         "--timing", help="Model of the next-purchase timing columns: regular (MBG/CNBD-k, uses purchase rhythm) "
         "or model (the transaction model).")] = "regular",
-    lang: LangOpt = None, wide: WideOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Score every customer: P(alive), expected purchases (30/90/365 days), expected spend, CLV, churn risk,
     and when each will buy next (expected_next_purchase_date, p_purchase_7d … 90d).
@@ -65,7 +65,6 @@ def predict(
     from .analytics import _margin
 
     lang = use_lang(lang)
-    use_wide(wide)
     with open_workspace(workspace) as ws:
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                     margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing,
