@@ -93,7 +93,6 @@ def test_every_command_takes_lang():
 
 @pytest.mark.parametrize("args, words", [
     (["predict", "--modle", "x"], "オプション --modle はありません（候補: --model）。"),
-    (["cac"], "オプション --costs を指定してください。"),
     (["import"], "引数 FILES を指定してください。"),
     (["recommend", "--k", "abc"], "--k の値が正しくありません"),
 ])

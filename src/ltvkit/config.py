@@ -78,6 +78,9 @@ class Settings(BaseSettings):
                        "choice, so it is not read from ltv.toml.", toml=False)
     excel_safe: bool = _field(False, "CSV output for Excel (also `ltv --excel-safe`): text cells starting with "
                               "= + - @ get a leading ' so that Excel never runs them as formulas.", toml=False)
+    csv_encoding: str = _field("utf-8-sig", "Encoding of CSV files written with --out, files for people (also "
+                               "`ltv --encoding`): utf-8-sig (UTF-8 with a BOM, for Excel), cp932 or utf-8; CSV printed "
+                               "with --csv is always plain UTF-8.", toml=False)
     timezone: str = _field(DEFAULT_TIMEZONE, "The shop's wall-clock time zone; order times are converted to it "
                            "once, at import (a workspace created with its own zone keeps it).")
     import_memory: str = _field("2GB", "DuckDB memory limit while importing into a workspace file; work tables "

@@ -42,6 +42,7 @@ import pandas as pd
 
 from ._dates import parse_date
 from .calendar import CampaignCalendar
+from .exceptions import InputError
 from .features import (
     CpmSettings,
     MarginSettings,
@@ -364,21 +365,59 @@ def cac(ws: Workspace, as_of: Any = None, *, costs: Any = None, window_days: int
     return res
 
 
+def view(ws: Workspace, as_of: Any = None, kind: str = "monthly", *, settings: MarginSettings | None = None,
+         reuse: bool = False, compute: bool = True) -> Result | None:
+    """An LTV-Lab view (:func:`ltvkit.features.views.view`) stored as ``result_view_<kind>``."""
+    from .features.views import VIEWS
+    from .features.views import view as compute_view
+
+    if kind not in VIEWS:
+        raise InputError(key="err.unknown_view", value=kind, choices=list(VIEWS))
+    day = resolve_as_of(ws, as_of)
+    customers = ws.table("customers") if ws.has_table("customers") else None
+    params = {"kind": kind, "margin": _margin_params(settings)}
+    return _step(ws, f"view_{kind}", "view", day, params,
+                 lambda: compute_view(kind, ws.orders(), day, settings=settings, products=ws.products_with_rows(),
+                                      customers=customers).to_pandas(),
+                 reuse=reuse, allow_compute=compute, frame=True)
+
+
+def at_risk(ws: Workspace, as_of: Any, scores: ibis.Table, *, top: int = 20) -> ibis.Table:
+    """離脱が心配な優良顧客 from stored scores (:func:`ltvkit.features.at_risk_customers`: valuable, still plausibly
+    alive, ranked by value at stake)."""
+    from .features import at_risk_customers
+
+    return at_risk_customers(ws.orders(), scores, resolve_as_of(ws, as_of), top=top)
+
+
 # -- predictions and recommendations ----------------------------------------------------------------------------
 
+def shop_margin_rate(ws: Workspace, as_of: Any = None, settings: MarginSettings | None = None) -> float:
+    """Margin ÷ revenue of the shop's valid orders up to ``as_of`` under the margin settings (SKU costs, cost rate,
+    mall fees): the one margin that turns predicted spend into predicted margin, as every other analysis uses."""
+    from .features._orders import order_table
+
+    day = resolve_as_of(ws, as_of)
+    o = order_table(ws.orders(), as_of=day, settings=settings, products=ws.products_with_rows(), detail=False)
+    row = o.aggregate(revenue=o.revenue.sum(), margin=o.margin.sum()).to_pandas().iloc[0]
+    revenue, margin = float(row["revenue"] or 0), float(row["margin"] or 0)
+    return round(margin / revenue, 6) if revenue > 0 else 1.0
+
+
 def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", horizon_days: float = 365.0,
-                discount_rate: float = 0.10, margin_rate: float = 1.0, timing: str = "regular",
+                discount_rate: float = 0.10, margin_rate: float | None = None, timing: str = "regular",
                 chunk_size: int = 200_000, reuse: bool = False, compute: bool = True,
-                stale_ok: bool = False, store: bool = True) -> Result | None:
+                stale_ok: bool = False, store: bool = True, settings: MarginSettings | None = None) -> Result | None:
     """Per-customer BTYD scores (:func:`ltvkit.scoring.score_customers`) stored as ``result_predictions``.
+
+    ``predicted_clv`` is margin: spend × ``margin_rate``, by default the shop's margin rate under ``settings``
+    (:func:`shop_margin_rate`); ``margin_rate=1`` gives revenue.
 
     ``details`` holds the fitted parameters and the summary :func:`predict_customers` prints. With ``reuse``, any
     stored scores as of the same day are read (the latest run, whatever its options). ``store=False`` (or a
     read-only workspace) scores into a temporary table and records no run.
     """
     day = resolve_as_of(ws, as_of)
-    params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
-              "margin_rate": margin_rate, "timing": timing}
     if reuse or not compute:
         run = ws.result_run("predictions", as_of=day) or (ws.result_run("predictions") if stale_ok else None)
         if run is not None:
@@ -387,6 +426,10 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
     if not compute:
         return None
     from . import scoring  # the models (and scipy) load only when something is fitted
+    if margin_rate is None:
+        margin_rate = shop_margin_rate(ws, day, settings)
+    params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
+              "margin_rate": margin_rate, "timing": timing}
     scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                      margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
                                      timing_k=_stored_timing_k(ws) if timing == "regular" else None)
@@ -427,8 +470,9 @@ def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
 
 
 def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float = 365.0,
-                      discount_rate: float = 0.10, margin_rate: float = 1.0, as_of: Any = None,
-                      chunk_size: int = 200_000, timing: str = "regular", write: bool = True) -> dict[str, Any]:
+                      discount_rate: float = 0.10, margin_rate: float | None = None, as_of: Any = None,
+                      chunk_size: int = 200_000, timing: str = "regular", write: bool = True,
+                      settings: MarginSettings | None = None) -> dict[str, Any]:
     """Score every customer (:func:`predictions`) and return the summary ``ltv predict`` prints.
 
     Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
@@ -436,7 +480,7 @@ def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float 
     unless ``write`` is false.
     """
     res = predictions(ws, as_of, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                      margin_rate=margin_rate, timing=timing, chunk_size=chunk_size, store=write)
+                      margin_rate=margin_rate, timing=timing, chunk_size=chunk_size, store=write, settings=settings)
     assert res is not None
     t = res.data
     totals = t.aggregate(n=t.count(), p=t.p_alive.mean(), e=t.expected_purchases_365d.sum(),
@@ -450,7 +494,7 @@ def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float 
         "log_likelihood": round(d["log_likelihood"], 3), "timing_model": d["timing_model"],
         "spend_model": d["spend_model"], "mean_p_alive": float(totals["p"] or 0),
         "expected_purchases_365d_total": float(totals["e"] or 0), "predicted_clv_total": float(totals["c"] or 0),
-        "horizon_days": horizon_days, "discount_rate": discount_rate, "margin_rate": margin_rate,
+        "horizon_days": horizon_days, "discount_rate": discount_rate, "margin_rate": res.params["margin_rate"],
         "fit_seconds": d["fit_seconds"], "score_seconds": d["score_seconds"],
     }
 

@@ -45,6 +45,9 @@ PREDICTION_COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expe
                       "expected_next_purchase_date", "median_days_to_next_purchase",
                       *(f"p_purchase_{k}d" for k in HORIZONS_DAYS))
 # next-purchase timing (issue 7): columns of the scored groups that go into the per-customer table
+# expected_next_purchase_date is left blank below this P(alive) or beyond this many days (docs/timing.md).
+NEXT_DATE_MIN_P_ALIVE = 0.5
+NEXT_DATE_MAX_DAYS = 365.0
 TIMING_COLUMNS = ("expected_next_purchase_date", "median_days_to_next_purchase",
                   *(f"p_purchase_{k}d" for k in HORIZONS_DAYS))
 
@@ -93,8 +96,12 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
     extra = {}
     if as_of is not None:
         dates = days_to_dates(as_of, expected_days)
+        # A date only where it means something: the customer is more likely here than gone and the date falls
+        # within a year; otherwise blank (a date in 2030 for a customer probably gone reads as a promise).
+        blank = (dates.isna().to_numpy() | (cols["p_alive"] < NEXT_DATE_MIN_P_ALIVE)
+                 | ~(expected_days <= NEXT_DATE_MAX_DAYS))
         extra["expected_next_purchase_date"] = pa.array(dates.to_numpy().astype("datetime64[D]"),
-                                                        mask=dates.isna().to_numpy(), type=pa.date32())
+                                                        mask=blank, type=pa.date32())
     return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols, **extra})
 
 

@@ -55,7 +55,7 @@ def test_segments_and_points_store_per_customer_tables(shop_file, capsys, tmp_pa
     assert code == 0 and {r["segment"] for r in json.loads(out)} >= {"Prospects"}
     target = tmp_path / "cust.csv"
     code, out, _ = run(capsys, "segments", "-w", str(shop_file), "--kind", "cpm", "--lang", "en",
-                       "--customers", str(target))
+                       "--customers-out", str(target))
     assert code == 0 and "lapsed" in out
     assert "customer_key" in pd.read_csv(target).columns
     code, out, _ = run(capsys, "points", "-w", str(shop_file), "--csv")
@@ -72,7 +72,7 @@ def test_segments_and_points_store_per_customer_tables(shop_file, capsys, tmp_pa
 def test_cac_command(shop_file, capsys, tmp_path):
     costs = tmp_path / "costs.yaml"
     costs.write_text("- {channel: ads, spend: 2000}\n- {channel: search, cac: 400}\n", encoding="utf-8")
-    code, out, _ = run(capsys, "cac", "-w", str(shop_file), "--costs", str(costs), "--window-days", "180",
+    code, out, _ = run(capsys, "cac", "-w", str(shop_file), "--costs", str(costs), "--ltv-window-days", "180",
                        "--json")
     rows = {r["channel"]: r for r in json.loads(out)}
     assert code == 0 and rows["ads"]["cac"] == 1000 and rows["search"]["cac"] == 400

@@ -63,4 +63,6 @@ def test_pareto_share(make_ws):
     p = pareto_table(segment_customers(ws.orders(), AS_OF), shares=(1 / 3,))
     # margins 3420, 1710, 570 (57 %): the top third earns 60 %; two of three customers earn ≥ 80 %
     assert p.iloc[0].margin_share == pytest.approx(0.6)
-    assert p.iloc[-1].top_share == pytest.approx(2 / 3) and p.iloc[-1].margin_share == 0.8
+    row80 = p[p.row == "margin_80"].iloc[0]
+    assert row80.top_share == pytest.approx(2 / 3) and row80.margin_share == 0.8
+    assert p.top_share.is_monotonic_increasing

@@ -38,6 +38,13 @@ def test_predict_has_timing_columns(ws):
     dates = pd.to_datetime(scores["expected_next_purchase_date"])
     assert (dates.dropna() >= as_of).all()
     assert dates.notna().any()
+    # no promise years ahead, none for customers probably gone (issue 20)
+    assert (dates.dropna() <= as_of + pd.Timedelta(days=365)).all()
+    assert dates[scores["p_alive"] < 0.5].isna().all()
+    # predicted CLV is margin by default, as every other analysis (the shop's margin rate, not 1 = revenue)
+    from ltvkit.pipeline import shop_margin_rate
+
+    assert summary["margin_rate"] == pytest.approx(shop_margin_rate(ws)) and 0 < summary["margin_rate"] < 1
 
 
 def test_validate_reports_timing_accuracy(ws):

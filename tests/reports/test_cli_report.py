@@ -56,3 +56,20 @@ def test_ltv_report_errors_are_one_sentence(tmp_path, capsys):
                                        "`ltv import FILE` or run `ltv demo`.")
     rc = main(["--lang", "en", "report", "--workspace", str(tmp_path / "empty.duckdb"), "--lang", "fr"])
     assert rc == 1 and capsys.readouterr().err.strip() == "Error: Unknown language 'fr'; use --lang ja or --lang en."
+
+
+def test_ltv_report_takes_the_margin_settings(tmp_path, make_shop, capsys, monkeypatch):
+    monkeypatch.setattr(sections, "BUILDERS", (("kpi", sections.kpi.build),))
+    ws, _ = make_shop(tmp_path / "w.duckdb", customers=120, seed=9)
+    ws.close()
+    config = tmp_path / "margin.yaml"
+    config.write_text("cost_rate: 0.9\n", encoding="utf-8")
+    from ltvkit import Workspace
+
+    for args in ([], ["--margin-config", str(config)]):
+        assert main(["report", "-w", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "r.html"), *args]) == 0
+    capsys.readouterr()
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as w:
+        costs = sorted(r.params["margin"].get("cost_rate", 0.4) if isinstance(r.params.get("margin"), dict) else 0.4
+                       for r in w.runs(kind="summary"))
+    assert 0.9 in costs  # the report's KPIs were computed under --margin-config

@@ -10,7 +10,7 @@ from ltvkit import MissingDataError, Workspace
 from ltvkit.reports import ReportSettings, Section, build_report, build_report_data
 from ltvkit.reports._json import script_json
 
-EXPECTED_SECTIONS = ["kpi", "cohorts", "f2", "segments", "points", "cac", "predictive", "recommend"]
+EXPECTED_SECTIONS = ["kpi", "cohorts", "f2", "segments", "points", "cac", "predictive", "recommend", "ltvlab"]
 KANA = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 

@@ -21,12 +21,38 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags read `--json`, not `--json <bool>`
 )
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # The language of this run's output and errors: set by the global --lang (or LTV_LANG) and by a command's --lang.
 _run: dict[str, str | None] = {"lang": None}
+# How tables and files are written for people: every column even past the terminal's width (--wide), and the
+# encoding of CSV files written with --out (utf-8-sig: UTF-8 with a BOM, which Japanese Excel reads).
+_output: dict[str, object] = {"wide": False, "encoding": "utf-8-sig"}
+CSV_ENCODINGS = ("utf-8-sig", "utf-8", "cp932")
+
+
+def set_wide(wide: bool) -> None:
+    _output["wide"] = bool(wide)
+
+
+def is_wide() -> bool:
+    return bool(_output["wide"])
+
+
+def set_csv_encoding(encoding: str) -> None:
+    value = encoding.lower().replace("_", "-")
+    value = {"sjis": "cp932", "shift-jis": "cp932", "utf8": "utf-8", "utf8-sig": "utf-8-sig", "bom": "utf-8-sig"}.get(
+        value, value)
+    if value not in CSV_ENCODINGS:
+        raise InputError(key="err.csv_encoding", value=encoding, choices=list(CSV_ENCODINGS))
+    _output["encoding"] = value
+
+
+def csv_encoding() -> str:
+    return str(_output["encoding"])
 
 
 def set_lang(lang: str) -> None:
@@ -58,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``ltv`` command; return its exit status (used by the console script and by tests)."""
     args = list(sys.argv[1:] if argv is None else argv)
     _run["lang"] = _lang_in(args)
+    _output.update(wide=False, encoding="utf-8-sig")
     try:
         with _quiet_library_warnings():
             app(args=args, standalone_mode=False, prog_name="ltv")
@@ -154,6 +181,12 @@ def _root(
     excel_safe: bool = typer.Option(False, "--excel-safe", envvar="LTV_EXCEL_SAFE",
                                     help="CSV output (--csv, --out X.csv) for Excel: text cells starting with = + - @ "
                                          "get a leading ' so that they are never run as formulas."),
+    wide: bool = typer.Option(False, "--wide", help="Print every column of a table even when it is wider than the "
+                              "terminal (by default columns that do not fit are left out, with a note)."),
+    encoding: str = typer.Option(
+        "utf-8-sig", "--encoding", envvar="LTV_CSV_ENCODING", show_default=True,
+        help="Encoding of CSV files written with --out (files for people): utf-8-sig (UTF-8 with a BOM, for Excel), "
+             "cp932 (Shift_JIS for older Excel) or utf-8. CSV printed with --csv is always plain UTF-8."),
 ) -> None:
     """ltvkit: customer lifetime value for e-commerce shops."""
     from ._common import EXCEL_SAFE
@@ -163,6 +196,8 @@ def _root(
         if not is_lang(lang):
             raise InputError(key="err.unknown_lang", value=lang)
         set_lang(lang)
+    set_wide(wide)
+    set_csv_encoding(encoding)
     if version:
         from .. import __version__
 

@@ -15,9 +15,9 @@ from rich.table import Table
 from .._dates import parse_date as _parse_date
 from ..config import DEFAULT_WORKSPACE
 from ..exceptions import InputError
-from ..i18n import format_date, format_number, is_lang, t
+from ..i18n import column_kind, fmt, format_date, format_number, is_lang, label, t
 from ..workspace import Workspace
-from ._app import current_lang, set_lang
+from ._app import csv_encoding, current_lang, is_wide, set_lang, set_wide
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -41,6 +41,16 @@ ExcelSafeOpt = Annotated[
     bool, typer.Option("--excel-safe", envvar="LTV_EXCEL_SAFE",
                        help="In CSV output, prefix text cells that start with = + - or @ with ' so that Excel "
                             "shows them as text and never runs them as formulas."),
+]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Print every column, even past the terminal's width (same as the global --wide).")
+]
+MarginOpt = Annotated[
+    Path | None,
+    typer.Option("--margin-config", help="YAML file of margin settings (cost_rate, mall_fee_rates, …; see docs/analytics.md)."),
+]
+CostRateOpt = Annotated[
+    float | None, typer.Option("--cost-rate", help="Cost of goods as a share of sales when no SKU cost is known (default 0.4).")
 ]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Analyse as of this date (YYYY-MM-DD); later orders are ignored.")
@@ -69,6 +79,19 @@ def use_lang(lang: str | None) -> str:
         raise InputError(key="err.unknown_lang", value=lang)
     set_lang(lang)
     return lang
+
+
+def scoped_label(scope: str, name: str, lang: str) -> str:
+    """The label of ``name`` as ``scope`` counts it (``label.info_customers`` for ``ltv info``), else the common
+    label: one count, one name that says whom it counts."""
+    scoped = label(f"{scope}_{name}", lang)
+    return scoped if scoped != f"{scope}_{name}" else label(name, lang)
+
+
+def use_wide(wide: bool) -> None:
+    """A command's --wide (the global one may have set it already)."""
+    if wide:
+        set_wide(True)
 
 
 def parse_date(value: str | None, option: str = "--as-of") -> dt.date | None:
@@ -166,7 +189,9 @@ def _write_xlsx(df: Any, out: Path, sheet: str) -> None:
 
 def _write_frame(df: Any, out: Path, suffix: str, sheet: str) -> None:
     if suffix == ".csv":
-        (excel_safe(df) if EXCEL_SAFE["on"] else df).to_csv(out, index=False)
+        # a file for people: UTF-8 with a BOM for Excel, or the global --encoding (cp932, utf-8)
+        (excel_safe(df) if EXCEL_SAFE["on"] else df).to_csv(out, index=False, encoding=csv_encoding(),
+                                                             errors="replace")
     elif suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -213,8 +238,11 @@ def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None
 
 
 def _fmt(value: Any) -> str:
-    """A cell of a printed table: numbers with separators (4 significant digits below 1,000), dates as YYYY-MM-DD."""
+    """A cell of a printed table: numbers with separators (4 significant digits below 1,000), dates as YYYY-MM-DD,
+    booleans as ✓ / —."""
     lang = current_lang()
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return t("cli.yes" if value else "cli.no", lang)
     if hasattr(value, "strftime") and not isinstance(value, str) and value == value:
         return format_date(value, lang)
     value = _jsonable(value)
@@ -229,7 +257,75 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def print_table(data: Any, *, title: str | None = None, max_rows: int = 50) -> None:
+def _is_month_column(series: Any) -> bool:
+    """Timestamps that are all the first of a month at midnight (cohorts, months): shown as the month."""
+    import pandas as pd
+
+    if series.dtype.kind != "M":
+        return False
+    values = pd.to_datetime(series.dropna())
+    if values.empty:
+        return False
+    return bool(((values.dt.day == 1) & (values.dt.hour == 0) & (values.dt.minute == 0)).all())
+
+
+def _cells(series: Any, kind: str | None) -> list[str]:
+
+    lang = current_lang()
+    if _is_month_column(series):
+        return [format_date(v, lang, month=True) if v == v else "" for v in series]
+    if kind is not None and series.dtype.kind in "iuf":
+        return ["" if v is None or v != v else fmt(v, kind, lang) for v in series]
+    return [_fmt(v) for v in series]
+
+
+def _numbers(series: Any) -> Any:
+    """Decimals from the database as floats (so that they are formatted and aligned as numbers)."""
+    import decimal
+
+    import pandas as pd
+
+    if series.dtype.kind != "O":
+        return series
+    values = series.dropna()
+    if len(values) and all(isinstance(v, (decimal.Decimal, int, float)) and not isinstance(v, bool) for v in values):
+        return pd.to_numeric(series, errors="coerce").astype(float)
+    return series
+
+
+def _widths(cells: list[str], header: str, numeric: bool) -> tuple[int, int]:
+    """The least and the best width of a column: whole numbers always, text down to 12 cells, headers wrap down
+    to 6 cells."""
+    from rich.cells import cell_len
+
+    widest = max((cell_len(c) for c in cells), default=0)
+    head = cell_len(header)
+    least = max(widest if numeric else min(widest, 12), min(head, 6))
+    return least, max(least, widest, head)
+
+
+def _fit(columns: list[list[Any]], total: int) -> list[str]:
+    """Keep the columns that fit ``total`` cells (the rest from the right, returned by name) and share out the
+    room left so that headers and text wrap as little as possible."""
+    hidden: list[str] = []
+    if not is_wide():
+        while len(columns) > 2 and sum(c[3] + 3 for c in columns) + 1 > total:
+            hidden.insert(0, columns.pop()[0])
+    room = total - sum(c[3] + 3 for c in columns) - 1
+    for c in columns:
+        c.append(c[3])
+    for c in sorted(columns, key=lambda c: c[4] - c[3]):
+        more = min(max(room, 0), c[4] - c[3])
+        c[5] += more
+        room -= more
+    return hidden
+
+
+def print_table(data: Any, *, title: str | None = None, max_rows: int = 50,
+                kinds: dict[str, str] | None = None) -> None:
+    """Print a table for people: labelled headers (``--lang``), yen, percentages, months and ✓/— by column name,
+    and only the columns that fit the terminal (the rest named in a note; ``--wide`` prints them all)."""
+    lang = current_lang()
     if isinstance(data, dict):
         table = Table(title=title, show_header=False)
         table.add_column("", style="bold")
@@ -239,11 +335,24 @@ def print_table(data: Any, *, title: str | None = None, max_rows: int = 50) -> N
         console.print(table)
         return
     df = _frame(data)
-    table = Table(title=title)
+    head = df.head(max_rows)
+    columns = []
     for col in df.columns:
-        table.add_column(str(col), justify="right" if df[col].dtype.kind in "iuf" else "left")
-    for row in df.head(max_rows).itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in row))
-    console.print(table)
+        series = _numbers(head[col])
+        numeric = series.dtype.kind in "iufb" or _is_month_column(series)
+        kind = (kinds or {}).get(str(col)) or (column_kind(str(col)) if series.dtype.kind in "iuf" else None)
+        header = label(str(col), lang)
+        cells = _cells(series, kind)
+        columns.append([header, cells, series.dtype.kind in "iuf", *_widths(cells, header, numeric)])
+    total = max(console.width, sum(c[4] + 3 for c in columns) + 1) if is_wide() else console.width
+    hidden = _fit(columns, total)
+    table = Table(title=title)
+    for header, _, right, _, _, width in columns:
+        table.add_column(header, justify="right" if right else "left", width=width, overflow="fold")
+    for i in range(len(head)):
+        table.add_row(*(c[1][i] for c in columns))
+    (console if total <= console.width else Console(highlight=False, width=total)).print(table)
     if len(df) > max_rows:
-        console.print(t("cli.more_rows", current_lang(), rows=format_number(len(df) - max_rows, current_lang())))
+        console.print(t("cli.more_rows", lang, rows=format_number(len(df) - max_rows, lang)))
+    if hidden:
+        console.print(t("cli.columns_hidden", lang, n=len(hidden), names=hidden), markup=False)

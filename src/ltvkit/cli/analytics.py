@@ -22,32 +22,32 @@ from ..features import (
     segment_summary,
 )
 from ..features.cohorts import COHORT_METRICS, SPLITS
+from ..features.views import VIEWS
 from ..i18n import format_value, label, relabel, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
+    CostRateOpt,
     CsvOpt,
     JsonOpt,
     LangOpt,
+    MarginOpt,
     OutOpt,
+    WideOpt,
     WorkspaceOpt,
+    console,
     emit,
     open_workspace,
     parse_date,
+    scoped_label,
     use_lang,
+    use_wide,
     write_frame,
 )
 
-MarginOpt = Annotated[
-    Path | None,
-    typer.Option("--margin-config", help="YAML file of margin settings (cost_rate, mall_fee_rates, …; see docs/analytics.md)."),
-]
-CostRateOpt = Annotated[
-    float | None, typer.Option("--cost-rate", help="Cost of goods as a share of sales when no SKU cost is known (default 0.4).")
-]
 CustomersOpt = Annotated[
-    Path | None, typer.Option("--customers", help="Also write the per-customer table to FILE (.csv .parquet .json .xlsx).")
+    Path | None, typer.Option("--customers-out", help="Also write the per-customer table to FILE (.csv .parquet .json .xlsx).")
 ]
 
 
@@ -94,16 +94,17 @@ def _show(df: Any, lang: str, *, json_: bool, csv_: bool, out: Path | None, titl
     if json_ or csv_ or out is not None:
         emit(df, json_=json_, csv_=csv_, out=out, title=title)
     else:
-        emit(relabel(df, lang), title=title)
+        emit(relabel(df, lang, headers=False), title=title)
 
 
 @app.command()
 def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False,
-            csv_: CsvOpt = False, out: OutOpt = None, lang: LangOpt = None,
+            csv_: CsvOpt = False, out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
             discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate d.")] = 0.10,
             margin_config: MarginOpt = None, cost_rate: CostRateOpt = None) -> None:
     """The shop's LTV KPIs: AOV, purchases per year, retention, lifespan, textbook and retention LTV, F2."""
     lang = use_lang(lang)
+    use_wide(wide)
     if discount_rate < 0:
         raise InputError(key="err.negative_discount_rate", value=discount_rate)
     ws, day = _context(workspace, as_of, lang)
@@ -115,13 +116,15 @@ def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: 
         if json_ or csv_:
             emit(data, json_=json_, csv_=csv_)
         return
-    emit({label(k, lang): format_value(k, v, lang) for k, v in data.items()}, title=t("cli.title.summary", lang))
+    emit({scoped_label("summary", k, lang): format_value(k, v, lang) for k, v in data.items()},
+         title=t("cli.title.summary", lang))
+    console.print(t("cli.summary.note", lang), markup=False)
 
 
 @app.command()
 def cohorts(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = None,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
     by: Annotated[str, typer.Option("--by", help="Cohort period: month or week.")] = "month",
     split: Annotated[str | None, typer.Option("--split", help=f"Split cohorts by the first order's {'|'.join(SPLITS)}.")] = None,
     metric: Annotated[str, typer.Option("--metric", help=f"Cell value: {'|'.join(COHORT_METRICS)}.")] = "cum_margin_per_customer",
@@ -135,6 +138,7 @@ def cohorts(
 ) -> None:
     """Cohort matrix: first-purchase month/week × elapsed days (or months); 粗利LTV at 12 and 24 months marked ★."""
     lang = use_lang(lang)
+    use_wide(wide)
     if metric not in COHORT_METRICS:
         raise InputError(key="err.unknown_metric", value=metric, choices=list(COHORT_METRICS))
     ws, day = _context(workspace, as_of, lang)
@@ -166,7 +170,7 @@ def _printable_cohorts(wide: Any, period: str, by: str) -> Any:
 @app.command()
 def f2(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = None,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
     windows: Annotated[str, typer.Option("--windows", help="Comma-separated windows in days.")] = "30,60,90,180,365",
     by: Annotated[str, typer.Option("--by", help="Cohort period: month or week.")] = "month",
     split: Annotated[str | None, typer.Option("--split", help=f"Split cohorts by {'|'.join(SPLITS)}.")] = None,
@@ -176,6 +180,7 @@ def f2(
 ) -> None:
     """F2/F3 conversion per cohort within fixed windows (step and from-first), or the golden time (--golden)."""
     lang = use_lang(lang)
+    use_wide(wide)
     try:
         wins = tuple(int(w) for w in windows.replace(" ", "").split(",") if w)
     except ValueError:
@@ -199,7 +204,7 @@ def f2(
 @app.command()
 def segments(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = None,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
     kind: Annotated[str, typer.Option("--kind", help="rfm (Shopify group names) or cpm (CPM 10 segments).")] = "rfm",
     lapse_days: Annotated[int, typer.Option("--lapse-days", help="CPM: days without an order that make 離脱.")] = 240,
     young_days: Annotated[int, typer.Option("--young-days", help="CPM: tenure below which repeaters are よちよち.")] = 90,
@@ -210,6 +215,7 @@ def segments(
 ) -> None:
     """RFM groups or CPM segments; per-customer segments are stored as result_segments_<kind>."""
     lang = use_lang(lang)
+    use_wide(wide)
     ws, day = _context(workspace, as_of, lang)
     try:
         cpm = CpmSettings(lapse_days=lapse_days, young_days=young_days, prime_days=prime_days, spend_yen=spend_yen)
@@ -226,13 +232,14 @@ def segments(
 @app.command()
 def points(
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = None,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
     calendar: Annotated[Path | None, typer.Option("--calendar", help="Campaign calendar YAML (default: the one shipped).")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Show point-acquired vs organic retention and 12/24-month margin LTV with 95% CIs.")] = False,
     customers: CustomersOpt = None, margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
 ) -> None:
     """Point dependence per customer (stored as result_point_dependence) and the point-driven/mixed/loyal mix."""
     lang = use_lang(lang)
+    use_wide(wide)
     from ..calendar import CampaignCalendar
 
     cal = CampaignCalendar.from_file(calendar) if calendar is not None else CampaignCalendar.default()
@@ -252,18 +259,61 @@ def points(
 
 @app.command()
 def cac(
-    costs: Annotated[Path, typer.Option("--costs", help="CSV or YAML with channel and spend or cac (optional start, end).")],
+    costs: Annotated[Path | None, typer.Option(
+        "--costs", help="CSV or YAML with channel and spend or cac (optional start, end). Without it only 限界CPA "
+                        "(the margin LTV a new customer brings) is shown.")] = None,
     workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
-    out: OutOpt = None, lang: LangOpt = None,
-    window_days: Annotated[int, typer.Option("--window-days", help="LTV window in days (180, 365, 730 …).")] = 365,
-    profit_goal: Annotated[float, typer.Option("--profit-goal", help="Profit to keep per customer: yen, or a share of the LTV when below 1.")] = 0.0,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
+    window_days: Annotated[int, typer.Option("--ltv-window-days", help="LTV window in days (180, 365, 730 …).")] = 365,
+    profit_goal: Annotated[float, typer.Option("--profit-goal", help="Profit to keep per customer: yen, or a share of the LTV when below 1. Without it 目標CPA is left empty.")] = 0.0,
     margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
 ) -> None:
-    """LTV vs CAC per acquisition channel: 限界CPA, 目標CPA, payback months and LTV/CAC."""
+    """LTV vs CAC per acquisition channel: 限界CPA, 目標CPA, payback months and LTV/CAC.
+
+    Without --costs only 限界CPA (= the margin LTV of a new customer) is shown per channel; 目標CPA needs
+    --profit-goal.
+    """
     lang = use_lang(lang)
-    table_costs = read_costs(costs)
+    use_wide(wide)
+    table_costs = read_costs(costs) if costs is not None else None
     ws, day = _context(workspace, as_of, lang)
     with ws:
-        data = pipeline.cac(ws, day, costs=table_costs, window_days=window_days, profit_goal=profit_goal,
-                            settings=_margin(margin_config, cost_rate)).data
+        res = pipeline.cac(ws, day, costs=table_costs, window_days=window_days, profit_goal=profit_goal,
+                           settings=_margin(margin_config, cost_rate))
+    data = res.data
+    if not res.details.get("has_costs") and len(data):
+        data = data.drop(columns=[c for c in ("cac", "payback_months", "ltv_cac", "new_customers") if c in data])
+    if profit_goal == 0 and "target_cpa" in data:
+        data = data.drop(columns=["target_cpa"])
     _show(data, lang, json_=json_, csv_=csv_, out=out, title=t("cli.title.cac", lang, days=window_days))
+    if not (json_ or csv_):
+        if not res.details.get("has_costs"):
+            console.print(t("cli.cac.no_costs", lang), markup=False)
+        if profit_goal == 0:
+            console.print(t("cli.cac.no_goal", lang), markup=False)
+
+
+@app.command()
+def views(
+    kind: Annotated[str, typer.Argument(help=f"The view: {'|'.join(VIEWS)}.", show_default=False)],
+    workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False,
+    out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
+    margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
+) -> None:
+    """LTV-Lab views: monthly sales split new/repeat (F1/F2/F3+), customers by number of purchases, LTV by first
+    product or category, 定期 continuation, 引き上げ率 (trial → full size/subscription), prefectures, year over year.
+
+    Each view is stored as result_view_<kind> and shown in the report's LTV-Lab section and the Excel workbook.
+
+    \b
+    Examples:
+        ltv views monthly
+        ltv views first_product --out first_product.csv
+        ltv views subscription --lang en
+    """
+    lang = use_lang(lang)
+    use_wide(wide)
+    ws, day = _context(workspace, as_of, lang)
+    with ws:
+        data = pipeline.view(ws, day, kind, settings=_margin(margin_config, cost_rate)).data
+    _show(data, lang, json_=json_, csv_=csv_, out=out, title=t(f"cli.title.view.{kind}", lang))

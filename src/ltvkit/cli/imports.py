@@ -12,7 +12,18 @@ from ..i18n import format_number, t
 from ..ingest import import_orders
 from ..ingest.products import looks_like_catalogue
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, open_workspace, use_lang
+from ._common import (
+    DEFAULT_WS,
+    CsvOpt,
+    JsonOpt,
+    LangOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    open_workspace,
+    use_lang,
+)
 
 _PRESET_HELP = "Export format: auto (detected from the header), rakuten, yahoo, shopify, amazon, next-engine, generic."
 
@@ -32,6 +43,8 @@ def import_(
                                                                      "(default: the preset's, else the workspace's).")] = None,
     workspace: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    out: OutOpt = None,
     lang: LangOpt = None,
 ) -> None:
     """Import an order export (Rakuten, Yahoo!, Shopify, Amazon, Next Engine or any CSV/Parquet/Excel file).
@@ -57,8 +70,12 @@ def import_(
             if len(files) == 1 and looks_like_catalogue(files[0]):  # a 商品マスタ given to the order import
                 raise InputError(key="err.import_is_catalogue", file=str(files[0])) from None
             raise
-    if json_:
-        emit(result.to_dict(), json_=True)
+    if json_ or csv_ or out is not None:
+        payload = result.to_dict()
+        if csv_ or out is not None:
+            emit({k: v for k, v in payload.items() if not isinstance(v, (list, dict))}, csv_=csv_, out=out)
+        if json_:
+            emit(payload, json_=True)
     else:
         n = {k: format_number(getattr(result, k), lang)
              for k in ("rows_read", "imported", "updated", "unchanged", "quarantined")}

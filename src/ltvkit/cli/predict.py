@@ -6,21 +6,26 @@ from typing import Annotated
 
 import typer
 
-from ..i18n import format_value, label, t
+from ..i18n import format_value, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
+    CostRateOpt,
     CsvOpt,
     JsonOpt,
     LangOpt,
+    MarginOpt,
     OutOpt,
+    WideOpt,
     WorkspaceOpt,
     console,
     emit,
     open_workspace,
     parse_date,
+    scoped_label,
     use_lang,
+    use_wide,
 )
 
 ModelOpt = Annotated[str, typer.Option(
@@ -33,7 +38,11 @@ def predict(
     model: ModelOpt = "mbgnbd",
     horizon_days: Annotated[float, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365.0,
     discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate.")] = 0.10,
-    margin_rate: Annotated[float, typer.Option("--margin-rate", help="Share of spend kept as margin (1 = revenue).")] = 1.0,
+    margin_rate: Annotated[float | None, typer.Option(
+        "--margin-rate", help="Share of spend kept as margin (1 = revenue; default: the shop's margin rate under the "
+                              "margin settings, as every other command).")] = None,
+    margin_config: MarginOpt = None,
+    cost_rate: CostRateOpt = None,
     as_of: AsOfOpt = None,
     out: OutOpt = None,
     json_: JsonOpt = False,
@@ -53,11 +62,13 @@ def predict(
         ltv predict --model pnbd --horizon-days 730 --margin-rate 0.3 --out scores.csv
     """
     from ..pipeline import predict_customers
+    from .analytics import _margin
 
     lang = use_lang(lang)
     with open_workspace(workspace) as ws:
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                                    margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing)
+                                    margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing,
+                                    settings=_margin(margin_config, cost_rate))
         if csv_ or out is not None:
             frame = ws.read_result("predictions").order_by("customer_key").to_pandas()
             emit(frame, csv_=csv_, out=out)
@@ -68,7 +79,8 @@ def predict(
     if json_:
         emit(summary, json_=True)
     else:
-        emit({label(k, lang): format_value(k, v, lang) for k, v in summary.items()}, title=t("cli.title.predict", lang))
+        emit({scoped_label("predict", k, lang): format_value(k, v, lang) for k, v in summary.items()},
+             title=t("cli.title.predict", lang))
 
 
 @app.command()
@@ -78,7 +90,9 @@ def validate(
         "--calibration-end", help="Last day of the calibration period (default: a third of the history before the end).")] = None,
     as_of: AsOfOpt = None,
     json_: JsonOpt = False,
-    lang: LangOpt = None,
+    csv_: CsvOpt = False,
+    out: OutOpt = None,
+    lang: LangOpt = None, wide: WideOpt = False,
 ) -> None:
     """Fit BG/NBD, MBG/NBD and Pareto/NBD on a calibration period and check them on the holdout period.
 
@@ -89,11 +103,16 @@ def validate(
     from ..pipeline import validation
 
     lang = use_lang(lang)
+    use_wide(wide)
     with open_workspace(workspace) as ws:
         result = validation(ws, parse_date(as_of), calibration_end=parse_date(calibration_end, "--calibration-end"))
     assert result is not None
     run = result.pop("run")
     result["run_id"] = run.run_id if run is not None else None
+    if csv_ or out is not None:  # the model comparison (the table that decides the model)
+        emit(result["models"], csv_=csv_, out=out)
+        if not json_:
+            return
     if json_:
         from ._common import records
 
@@ -102,7 +121,7 @@ def validate(
         emit(payload, json_=True)
         return
     head = {k: result[k] for k in ("calibration_end", "observation_end", "holdout_days", "customers", "chosen", "gini")}
-    emit({label(k, lang): v for k, v in head.items()}, title=t("cli.title.validate", lang))
+    emit({scoped_label("validate", k, lang): v for k, v in head.items()}, title=t("cli.title.validate", lang))
     emit(result["models"], title=t("cli.validate.models", lang))
     emit(result["errors"], title=t("cli.validate.errors", lang, model=result["chosen"]))
     emit(result["tracking"], title=t("cli.validate.tracking", lang), max_rows=60)

@@ -17,6 +17,7 @@ from ._common import (
     JsonOpt,
     LangOpt,
     OutOpt,
+    WideOpt,
     WorkspaceOpt,
     console,
     emit,
@@ -24,6 +25,7 @@ from ._common import (
     parse_date,
     records,
     use_lang,
+    use_wide,
 )
 
 _EVAL_COLUMNS = {"model": "model", "recall": "recall", "ndcg": "ndcg", "hit_rate": "hit", "recall_repeat": "repeat",
@@ -46,8 +48,9 @@ def recommend(
         "--rules", help="List association rules instead, between items (sku) or categories (category).")] = None,
     upsell: Annotated[bool, typer.Option("--upsell", help="List upsell paths (dearer item, same category).")] = False,
     bundles: Annotated[bool, typer.Option("--bundles", help="List item pairs often bought together (bundles).")] = False,
-    window_days: Annotated[int, typer.Option("--window-days", help="Days after A within which B counts, for --rules.")] = 30,
-    lang: LangOpt = None,
+    window_days: Annotated[int, typer.Option(
+        "--rule-window-days", help="Days after A within which B counts, for --rules.")] = 30,
+    lang: LangOpt = None, wide: WideOpt = False,
     out: OutOpt = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
@@ -62,13 +65,14 @@ def recommend(
         ltv recommend --k 5 --out recommendations.csv
         ltv recommend --evaluate --as-of 2025-06-30 --horizon-days 60
         ltv recommend --due-soon --within-days 14 --lang en
-        ltv recommend --rules category --window-days 60 --csv
+        ltv recommend --rules category --rule-window-days 60 --csv
         ltv recommend --upsell --out upsell.xlsx
     """
     from .. import pipeline
     from ..recommend import evaluate_recommenders, evaluate_replenishment
 
     lang = use_lang(lang)
+    use_wide(wide)
     if k < 1:
         raise InputError(key="err.at_least_one", option="--k", value=k)
     if horizon_days < 1:

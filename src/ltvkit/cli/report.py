@@ -14,7 +14,9 @@ from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
+    CostRateOpt,
     LangOpt,
+    MarginOpt,
     WorkspaceOpt,
     check_out,
     console,
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 def write_report(ws: Workspace, *, lang: str = "ja", out: Path | None = Path("report.html"), xlsx: Path | None = None,
                  as_of: dt.date | None = None, compute_missing: bool = True, show_progress: bool = True,
-                 costs: Any = None) -> ReportPaths:
+                 costs: Any = None, margin: Any = None) -> ReportPaths:
     """Build the report with a progress bar (one step per section) and return :class:`ReportPaths`."""
     from ..reports import build_report
     from ..reports.sections import BUILDERS
@@ -46,7 +48,7 @@ def write_report(ws: Workspace, *, lang: str = "ja", out: Path | None = Path("re
             bar.update(task, description=title)
 
         paths = build_report(ws, lang=lang, out=out, xlsx=xlsx, progress=step, as_of=as_of,
-                             compute_missing=compute_missing, costs=costs)
+                             compute_missing=compute_missing, costs=costs, margin=margin)
         bar.update(task, completed=len(BUILDERS) + 1)
     return paths
 
@@ -60,6 +62,8 @@ def report(
     as_of: AsOfOpt = None,
     costs: Annotated[Path | None, typer.Option("--costs", help="Acquisition costs (CSV or YAML with channel and spend or cac) for LTV vs CAC.")] = None,
     read_only: Annotated[bool, typer.Option("--read-only", help="Only show stored results; compute nothing missing.")] = False,
+    margin_config: MarginOpt = None,
+    cost_rate: CostRateOpt = None,
 ) -> None:
     """Write the report: one self-contained HTML page (opens offline) and, with --xlsx, an Excel workbook.
 
@@ -67,13 +71,17 @@ def report(
     Example:
         ltv report --lang ja --out report.html --xlsx report.xlsx
     """
+    from .analytics import _margin
+
     lang = use_lang(lang)
     day = parse_date(as_of)
     for path in (out, xlsx):
         if path is not None:
             check_out(path, lang)
+    margin = _margin(margin_config, cost_rate) if margin_config is not None or cost_rate is not None else None
     with open_workspace(workspace, read_only=read_only) as ws:
-        paths = write_report(ws, lang=lang, out=out, xlsx=xlsx, as_of=day, compute_missing=not read_only, costs=costs)
+        paths = write_report(ws, lang=lang, out=out, xlsx=xlsx, as_of=day, compute_missing=not read_only, costs=costs,
+                             margin=margin)
     data = paths.data
     console.print(t("cli.report.wrote_html", lang, path=str(paths.html),
                     size=format_number(paths.html.stat().st_size / 1e6, lang, digits=1),

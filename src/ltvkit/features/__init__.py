@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..i18n import label, relabel
+from .at_risk import AT_RISK_RULES, at_risk_customers
 from .cac import cac_table, read_costs
 from .cohorts import cohort_expr, cohort_summary, cohort_table, f2_table, golden_time, pivot_cohorts
 from .ltv import ltv_components, retention_ltv, shop_summary, textbook_ltv
@@ -12,6 +13,8 @@ from .rfm import rfm_summary
 from .segments import CpmSettings, pareto_table, segment_customers, segment_summary
 
 __all__ = [
+    "AT_RISK_RULES",
+    "at_risk_customers",
     "acquisition_comparison",
     "cac_table",
     "cohort_expr",

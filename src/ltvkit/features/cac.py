@@ -4,7 +4,7 @@
 * ``margin_ltv`` (粗利LTV over the window) = mean cumulative contribution margin of elapsed days
   ``0 … window_days − 1`` over the channel's customers acquired at least ``window_days`` before ``as_of``.
 * 限界CPA (``breakeven_cpa``) = ``margin_ltv``: the most one new customer may cost at zero profit.
-* 目標CPA (``target_cpa``) = ``margin_ltv − profit goal``; a goal below 1 is a share of the LTV (0.3 = keep
+* 目標CPA (``target_cpa``) = ``margin_ltv − profit goal`` (empty without a profit goal); a goal below 1 is a share of the LTV (0.3 = keep
   30 %), otherwise yen per customer.
 * CAC = ``cac`` from the costs file, else ``spend ÷ new customers`` of that channel (acquired between the file's
   optional ``start`` and ``end`` dates, else over all data).
@@ -65,7 +65,7 @@ def cac_table(orders: ibis.Table, costs: pd.DataFrame, as_of: dt.date | None = N
     """Per acquisition channel: customers, margin LTV, CAC, 限界CPA, 目標CPA, payback months and LTV/CAC."""
     as_of = resolve_as_of(orders, as_of)
     if window_days < 1:
-        raise InputError(key="err.positive_days", option="--window-days")
+        raise InputError(key="err.positive_days", option="--ltv-window-days")
     o = order_table(orders, as_of=as_of, settings=settings, products=products, calendar=calendar)
     r = ranked_orders(o)
     f = first_orders(r).select("customer_key", "channel", "first_date")
@@ -83,6 +83,10 @@ def cac_table(orders: ibis.Table, costs: pd.DataFrame, as_of: dt.date | None = N
     cum = r.group_by(["channel", "month"]).aggregate(margin=r.margin.sum()).to_pandas()
     obs = f.group_by(["channel", "obs_month"]).aggregate(n=f.count()).to_pandas()
     new_all = f.group_by("channel").aggregate(customers=f.count()).to_pandas().set_index("channel")["customers"]
+    known = sorted(set(new_all.index.astype(str)))
+    unknown = sorted(set(costs["channel"].astype(str)) - set(known))
+    if unknown:
+        raise InputError(key="err.cac_unknown_channel", channels=unknown, known=known)
     rows = []
     for rec in costs.to_dict("records"):
         ch = rec["channel"]
@@ -104,10 +108,11 @@ def cac_table(orders: ibis.Table, costs: pd.DataFrame, as_of: dt.date | None = N
                 new = int(new_all.get(ch, 0))
             cac = float(rec["spend"]) / new if new else float("nan")
         goal = profit_goal * m_ltv if 0 < profit_goal < 1 else profit_goal
+        target = m_ltv - goal if profit_goal > 0 else float("nan")  # no goal, no target: never 限界CPA again
         payback = _payback(cum[cum["channel"] == ch], obs[obs["channel"] == ch], cac, max_months)
         rows.append({
             "channel": ch, "new_customers": new, "mature_customers": n_m, "cac": cac, "margin_ltv": m_ltv,
-            "breakeven_cpa": m_ltv, "target_cpa": m_ltv - goal, "payback_months": payback,
+            "breakeven_cpa": m_ltv, "target_cpa": target, "payback_months": payback,
             "ltv_cac": m_ltv / cac if cac and cac == cac and cac > 0 else float("nan"),
         })
     return pd.DataFrame(rows)

@@ -143,6 +143,12 @@ def segment_summary(customers: ibis.Table) -> pd.DataFrame:
         mean_orders=customers.orders.mean(), mean_recency_days=customers.recency_days.mean(),
     )
     df = g.to_pandas()
+    cpm_names = [f"{k}{s}" for k in CPM_CLASSES for s in ("現役", "離脱")]
+    if len(df) and df["segment"].isin(cpm_names).all():  # CPM: all 10 segments, the empty ones as zeros
+        missing = [name for name in cpm_names if name not in set(df["segment"])]
+        zeros = pd.DataFrame({"segment": missing, "customers": 0, "revenue": 0.0, "margin": 0.0,
+                              "mean_orders": float("nan"), "mean_recency_days": float("nan")})
+        df = pd.concat([df.astype({"revenue": float, "margin": float}), zeros], ignore_index=True)
     df["customer_share"] = df["customers"] / df["customers"].sum()
     total = df["margin"].sum()
     df["margin_share"] = df["margin"] / total if total else float("nan")
@@ -155,7 +161,8 @@ def segment_summary(customers: ibis.Table) -> pd.DataFrame:
 
 def pareto_table(customers: ibis.Table, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
     """Share of total margin earned by the top ``x`` share of buyers (ranked by margin), and the share of
-    buyers that earns 80 % of the margin (last row, ``top_share`` = that share, ``margin_share`` = 0.8)."""
+    buyers that earns 80 % of the margin (``row`` = ``margin_80``, ``margin_share`` = 0.8; the others are ``top``),
+    sorted by ``top_share``."""
     b = customers.filter(customers.orders > 0)
     w = ibis.window(order_by=[ibis.desc(b.margin), b.customer_key], preceding=None, following=0)
     b = b.mutate(rank=ibis.row_number().over(w) + 1, cum=b.margin.sum().over(w))
@@ -165,8 +172,9 @@ def pareto_table(customers: ibis.Table, shares: tuple[float, ...] = (0.01, 0.05,
         raise InputError(key="err.no_customers_before")
     ranks = sorted({max(1, int(round(s * n))) for s in shares})
     got = b.filter(b.rank.isin(ranks)).select("rank", "cum").to_pandas().set_index("rank")["cum"]
-    rows = [(r / n, r, float(got.get(r, float("nan"))) / total if total else float("nan")) for r in ranks]
+    rows = [("top", r / n, r, float(got.get(r, float("nan"))) / total if total else float("nan")) for r in ranks]
     first80 = b.filter(b.cum >= 0.8 * total).rank.min().execute() if total > 0 else None
     if first80 is not None and first80 == first80:
-        rows.append((int(first80) / n, int(first80), 0.8))
-    return pd.DataFrame(rows, columns=["top_share", "customers", "margin_share"])
+        rows.append(("margin_80", int(first80) / n, int(first80), 0.8))
+    df = pd.DataFrame(rows, columns=["row", "top_share", "customers", "margin_share"])
+    return df.sort_values(["top_share", "row"], kind="stable", ignore_index=True)

@@ -44,6 +44,8 @@ __all__ = [
     "format_date",
     "format_number",
     "format_percent",
+    "format_yen_large",
+    "column_kind",
     "format_value",
     "is_lang",
     "label",
@@ -115,13 +117,15 @@ def label(name: str, lang: str | None = "en") -> str:
 
 
 def relabel(df: Any, lang: str | None = "en", *,
-            values: tuple[str, ...] = ("segment", "point_segment", "group", "metric")) -> Any:
-    """A copy of a pandas frame with labelled headers and segment values (for people, not for files)."""
+            values: tuple[str, ...] = ("segment", "point_segment", "group", "metric", "row"), headers: bool = True) -> Any:
+    """A copy of a pandas frame with labelled headers (unless ``headers=False``) and segment values (for people,
+    not for files)."""
     out = df.copy()
     for col in values:
         if col in out.columns:
             out[col] = out[col].map(lambda v: label(v, lang) if isinstance(v, str) else v)
-    out.columns = [label(str(c), lang) for c in out.columns]
+    if headers:
+        out.columns = [label(str(c), lang) for c in out.columns]
     return out
 
 
@@ -185,6 +189,17 @@ def format_currency(value: Any, lang: str | None, *, digits: int = 0) -> str:
     amount = format_number(abs(value), lang, digits=digits)
     sign = _numbers.get_minus_sign_symbol(_LOCALES[_lang(lang)]) if value < 0 and amount.strip("0.,") else ""
     return sign + t("unit.yen", lang, amount=amount)
+
+
+def format_yen_large(value: Any, lang: str | None) -> str:
+    """A large amount of yen with its short form (CLDR compact numbers) from 1,000,000円 up:
+    ``27,591,030円（2759万円）`` / ``¥27,591,030 (¥27.6M)``."""
+    value = float(_plain(value))
+    yen = format_currency(value, lang)
+    if abs(value) < 1_000_000:
+        return yen
+    short = _numbers.format_compact_decimal(value, locale=_LOCALES[_lang(lang)], fraction_digits=1)
+    return t("unit.yen_large", lang, yen=yen, short=short)
 
 
 def format_percent(share: Any, lang: str | None, *, digits: int = 1) -> str:
@@ -251,6 +266,8 @@ def fmt(value: Any, kind: str, lang: str | None) -> str:
         return str(value)
     if kind == "yen":
         return format_currency(value, lang)
+    if kind == "yen_large":
+        return format_yen_large(value, lang)
     if kind == "int":
         return format_number(value, lang)
     if kind == "pct":
@@ -263,11 +280,15 @@ def fmt(value: Any, kind: str, lang: str | None) -> str:
 
 # How the named quantities of the summaries are read: money in yen, shares as percentages.
 KINDS: dict[str, str] = {
-    **dict.fromkeys(("revenue", "margin", "aov", "margin_per_customer_year", "textbook_ltv", "retention_ltv",
-                     "annual_ltv_revenue", "annual_ltv_margin", "predicted_clv_total", "cac", "margin_ltv",
+    **dict.fromkeys(("revenue", "margin", "predicted_clv_total"), "yen_large"),
+    **dict.fromkeys(("aov", "margin_per_customer_year", "textbook_ltv", "retention_ltv",
+                     "annual_ltv_revenue", "annual_ltv_margin", "cac", "margin_ltv",
                      "breakeven_cpa", "target_cpa"), "yen"),
     **dict.fromkeys(("retention_rate", "f2_rate_365d", "f2_rate", "discount_rate", "margin_rate", "mean_p_alive"),
                     "pct"),
+    "top_share": "pct",
+    "ltv_cac": "ratio",
+    "payback_months": "months",
     **dict.fromkeys(("customers", "orders", "customers_last_year", "new_customers_last_year", "unique_rows",
                      "horizon_days"), "int"),
     "lifespan_years": "years",
@@ -279,3 +300,27 @@ def format_value(name: str, value: Any, lang: str | None) -> Any:
     percentage …); any other value is returned unchanged, for the printer's general rule."""
     kind = KINDS.get(name)
     return value if kind is None or isinstance(value, (dict, list)) else fmt(value, kind, lang)
+
+
+# Parts of column names that say how a table's column is read (printed tables only; files keep the numbers).
+_PCT_PARTS = ("_share", "_rate", "rate_", "p_alive", "p_purchase", "f3_given_f2", "retention", "uplift", "yoy")
+_YEN_PARTS = ("revenue", "margin", "ltv", "clv", "cpa", "cac", "aov", "spend", "value_at_stake", "sales")
+
+
+def column_kind(name: str) -> str | None:
+    """How a column of a printed table is read, from its stable name: ``yen``, ``pct``, ``int`` … or ``None``
+    (the printer's general rule). Named quantities of :data:`KINDS` first, then the parts of the name
+    (``…_share``/``…_rate`` are shares, ``revenue``/``margin``/``…ltv`` are yen).
+
+    >>> column_kind("margin_share"), column_kind("cum_margin_per_customer"), column_kind("mean_orders")
+    ('pct', 'yen', None)
+    """
+    name = str(name)
+    if name in KINDS:
+        return "yen" if KINDS[name] == "yen_large" else KINDS[name]
+    low = name.lower()
+    if any(part in low for part in _PCT_PARTS):
+        return "pct"
+    if any(part in low for part in _YEN_PARTS) and not low.startswith(("n_", "mean_orders")):
+        return "yen"
+    return None

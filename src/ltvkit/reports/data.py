@@ -59,6 +59,9 @@ class ReportSettings:
     costs
         Acquisition costs for the LTV vs CAC section: a CSV or YAML file as ``ltv cac --costs`` reads
         (``channel`` and ``spend`` or ``cac``), or a DataFrame with those columns.
+    margin
+        Margin settings (SKU costs, cost rate, mall fees) for every margin of the report, as
+        ``ltv report --margin-config`` reads them (default: the shipped defaults, as every command).
     strict
         Raise unexpected errors of a section builder instead of listing the section as failed (tests).
     cache
@@ -70,6 +73,7 @@ class ReportSettings:
     compute_missing: bool = True
     max_table_rows: int = 50
     at_risk_top: int = 20
+    margin: Any = None
     recommendation_sample: int = 15
     costs: Any = None
     strict: bool = False

@@ -7,7 +7,7 @@ lists the analysis as not available yet.
 
 from __future__ import annotations
 
-from . import cac, cohorts, f2, kpi, points, predictive, recommend, segments
+from . import cac, cohorts, f2, kpi, ltvlab, points, predictive, recommend, segments
 
 __all__ = ["BUILDERS"]
 
@@ -20,4 +20,5 @@ BUILDERS = (
     ("cac", cac.build),
     ("predictive", predictive.build),
     ("recommend", recommend.build),
+    ("ltvlab", ltvlab.build),
 )

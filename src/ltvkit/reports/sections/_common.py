@@ -27,6 +27,11 @@ def reuse(settings: ReportSettings) -> dict[str, Any]:
     return {"reuse": True, "compute": settings.compute_missing}
 
 
+def margin(settings: ReportSettings) -> dict[str, Any]:
+    """The margin settings of the report (``ltv report --margin-config``) for the pipeline calls that take them."""
+    return {"settings": settings.margin}
+
+
 def table_of(ws: Workspace, result: pipeline.Result) -> ibis.Table:
     """A pipeline result as an Ibis table of the workspace: the stored run's rows, or a temporary table of a frame
     computed without storing (read-only workspace)."""
@@ -55,7 +60,7 @@ def cached(settings: ReportSettings, key: Any, compute: Any) -> Any:
 def cohort_summary(ws: Workspace, settings: ReportSettings, day: dt.date) -> pd.DataFrame | None:
     """The monthly cohort summary (12/24-month LTV) shared by the KPI and cohort sections."""
     def read() -> pd.DataFrame | None:
-        res = pipeline.cohort_summary_result(ws, day, by="month", **reuse(settings))
+        res = pipeline.cohort_summary_result(ws, day, by="month", **reuse(settings), **margin(settings))
         return None if res is None else res.data
 
     return cached(settings, ("cohort_summary", day), read)

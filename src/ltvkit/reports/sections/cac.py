@@ -9,7 +9,7 @@ from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, reuse
+from ._common import as_of, margin, reuse
 
 if TYPE_CHECKING:
     from ...store import Workspace
@@ -20,7 +20,8 @@ WINDOW_DAYS = 365
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     lang = settings.lang
-    res = pipeline.cac(ws, as_of(ws, settings), costs=settings.costs, window_days=WINDOW_DAYS, **reuse(settings))
+    res = pipeline.cac(ws, as_of(ws, settings), costs=settings.costs, window_days=WINDOW_DAYS, **reuse(settings),
+                       **margin(settings))
     if res is None or res.data.empty:
         return None
     table, has_costs = res.data, bool(res.details.get("has_costs"))

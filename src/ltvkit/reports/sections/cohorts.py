@@ -12,7 +12,7 @@ from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, cohort_summary, reuse, weighted_mean
+from ._common import as_of, cohort_summary, margin, reuse, weighted_mean
 
 if TYPE_CHECKING:
     from ...store import Workspace
@@ -34,7 +34,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     lang = settings.lang
     day = as_of(ws, settings)
     res = pipeline.cohorts(ws, day, by="month", period="days", step_days=STEP_DAYS, max_days=MAX_DAYS,
-                           **reuse(settings))
+                           **reuse(settings), **margin(settings))
     if res is None or res.data.empty:
         return None
     long = res.data

@@ -8,7 +8,7 @@ from ... import pipeline
 from ...i18n import t
 from .. import narrative
 from ..data import Kpi, Section
-from ._common import as_of, cohort_summary, reuse, weighted_mean
+from ._common import as_of, cohort_summary, margin, reuse, weighted_mean
 
 if TYPE_CHECKING:
     from ...store import Workspace
@@ -27,7 +27,7 @@ def margin_ltv(ws: Workspace, settings: ReportSettings) -> tuple[float | None, f
 
 def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     lang = settings.lang
-    res = pipeline.summary(ws, as_of(ws, settings), **reuse(settings))
+    res = pipeline.summary(ws, as_of(ws, settings), **reuse(settings), **margin(settings))
     if res is None or not res.data.get("customers"):
         return None
     k = res.data

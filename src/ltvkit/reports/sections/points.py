@@ -12,7 +12,7 @@ from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, clean, reuse, table_of
+from ._common import as_of, clean, margin, reuse, table_of
 
 if TYPE_CHECKING:
 
@@ -99,7 +99,7 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
 
     lang = settings.lang
     day = as_of(ws, settings)
-    found = (pipeline.points(ws, day, **reuse(settings)), pipeline.point_curves(ws, day, **reuse(settings)),
+    found = (pipeline.points(ws, day, **reuse(settings), **margin(settings)), pipeline.point_curves(ws, day, **reuse(settings)),
              pipeline.campaign_share(ws, day, **reuse(settings)))
     if any(r is None for r in found):
         return None

@@ -14,7 +14,7 @@ from ...i18n import t
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, reuse, table_of
+from ._common import as_of, margin, reuse, table_of
 
 if TYPE_CHECKING:
     from ...store import Workspace
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 
 COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d", "predicted_clv")
 WEEKS = 13
-VALUABLE_SHARE = 0.2
 
 
 def predictions(ws: Workspace, settings: ReportSettings) -> Any:
     """The stored ``result_predictions`` as of the report's day (scored through the pipeline when missing and
     allowed; read-only: what is stored, even when computed as of another date), or ``None``."""
-    res = pipeline.predictions(ws, as_of(ws, settings), stale_ok=not settings.compute_missing, **reuse(settings))
+    res = pipeline.predictions(ws, as_of(ws, settings), stale_ok=not settings.compute_missing, **reuse(settings),
+                               **margin(settings))
     return None if res is None else table_of(ws, res)
 
 
@@ -108,32 +108,21 @@ def _models_table(models: pd.DataFrame, lang: str) -> TableBlock:
 def _at_risk_table(ws: Workspace, scores: ibis.Table, settings: ReportSettings) -> TableBlock | None:
     lang = settings.lang
     day = as_of(ws, settings)
-    extra = [c for c in ("expected_purchases_90d", "predicted_clv", "churn_risk") if c in scores.columns]
-    o = ws.orders()
-    o = o.filter((o.status == "ordered") & (o.order_date <= ibis.literal(day)))
-    spend = o.group_by("customer_key").aggregate(orders=(o.source.concat(o.order_id)).nunique(),
-                                                  revenue=o.line_amount.sum(), last_order=o.order_date.max())
-    spend = spend.mutate(_rank=ibis.percent_rank().over(order_by=spend.revenue))
-    valuable = spend.filter(spend._rank >= 1 - VALUABLE_SHARE)
-    p = scores.filter(scores.p_alive.notnull())
-    j = valuable.join(p, "customer_key")
-    df = j.select(customer_key=j.customer_key, orders=j.orders, revenue=j.revenue, last_order=j.last_order,
-                  days_since=ibis.literal(day).delta(j.last_order, unit="day"), p_alive=j.p_alive,
-                  **{c: j[c] for c in extra}).order_by([ibis.asc("p_alive"), ibis.desc("revenue")]).limit(
-                      settings.at_risk_top).to_pandas()
+    df = pipeline.at_risk(ws, day, scores, top=settings.at_risk_top).to_pandas()
     if df.empty:
         return None
     labels = {"customer_key": t("report.predictive.customer_key", lang), "orders": t("report.predictive.orders", lang),
               "revenue": t("report.predictive.past_spend", lang), "last_order": t("report.predictive.last_order", lang),
               "days_since": t("report.predictive.days_since", lang), "p_alive": "P(alive)",
+              "value_at_stake": t("report.predictive.value_at_stake", lang),
               "expected_purchases_90d": t("report.predictive.expected_purchases_90_days", lang),
               "predicted_clv": t("report.predictive.predicted_clv", lang), "churn_risk": t("report.predictive.churn_risk", lang)}
-    kinds = {"orders": "int", "revenue": "yen", "days_since": "int", "p_alive": "pct",
+    kinds = {"orders": "int", "revenue": "yen", "days_since": "int", "p_alive": "pct", "value_at_stake": "yen",
              "expected_purchases_90d": "float", "predicted_clv": "yen", "churn_risk": "pct"}
     if "churn_risk" in df and df["churn_risk"].dtype == object:
         kinds["churn_risk"] = "text"
     return TableBlock("at_risk", t("report.predictive.valuable_customers_most_at_risk", lang), df, labels, kinds,
-                      narrative.at_risk_sentence(len(df), float(df["revenue"].sum()), lang))
+                      narrative.at_risk_sentence(len(df), float(df["revenue"].sum()), lang) + t("report.predictive.at_risk_rule", lang))
 
 
 def _next_weeks_chart(scores: ibis.Table, settings: ReportSettings) -> Chart | None:

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ... import pipeline
-from ...i18n import t
+from ...i18n import label, t
 from .. import _figures as fig
 from .. import narrative
 from ..data import Chart, Section, TableBlock
-from ._common import as_of, clean, reuse
+from ._common import as_of, clean, margin, reuse
 
 if TYPE_CHECKING:
     from ...store import Workspace
@@ -44,8 +44,8 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     day = as_of(ws, settings)
     charts, tables = [], []
 
-    rfm_res = pipeline.segments(ws, day, kind="rfm", **reuse(settings))
-    cpm_res = pipeline.segments(ws, day, kind="cpm", **reuse(settings))
+    rfm_res = pipeline.segments(ws, day, kind="rfm", **reuse(settings), **margin(settings))
+    cpm_res = pipeline.segments(ws, day, kind="cpm", **reuse(settings), **margin(settings))
     if rfm_res is None or cpm_res is None:
         return None
     rfm, cpm = rfm_res.data, cpm_res.data
@@ -83,11 +83,12 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     if not charts:
         return None
     pareto = clean(pareto_table(rfm))
+    pareto["row"] = pareto["row"].map(lambda v: label(v, lang))
     tables.append(TableBlock(
         "pareto", t("report.segments.pareto_share_of_margin_from_the_best", lang),
-        pareto, {"top_share": t("report.segments.top_share_of_customers", lang),
+        pareto, {"row": label("row", lang), "top_share": t("report.segments.top_share_of_customers", lang),
                  "customers": t("report.segments.customers", lang),
                  "margin_share": t("report.segments.share_of_margin", lang)},
-        {"top_share": "pct", "customers": "int", "margin_share": "pct"},
+        {"row": "text", "top_share": "pct", "customers": "int", "margin_share": "pct"},
         t("report.segments.the_last_row_is_the_share_of", lang)))
     return Section("segments", t("report.sec_segments", lang), charts=charts, tables=tables)
