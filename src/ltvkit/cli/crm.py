@@ -8,8 +8,18 @@ from typing import Annotated
 import typer
 
 from ._app import app
-from ._common import DEFAULT_WS, AsOfOpt, CsvOpt, JsonOpt, OutOpt, WorkspaceOpt, console, emit, open_workspace, \
-    parse_date
+from ._common import (
+    DEFAULT_WS,
+    AsOfOpt,
+    CsvOpt,
+    JsonOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    open_workspace,
+    parse_date,
+)
 
 crm_app = typer.Typer(name="crm", no_args_is_help=True,
                       help="CRM scenarios, holdouts and the outbox: plan who is due, send, see what happened.")
