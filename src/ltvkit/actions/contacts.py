@@ -150,10 +150,11 @@ def consent_frame(store: OpsStore) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
             c = pd.DataFrame(cur.fetchall(), columns=["customer_key", "has_line", "has_email"])
         finally:
             cur.close()
-        o = pd.DataFrame(conn.execute(sa.select(consent.c.customer_key, consent.c.channel)
-                                      .where(consent.c.opted_out.is_(True))).tuples().all(),
+        o = pd.DataFrame([tuple(r) for r in conn.execute(sa.select(consent.c.customer_key, consent.c.channel)
+                                                         .where(consent.c.opted_out.is_(True)))],
                          columns=["customer_key", "channel"])
-        u = pd.DataFrame(conn.execute(sa.select(reachability.c.customer_key, reachability.c.channel)
-                                      .where(reachability.c.reachable.is_(False))).tuples().all(),
+        u = pd.DataFrame([tuple(r) for r in conn.execute(
+            sa.select(reachability.c.customer_key, reachability.c.channel)
+            .where(reachability.c.reachable.is_(False)))],
                          columns=["customer_key", "channel"])
     return c, o, u

@@ -443,7 +443,8 @@ def _context_rows(inputs: Inputs, ws: Workspace, rows: pd.DataFrame, frame_keys:
     item_json = {s: json.dumps({"sku": s, "name": names.get(s, s)}, ensure_ascii=False) for s in skus}
 
     def items_of(col: np.ndarray) -> np.ndarray:
-        return pd.Series(col, dtype=object).map(item_json).fillna("").to_numpy(dtype=object)
+        get = item_json.get
+        return np.asarray([get(x, "") if x is not None else "" for x in col.tolist()], dtype=object)
 
     def take(col: str) -> Any:
         return frame[col].to_numpy()[pos] if col in frame.columns else np.full(n, None, dtype=object)

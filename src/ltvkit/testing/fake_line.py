@@ -49,6 +49,7 @@ class _State:
     error_after_rate: float = 0.0
     quota: int | None = None
     latency: float = 0.0
+    invalid_users: set[str] = field(default_factory=set)
     keep_texts: bool = True
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -122,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not recipients or not isinstance(messages, list) or not 1 <= len(messages) <= 5:
             self._send(400, {"message": "The request body has 1 error(s)",
                              "details": [{"message": "invalid", "property": "to" if not recipients else "messages"}]})
+            return
+        if any(r in st.invalid_users for r in recipients):
+            self._send(400, {"message": "Failed to send messages"})
             return
         if key is not None and not _UUID.match(key):
             self._send(400, {"message": "The retry key must be a UUID"})
@@ -237,11 +241,11 @@ class FakeLineServer:
     def configure(self, *, fail_before: int | None = None, fail_after: int | None = None,
                   rate_limit: int | None = None, error_rate: float | None = None,
                   error_after_rate: float | None = None, quota: int | None | bool = False,
-                  latency: float | None = None) -> None:
+                  latency: float | None = None, invalid_users: set[str] | None = None) -> None:
         """Inject faults: the next ``fail_before`` requests get 500 without delivering, the next ``fail_after``
         are delivered but answered 500 (a lost answer), ``rate_limit`` get 429, each request fails with
         probability ``error_rate`` (before) / ``error_after_rate`` (after delivering); ``quota`` recipients a
-        month (``None`` = unlimited); ``latency`` seconds per request."""
+        month (``None`` = unlimited); ``latency`` seconds per request; ``invalid_users`` get 400."""
         st = self.state
         with st.lock:
             if fail_before is not None:
@@ -258,6 +262,8 @@ class FakeLineServer:
                 st.quota = quota  # type: ignore[assignment]
             if latency is not None:
                 st.latency = latency
+            if invalid_users is not None:
+                st.invalid_users = set(invalid_users)
 
     # -- what happened --------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
