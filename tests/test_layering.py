@@ -1,4 +1,4 @@
-"""Imports point one way: ingest -> store -> features -> models -> recommend -> reports / cli."""
+"""Imports point one way: ingest -> store -> features -> models -> recommend -> actions -> reports / cli."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "ltvkit"
 
 # package -> ltvkit subpackages/modules it must never import
 FORBIDDEN = {
-    "models": {"workspace", "features", "ingest", "store", "scoring", "recommend", "reports", "cli", "synth"},
-    "features": {"models", "scoring", "recommend", "reports", "cli", "synth"},
-    "ingest": {"features", "models", "scoring", "recommend", "reports", "cli", "synth"},
-    "recommend": {"reports", "cli", "synth", "scoring"},
-    "synth": {"reports", "cli", "features", "models", "scoring", "recommend"},
-    "store": {"features", "models", "scoring", "recommend", "reports", "cli", "synth"},
+    "models": {"workspace", "features", "ingest", "store", "scoring", "recommend", "reports", "cli", "synth", "actions"},
+    "features": {"models", "scoring", "recommend", "reports", "cli", "synth", "actions"},
+    "ingest": {"features", "models", "scoring", "recommend", "reports", "cli", "synth", "actions"},
+    "recommend": {"reports", "cli", "synth", "scoring", "actions"},
+    "synth": {"reports", "cli", "features", "models", "scoring", "recommend", "actions"},
+    "store": {"features", "models", "scoring", "recommend", "reports", "cli", "synth", "actions"},
 }
 
 

@@ -1,7 +1,7 @@
 """Several senders at once never send a row twice (SQLite and PostgreSQL), and a sender killed with SIGKILL at
 random points loses nothing and doubles nothing: counted at the fake LINE server, not in our tables.
 
-``LTV_CRM_KILL_POINTS`` sets how many kills the kill test makes (default 10; the issue's full run is 50).
+``CRM_KILL_POINTS`` sets how many kills the kill test makes (default 10; the issue's full run is 50).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ltvkit.actions import OpsStore, import_contacts, load_scenarios, outbox_fra
 from ltvkit.config import load_settings
 from ltvkit.testing import synthetic_contacts
 
-KILL_POINTS = int(os.environ.get("LTV_CRM_KILL_POINTS", "10"))
+KILL_POINTS = int(os.environ.get("CRM_KILL_POINTS", "10"))
 
 
 def _plan(shop, url):

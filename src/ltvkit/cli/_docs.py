@@ -14,6 +14,18 @@ def _default(param: object) -> str:
     return f" (default: `{default}`)"
 
 
+def _commands(group: object, prefix: str = "") -> list[tuple[str, object]]:
+    """Every command with its full name (``crm plan``); a group's own entry lists its help only."""
+    out: list[tuple[str, object]] = []
+    for name in sorted(group.commands):  # type: ignore[attr-defined]
+        command = group.commands[name]  # type: ignore[attr-defined]
+        full = f"{prefix}{name}"
+        out.append((full, command))
+        if hasattr(command, "commands"):
+            out.extend(_commands(command, full + " "))
+    return out
+
+
 def cli_reference() -> str:
     """The Markdown text of docs/cli.md."""
     group = typer.main.get_command(app)
@@ -27,8 +39,7 @@ def cli_reference() -> str:
         "a file whose format follows its extension. A mistake prints one sentence starting with `Error:` and exits 1.",
         "",
     ]
-    for name in sorted(group.commands):
-        command = group.commands[name]
+    for name, command in _commands(group):
         help_text = (command.help or "").strip()
         lines += [f"## ltv {name}", "", help_text, ""]
         for param in command.params:
