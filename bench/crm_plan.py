@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import faulthandler
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,6 +55,7 @@ def ceiling(url: str, n: int, threads: int = 2) -> float:
 
 
 def main() -> None:
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a slow run is
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--send", type=int, default=100_000, help="messages to send (at most what was planned)")
