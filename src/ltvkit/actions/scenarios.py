@@ -250,7 +250,10 @@ def load_scenario(path: str | Path, *, text: str | None = None, label: str | Non
         line = lines.get(field)
         probe = field
         while line is None and probe:
-            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            if parent == probe:
+                break
+            probe = parent
             line = lines.get(probe)
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "missing":
