@@ -129,9 +129,9 @@ def _outbox_rows(shop) -> int:
 
 
 @pytest.mark.parametrize(("extra", "expect"), [
-    ("audience:\n  - lifetime_value > 3\n", r"line 6, field audience\[0\]: unknown column 'lifetime_value'; "
+    ("audience:\n  - lifetime_value > 3\n", r"line 7, field audience\[0\]: unknown column 'lifetime_value'; "
                                             r"audience columns are .*p_alive"),
-    ("audience:\n  - segment > 3\n", r"line 6, field audience\[0\]: column 'segment' holds .*cannot compare"),
+    ("audience:\n  - segment > 3\n", r"line 7, field audience\[0\]: column 'segment' holds .*cannot compare"),
     ("audience:\n  - cpm_segment == 初回現役\n", r"field audience\[0\]: column 'cpm_segment' is not stored "
                                                r"for this run; run `ltv segments --kind cpm"),
     ("template:\n  ja: '{{ item.price }}'\n", r"field template.ja: the template cannot be rendered"),

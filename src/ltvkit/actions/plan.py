@@ -286,8 +286,10 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
                 left = col.to_numpy()
                 right = values
             else:
+                if not all(isinstance(v, str) for v in values):
+                    raise TypeError("text")
                 left = col.astype(object).to_numpy()
-                right = [str(v) if not isinstance(v, str) else v for v in values]
+                right = list(values)
         except TypeError as exc:
             raise ScenarioError(f"Scenario file {where}: column {cond.column!r} holds {exc.args[0]}, so "
                                 f"{cond.text!r} cannot compare it.") from None
