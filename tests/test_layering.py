@@ -17,18 +17,18 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "ltvkit"
 # package -> ltvkit subpackages/modules it must never import
 FORBIDDEN = {
     "models": {"workspace", "features", "ingest", "store", "scoring", "recommend", "reports", "cli", "synth",
-               "pipeline", "web"},
-    "features": {"models", "scoring", "recommend", "reports", "cli", "synth", "pipeline", "workspace", "web"},
+               "pipeline", "web", "actions"},
+    "features": {"models", "scoring", "recommend", "reports", "cli", "synth", "pipeline", "workspace", "web", "actions"},
     "ingest": {"features", "models", "scoring", "recommend", "reports", "cli", "synth", "pipeline", "workspace",
-               "web"},
-    "recommend": {"reports", "cli", "synth", "scoring", "pipeline", "workspace", "web"},
-    "synth": {"reports", "cli", "features", "models", "scoring", "recommend", "pipeline", "web"},
+               "web", "actions"},
+    "recommend": {"reports", "cli", "synth", "scoring", "pipeline", "workspace", "web", "actions"},
+    "synth": {"reports", "cli", "features", "models", "scoring", "recommend", "pipeline", "web", "actions"},
     "store": {"ingest", "features", "models", "scoring", "recommend", "reports", "cli", "synth", "pipeline",
-              "workspace", "web"},
+              "workspace", "web", "actions"},
     "scoring.py": {"pipeline", "reports", "cli", "web", "workspace"},
-    "pipeline.py": {"reports", "cli", "web"},
+    "pipeline.py": {"reports", "cli", "web", "actions"},
     # drop-in APIs of other libraries sit on top of models and features; nothing of ltvkit imports them
-    "compat": {"workspace", "ingest", "store", "scoring", "recommend", "reports", "cli", "synth", "pipeline", "web"},
+    "compat": {"workspace", "ingest", "store", "scoring", "recommend", "reports", "cli", "synth", "pipeline", "web", "actions"},
 }
 for _layer in ("models", "features", "ingest", "recommend", "synth", "store", "scoring.py", "pipeline.py"):
     FORBIDDEN[_layer].add("compat")

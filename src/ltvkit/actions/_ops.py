@@ -9,6 +9,7 @@ and nowhere else. Schema changes are named migrations recorded in ``ops_migratio
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,7 +53,6 @@ outbox = sa.Table(
     sa.Column("sent_at", sa.DateTime()),
     sa.Column("provider_id", sa.String(200)),
     sa.Column("last_error", sa.String(500)),
-    sa.UniqueConstraint("scenario", "customer_key", "occurrence", name="uq_outbox_occurrence"),
 )
 sa.Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
 sa.Index("ix_outbox_customer", outbox.c.customer_key, outbox.c.send_at)
@@ -200,6 +200,17 @@ OPS_MIGRATIONS: tuple[OpsMigration, ...] = (
 )
 
 
+def _sqlite_converter(type_: sa.types.TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy's SQLite dialect stores a value of this type (so raw inserts read back the same)."""
+    if isinstance(type_, sa.DateTime):
+        return functools.lru_cache(maxsize=4096)(lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f"))
+    if isinstance(type_, sa.Date):
+        return functools.lru_cache(maxsize=4096)(lambda v: v.isoformat())
+    if isinstance(type_, sa.Boolean):
+        return lambda v: 1 if v else 0
+    return None
+
+
 def utcnow() -> dt.datetime:
     """Now in UTC without an offset: every time in the ops store is naive UTC."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -212,7 +223,7 @@ def default_ops_url(workspace: str | os.PathLike[str] | None) -> str:
 
 
 def _engine_url(url: str) -> str:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 
@@ -269,6 +280,7 @@ class OpsStore:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-65536")
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
@@ -368,6 +380,39 @@ class OpsStore:
         stmt = insert(table).on_conflict_do_nothing(index_elements=index_elements)
         for i in range(0, len(rows), 20_000):
             conn.execute(stmt, rows[i:i + 20_000])
+
+    def sql_value(self, table: sa.Table, column: str, value: Any) -> Any:
+        """A value as the driver takes it for :meth:`bulk_insert_ignore` with ``converted=True``."""
+        if self.dialect != "sqlite" or value is None:
+            return value
+        f = _sqlite_converter(table.c[column].type)
+        return f(value) if f is not None else value
+
+    def bulk_insert_ignore(self, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *,
+                           conflict: str, converted: bool = False) -> None:
+        """Insert many rows in one transaction through the driver's ``executemany`` (no per-row SQLAlchemy
+        processing), skipping rows whose ``conflict`` column already exists."""
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.dialect == "sqlite":
+            types = [table.c[c].type for c in columns]
+            conv = [_sqlite_converter(t) for t in types]
+            if not converted and any(f is not None for f in conv):
+                rows = [tuple(v if f is None or v is None else f(v) for v, f in zip(r, conv, strict=False)) for r in rows]
+            sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join('?' * len(columns))}) " \
+                  f"ON CONFLICT ({conflict}) DO NOTHING"
+        else:
+            sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}) " \
+                  f"ON CONFLICT ({conflict}) DO NOTHING"
+        with self.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            cur = raw.cursor()
+            try:
+                for i in range(0, len(rows), 50_000):
+                    cur.executemany(sql, rows[i:i + 50_000])
+            finally:
+                cur.close()
 
     def upsert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], index_elements: list[str],
                update: list[str]) -> None:

@@ -141,17 +141,20 @@ def set_reachable(store: OpsStore, customer_key: str, channel: str, reachable: b
                      ["customer_key", "channel"], ["reachable", "reason", "updated_at"])
 
 
-def consent_frame(store: OpsStore) -> pd.DataFrame:
+def consent_frame(store: OpsStore) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per customer: the addresses known (as booleans, never the addresses), opt-outs and unreachable channels."""
     with store.engine.connect() as conn:
-        c = pd.DataFrame(conn.execute(sa.select(
-            contacts.c.customer_key, contacts.c.line_user_id.isnot(None).label("has_line"),
-            contacts.c.email.isnot(None).label("has_email"))).all(),
-            columns=["customer_key", "has_line", "has_email"])
-        o = pd.DataFrame(conn.execute(sa.select(consent.c.customer_key, consent.c.channel)
-                                      .where(consent.c.opted_out.is_(True))).all(),
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute("SELECT customer_key, line_user_id IS NOT NULL, email IS NOT NULL FROM contacts")
+            c = pd.DataFrame(cur.fetchall(), columns=["customer_key", "has_line", "has_email"])
+        finally:
+            cur.close()
+        o = pd.DataFrame([tuple(r) for r in conn.execute(sa.select(consent.c.customer_key, consent.c.channel)
+                                                         .where(consent.c.opted_out.is_(True)))],
                          columns=["customer_key", "channel"])
-        u = pd.DataFrame(conn.execute(sa.select(reachability.c.customer_key, reachability.c.channel)
-                                      .where(reachability.c.reachable.is_(False))).all(),
+        u = pd.DataFrame([tuple(r) for r in conn.execute(
+            sa.select(reachability.c.customer_key, reachability.c.channel)
+            .where(reachability.c.reachable.is_(False)))],
                          columns=["customer_key", "channel"])
     return c, o, u

@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from ..exceptions import MissingDataError, ScenarioError
@@ -74,11 +76,13 @@ class PlanReport:
     scenarios: dict[str, ScenarioCounts]
     seconds: float = 0.0
     customers: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "results_as_of": self.results_as_of.isoformat(),
                 "run_id": self.run_id, "send_at": self.send_at.isoformat(timespec="minutes"),
                 "dry_run": self.dry_run, "customers": self.customers, "seconds": round(self.seconds, 3),
+                "timings": {k: round(v, 3) for k, v in self.timings.items()},
                 "scenarios": {k: v.to_dict() for k, v in self.scenarios.items()}}
 
 
@@ -106,7 +110,7 @@ def _keys(secret: bytes, scenario: str, customers: np.ndarray, occurrences: np.n
     key = secret[:64]
     prefix = scenario + "\x1f"
     out = []
-    for c, o in zip(customers.tolist(), occurrences.tolist()):
+    for c, o in zip(customers.tolist(), occurrences.tolist(), strict=False):
         d = hashlib.blake2b(f"{prefix}{c}\x1f{o}".encode(), digest_size=16, key=key,
                             person=b"ltv-outbox-key").digest()
         out.append(str(uuid.UUID(bytes=d, version=4)))
@@ -146,17 +150,18 @@ def quiet_hours_shift(local: dt.datetime, quiet: str) -> dt.datetime:
 
 # -- reading results ----------------------------------------------------------------------------------------------
 
-def _latest_run(ws: Workspace, name: str, as_of: dt.date, run_id: int | None = None) -> Run | None:
+def _latest_run(ws: Workspace, name: str, as_of: dt.date, run_id: int | None = None,
+                all_runs: list[Run] | None = None) -> Run | None:
     result = "result_" + name
-    runs = [r for r in ws.runs() if r.result == result]
+    runs = [r for r in (all_runs if all_runs is not None else ws.runs()) if r.result == result]
     if run_id is not None:
         return next((r for r in runs if r.run_id == run_id), None)
     runs = [r for r in runs if r.as_of is not None and r.as_of <= as_of]
     return max(runs, key=lambda r: (r.as_of, r.run_id)) if runs else None
 
 
-def _same_day(ws: Workspace, name: str, day: dt.date) -> Run | None:
-    runs = [r for r in ws.runs() if r.result == "result_" + name and r.as_of == day]
+def _same_day(runs_all: list[Run], name: str, day: dt.date) -> Run | None:
+    runs = [r for r in runs_all if r.result == "result_" + name and r.as_of == day]
     return max(runs, key=lambda r: r.run_id) if runs else None
 
 
@@ -181,7 +186,8 @@ _POINTS = ("point_dependence_score", "point_segment", "campaign_share", "points_
 def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> Inputs:
     """Read what planning needs from the workspace: predictions (the run recorded on each message) and the
     segments, point dependence, golden time, replenishment and recommendations stored as of the same day."""
-    run = _latest_run(ws, "predictions", as_of, run_id)
+    all_runs = ws.runs()
+    run = _latest_run(ws, "predictions", as_of, run_id, all_runs)
     if run is None:
         if run_id is not None:
             raise MissingDataError(f"Run {run_id} stored no predictions; see `ltv runs list --kind predictions`.")
@@ -189,7 +195,7 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
                                "`ltv segments`) first.")
     day = run.as_of
     assert day is not None
-    rfm_run = _same_day(ws, "segments_rfm", day)
+    rfm_run = _same_day(all_runs, "segments_rfm", day)
     if rfm_run is None:
         raise MissingDataError(f"Planning reads RFM segments as of {day} (the day of predictions run "
                                f"{run.run_id}); run `ltv segments --as-of {day}` first.")
@@ -199,13 +205,13 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
     rfm = rfm.rename(columns=_RFM)
     frame = frame.merge(rfm, on="customer_key", how="left")
     missing: dict[str, str] = {}
-    cpm_run = _same_day(ws, "segments_cpm", day)
+    cpm_run = _same_day(all_runs, "segments_cpm", day)
     if cpm_run is not None:
         cpm = ws.read_result("segments_cpm", run_id=cpm_run.run_id).to_pyarrow().to_pandas()
         frame = frame.merge(cpm[["customer_key", *_CPM]].rename(columns=_CPM), on="customer_key", how="left")
     else:
         missing.update({c: f"`ltv segments --kind cpm --as-of {day}`" for c in _CPM.values()})
-    pts_run = _same_day(ws, "point_dependence", day)
+    pts_run = _same_day(all_runs, "point_dependence", day)
     if pts_run is not None:
         pts = ws.read_result("point_dependence", run_id=pts_run.run_id).to_pyarrow().to_pandas()
         frame = frame.merge(pts[["customer_key", *[c for c in _POINTS if c in pts.columns]]], on="customer_key",
@@ -213,7 +219,7 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
     else:
         missing.update({c: f"`ltv points --as-of {day}`" for c in _POINTS})
     golden_start = None
-    g_run = _same_day(ws, "golden_summary", day)
+    g_run = _same_day(all_runs, "golden_summary", day)
     if g_run is not None:
         g = ws.read_result("golden_summary", run_id=g_run.run_id).to_pandas()
         g = g[pd.to_numeric(g["golden_start"], errors="coerce").notna()]
@@ -221,11 +227,11 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
             w = pd.to_numeric(g["repeaters"], errors="coerce").fillna(0).to_numpy(float) + 1e-9
             golden_start = float(np.round(np.average(g["golden_start"].astype(float), weights=w)))
     rep = None
-    r_run = _same_day(ws, "replenishment", day)
+    r_run = _same_day(all_runs, "replenishment", day)
     if r_run is not None:
         rep = ws.read_result("replenishment", run_id=r_run.run_id).to_pyarrow().to_pandas()
     recs = None
-    k_run = _same_day(ws, "recommendations", day)
+    k_run = _same_day(all_runs, "recommendations", day)
     if k_run is not None:
         rt = ws.read_result("recommendations", run_id=k_run.run_id)
         recs = rt.filter(rt["rank"] <= 3).select("customer_key", "rank", "sku").to_pyarrow().to_pandas()
@@ -280,8 +286,10 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
                 left = col.to_numpy()
                 right = values
             else:
+                if not all(isinstance(v, str) for v in values):
+                    raise TypeError("text")
                 left = col.astype(object).to_numpy()
-                right = [str(v) if not isinstance(v, str) else v for v in values]
+                right = list(values)
         except TypeError as exc:
             raise ScenarioError(f"Scenario file {where}: column {cond.column!r} holds {exc.args[0]}, so "
                                 f"{cond.text!r} cannot compare it.") from None
@@ -376,48 +384,96 @@ def _send_time(now_local: dt.datetime, quiet: str) -> dt.datetime:
     return quiet_hours_shift(now_local.replace(tzinfo=None), quiet)
 
 
-def _context_rows(inputs: Inputs, ws: Workspace, rows: pd.DataFrame) -> list[str]:
+def _positions(frame_keys: pd.Index, keys: Any) -> np.ndarray:
+    """Positions in the customer frame of ``keys`` (-1 when absent)."""
+    if len(keys) == 0:
+        return np.array([], dtype=np.int64)
+    return frame_keys.get_indexer(pd.Index(np.asarray(keys, dtype=object)))
+
+
+def _flags(n: int, frame_keys: pd.Index, keys: Any) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    pos = _positions(frame_keys, keys)
+    out[pos[pos >= 0]] = True
+    return out
+
+
+def _json_str(values: np.ndarray) -> np.ndarray:
+    """JSON text of each value (strings quoted and escaped, missing → null), via the distinct values."""
+    s = pd.Series(values, dtype=object)
+    uniq = pd.unique(s.dropna())
+    table = {v: json.dumps(v if isinstance(v, str) else str(v), ensure_ascii=False) for v in uniq}
+    return s.map(table).fillna("null").to_numpy(dtype=object)
+
+
+def _date_json(values: Any) -> np.ndarray:
+    d = pd.to_datetime(pd.Series(values), errors="coerce").to_numpy(dtype="datetime64[D]")
+    text = np.datetime_as_string(d, unit="D").astype(object)
+    out = np.char.add(np.char.add('"', text.astype(str)), '"').astype(object)
+    out[np.isnat(d)] = "null"
+    return out
+
+
+def _context_rows(inputs: Inputs, ws: Workspace, rows: pd.DataFrame, frame_keys: pd.Index) -> np.ndarray:
     """JSON context per planned row: dates, counts, the trigger's item and up to three recommended items.
-    Product names come from the order lines, never contact data."""
+    Built column-wise (distinct values encoded once). Product names come from the order lines."""
     frame = inputs.customers
     pos = rows["pos"].to_numpy()
-    keys = frame["customer_key"].to_numpy(dtype=object)[pos]
-    items: dict[str, list[str]] = {}
-    if inputs.recommendations is not None and len(rows):
+    n = len(pos)
+    rec_pos: list[np.ndarray] = []
+    rec_sku: list[np.ndarray] = []
+    if inputs.recommendations is not None and n:
         recs = inputs.recommendations
-        recs = recs[recs["customer_key"].isin(set(keys.tolist()))].sort_values(["customer_key", "rank"])
-        items = recs.groupby("customer_key", sort=False)["sku"].agg(list).to_dict()
-    skus = set(rows["sku"].dropna().astype(str).tolist())
-    for v in items.values():
-        skus.update(v)
+        fp = _positions(frame_keys, recs["customer_key"].to_numpy())
+        ranks = recs["rank"].to_numpy()
+        skus_all = recs["sku"].to_numpy(dtype=object)
+        slot = np.full(len(frame), -1, dtype=np.int64)
+        slot[pos] = np.arange(n)
+        for r in (1, 2, 3):
+            sel = (ranks == r) & (fp >= 0)
+            rows_r = slot[fp[sel]]
+            ok = rows_r >= 0
+            col = np.full(n, None, dtype=object)
+            col[rows_r[ok]] = skus_all[sel][ok]
+            rec_sku.append(col)
+            rec_pos.append(rows_r)
+    sku = rows["sku"].to_numpy(dtype=object)
+    skus = set(pd.unique(pd.Series(sku).dropna().astype(str)))
+    for col in rec_sku:
+        skus.update(pd.unique(pd.Series(col).dropna()))
     names = {k: (v[0] or k) for k, v in ws.product_names(sorted(skus)).items()} if skus else {}
+    item_json = {s: json.dumps({"sku": s, "name": names.get(s, s)}, ensure_ascii=False) for s in skus}
 
-    def fmt(col: str) -> list[Any]:
-        if col not in frame.columns:
-            return [None] * len(pos)
-        s = pd.to_datetime(frame[col].iloc[pos], errors="coerce")
-        return [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in s]
+    def items_of(col: np.ndarray) -> np.ndarray:
+        get = item_json.get
+        return np.asarray([get(x, "") if x is not None else "" for x in col.tolist()], dtype=object)
 
-    first, last, nxt = fmt("first_order_date"), fmt("last_order_date"), fmt("expected_next_purchase_date")
-    orders = frame["orders"].iloc[pos].tolist() if "orders" in frame.columns else [None] * len(pos)
-    segment = frame["segment"].iloc[pos].tolist() if "segment" in frame.columns else [None] * len(pos)
-    due = rows["due"].to_numpy()
-    sku = rows["sku"].tolist()
-    out = []
-    for i, key in enumerate(keys.tolist()):
-        d = due[i]
-        rec = items.get(key, [])
-        o = orders[i]
-        out.append(json.dumps({
-            "first_order_date": first[i], "last_order_date": last[i],
-            "orders": None if o is None or o != o else int(o),
-            "segment": segment[i] if isinstance(segment[i], str) else None,
-            "expected_next_purchase_date": nxt[i],
-            "due_date": None if d != d else str(np.datetime64(int(d), "D")),
-            "item": {"sku": sku[i], "name": names.get(sku[i], sku[i])} if sku[i] else None,
-            "items": [{"sku": s, "name": names.get(s, s)} for s in rec[:3]],
-        }, ensure_ascii=False))
-    return out
+    def take(col: str) -> Any:
+        return frame[col].to_numpy()[pos] if col in frame.columns else np.full(n, None, dtype=object)
+
+    orders = pd.to_numeric(pd.Series(take("orders")), errors="coerce")
+    orders_json = orders.map(lambda v: "null" if v != v else str(int(v))).to_numpy(dtype=object)
+    due = rows["due"].to_numpy(dtype=float)
+    due_d = np.where(np.isfinite(due), due, 0).astype("int64").astype("datetime64[D]")
+    due_json = np.char.add(np.char.add('"', np.datetime_as_string(due_d, unit="D")), '"').astype(object)
+    due_json[~np.isfinite(due)] = "null"
+    item = items_of(sku)
+    item[item == ""] = "null"
+    if rec_sku:
+        r = [pa.array(items_of(c), pa.string()) for c in rec_sku]
+        e = [pc.not_equal(x, "") for x in r]
+        sep2 = pc.if_else(pc.and_(e[0], e[1]), ",", "")
+        sep3 = pc.if_else(pc.and_(pc.or_(e[0], e[1]), e[2]), ",", "")
+        items = pc.binary_join_element_wise("[", r[0], sep2, r[1], sep3, r[2], "]", "")
+    else:
+        items = pa.array(np.full(n, "[]", dtype=object), pa.string())
+    parts = ['{"first_order_date":', _date_json(take("first_order_date")),
+             ',"last_order_date":', _date_json(take("last_order_date")),
+             ',"orders":', orders_json, ',"segment":', _json_str(take("segment")),
+             ',"expected_next_purchase_date":', _date_json(take("expected_next_purchase_date")),
+             ',"due_date":', due_json, ',"item":', item, ',"items":', items, "}"]
+    arrays = [p if isinstance(p, (str, pa.Array)) else pa.array(p, pa.string()) for p in parts]
+    return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
 
 
 def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt.date | None = None,
@@ -428,7 +484,7 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     Parameters
     ----------
     ws
-        The workspace whose stored results are read (read-only is fine).
+        The workspace whose stored results are read.
     store
         The ops store (outbox, contacts, consent).
     now
@@ -443,6 +499,14 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     import time
 
     t0 = time.perf_counter()
+    lap = [t0]
+    timings: dict[str, float] = {}
+
+    def tick(name: str) -> None:
+        now_ = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now_ - lap[0]
+        lap[0] = now_
+
     settings = ws.settings()
     zone = ZoneInfo(ws.timezone)
     if now is None:
@@ -459,19 +523,21 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     planned_at = utcnow()
 
     inputs = read_inputs(ws, day, run_id=run_id)
+    tick("read")
     frame = inputs.customers
+    n_customers = len(frame)
+    frame_keys = pd.Index(frame["customer_key"].to_numpy(dtype=object))
     secret = ws.identity_secret()
     plan_day = _day(day)
     channels = set(available_channels())
     lists = staff_list_channels()
     report = PlanReport(day, inputs.run.as_of or day, inputs.run.run_id, send_local, dry_run, {},
-                        customers=len(frame))
+                        customers=n_customers)
 
-    # 1. candidates per scenario; validation errors surface here, before anything is written
+    # 1. candidates per scenario; every validation error surfaces here, before anything is written
     parts = []
     for s in scenarios:
-        counts = ScenarioCounts()
-        report.scenarios[s.name] = counts
+        report.scenarios[s.name] = ScenarioCounts()
         mask = audience_mask(s, frame, inputs.missing)
         for lang in s.template:
             render(s, lang, sample_context(s, settings.crm_shop_name))
@@ -479,129 +545,152 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
         if note is not None:
             if explicit:
                 raise MissingDataError(f"Scenario {s.name} needs data that is missing: {note}.")
-            counts.not_planned = note
+            report.scenarios[s.name].not_planned = note
             continue
-        cand = cand[mask[cand["pos"].to_numpy()]] if len(cand) else cand
-        counts.eligible = len(cand)
-        if not len(cand):
-            continue
-        cand = cand.assign(scenario=s.name, priority=s.priority)
-        parts.append(cand)
+        if len(cand):
+            cand = cand[mask[cand["pos"].to_numpy()]]
+        report.scenarios[s.name].eligible = len(cand)
+        if len(cand):
+            parts.append(cand.assign(scenario=s.name, priority=s.priority))
+    tick('candidates')
     if not parts:
         report.seconds = time.perf_counter() - t0
         return report
     cand = pd.concat(parts, ignore_index=True)
-    keys_all = frame["customer_key"].to_numpy(dtype=object)
-    cand["customer_key"] = keys_all[cand["pos"].to_numpy()]
-    cand["skip"] = None
+    pos = cand["pos"].to_numpy()
+    names = cand["scenario"].to_numpy(dtype=object)
+    keys_all = frame_keys.to_numpy()
+    ckeys = keys_all[pos]
+    occ = cand["occurrence"].to_numpy(dtype=object)
+    skip = np.full(len(cand), None, dtype=object)
 
-    def skip(mask: np.ndarray, reason: str) -> None:
-        free = cand["skip"].isna().to_numpy()
-        cand.loc[mask & free, "skip"] = reason
+    def mark(mask: np.ndarray, reason: str) -> None:
+        skip[mask & (skip == None)] = reason  # noqa: E711
+
+    by_name = {s.name: s for s in scenarios}
+    groups = {name: np.flatnonzero(names == name) for name in by_name if (names == name).any()}
 
     # 2. already planned occurrences; once_per_days; one row per scenario and customer in a plan
-    by_name = {s.name: s for s in scenarios}
-    cand["key"] = None
-    for name, idx in cand.groupby("scenario", sort=False).groups.items():
-        sub = cand.loc[idx]
-        cand.loc[idx, "key"] = _keys(secret, name, sub["customer_key"].to_numpy(),
-                                     sub["occurrence"].to_numpy())
+    keys = np.empty(len(cand), dtype=object)
+    for name, idx in groups.items():
+        keys[idx] = _keys(secret, name, ckeys[idx], occ[idx])
+    tick('keys')
     with store.engine.connect() as conn:
-        existing = {r[0] for r in conn.execute(sa.select(outbox.c.key).where(outbox.c.scenario.in_(list(by_name))))}
-        recent: dict[str, set[str]] = {}
-        for s in scenarios:
+        existing = {r[0] for r in conn.execute(sa.select(outbox.c.key).where(outbox.c.scenario.in_(list(groups))))}
+        recent: dict[str, np.ndarray] = {}
+        for name in groups:
+            s = by_name[name]
             if s.trigger.kind == "segment" and s.trigger.once_per_days:
                 lo = send_utc - dt.timedelta(days=s.trigger.once_per_days)
-                recent[s.name] = {r[0] for r in conn.execute(
-                    sa.select(outbox.c.customer_key).where(outbox.c.scenario == s.name, outbox.c.send_at > lo,
-                                                           outbox.c.state.notin_(NOT_COUNTED)))}
-        lo, hi = send_utc - dt.timedelta(days=settings.crm_frequency_days), send_utc + dt.timedelta(
-            days=settings.crm_frequency_days)
-        used = dict(conn.execute(
+                recent[name] = _flags(n_customers, frame_keys, [r[0] for r in conn.execute(
+                    sa.select(outbox.c.customer_key).where(outbox.c.scenario == name, outbox.c.send_at > lo,
+                                                           outbox.c.state.notin_(NOT_COUNTED)))])
+        lo = send_utc - dt.timedelta(days=settings.crm_frequency_days)
+        hi = send_utc + dt.timedelta(days=settings.crm_frequency_days)
+        used_rows = conn.execute(
             sa.select(outbox.c.customer_key, sa.func.count()).where(
                 outbox.c.send_at > lo, outbox.c.send_at < hi, outbox.c.state.notin_(NOT_COUNTED))
-            .group_by(outbox.c.customer_key)).all())
-    skip(cand["key"].isin(existing).to_numpy(), "already_planned")
-    for name, keys in recent.items():
-        if keys:
-            skip(((cand["scenario"] == name) & cand["customer_key"].isin(keys)).to_numpy(), "once_per_days")
-    dup = cand["skip"].isna() & cand.duplicated(["scenario", "customer_key"])
-    skip(dup.to_numpy(), "one_per_plan")
+            .group_by(outbox.c.customer_key)).all()
+    tick('ops_reads')
+    if existing:
+        mark(np.fromiter((k in existing for k in keys.tolist()), dtype=bool, count=len(keys)), "already_planned")
+    for name, flags in recent.items():
+        mark((names == name) & flags[pos], "once_per_days")
+    mark(pd.DataFrame({"s": names, "p": pos}).duplicated().to_numpy() & (skip == None), "one_per_plan")  # noqa: E711
 
-    # 3. channel, consent, reachability
+    tick('dedupe')
+    # 3. channel: the first in the scenario's order with an address, consent and reachability
     c, o, u = consent_frame(store)
-    ck = cand["customer_key"]
-    cand["channel"] = None
+    has = {"line": _flags(n_customers, frame_keys, c.loc[c["has_line"].astype(bool), "customer_key"]),
+           "email": _flags(n_customers, frame_keys, c.loc[c["has_email"].astype(bool), "customer_key"])}
+    out_all = _flags(n_customers, frame_keys, o.loc[o["channel"] == "all", "customer_key"])
+    chosen = np.full(len(cand), None, dtype=object)
     reason = np.full(len(cand), "no_contact", dtype=object)
-    out_all = ck.isin(set(o.loc[o["channel"] == "all", "customer_key"])).to_numpy()
-    for name, idx in cand.groupby("scenario", sort=False).groups.items():
-        s = by_name[name]
-        sub = ck.loc[idx]
-        chosen = np.full(len(sub), None, dtype=object)
-        sub_reason = np.full(len(sub), "no_contact", dtype=object)
-        for ch in s.channels:
-            if ch not in channels:
+    reason[out_all[pos]] = "opted_out"
+    for name, idx in groups.items():
+        p = pos[idx]
+        ch_sub = chosen[idx]
+        why = reason[idx]
+        for ch in by_name[name].channels:
+            if ch not in channels or (ch not in has and ch not in lists):
                 continue
-            col = {"line": "has_line", "email": "has_email"}.get(ch)
-            if ch in lists:  # a list for the shop's staff (mall messages): no address needed
-                addr = np.ones(len(sub), dtype=bool)
-            elif col is None:
-                continue
-            else:
-                addr = sub.isin(set(c.loc[c[col].astype(bool), "customer_key"])).to_numpy()
-            opted = sub.isin(set(o.loc[o["channel"] == ch, "customer_key"])).to_numpy() | out_all[
-                cand.index.get_indexer(idx)]
-            unr = sub.isin(set(u.loc[u["channel"] == ch, "customer_key"])).to_numpy()
-            ok = addr & ~opted & ~unr & (chosen == None)  # noqa: E711
-            chosen[ok] = ch
-            sub_reason[addr & opted & (sub_reason == "no_contact")] = "opted_out"
-            sub_reason[addr & ~opted & unr & (sub_reason == "no_contact")] = "unreachable"
-        sub_reason[out_all[cand.index.get_indexer(idx)] & (sub_reason == "no_contact")] = "opted_out"
-        cand.loc[idx, "channel"] = chosen
-        reason[cand.index.get_indexer(idx)] = sub_reason
-    skip((cand["channel"].isna() & cand["skip"].isna()).to_numpy(), "")
-    blank = (cand["skip"] == "").to_numpy()
-    cand.loc[blank, "skip"] = reason[blank]
+            # a list for the shop's staff (mall messages) needs no address
+            addr = np.ones(len(p), dtype=bool) if ch in lists else has[ch][p]
+            opted = _flags(n_customers, frame_keys, o.loc[o["channel"] == ch, "customer_key"])[p] | out_all[p]
+            unr = _flags(n_customers, frame_keys, u.loc[u["channel"] == ch, "customer_key"])[p]
+            ok = addr & ~opted & ~unr & (ch_sub == None)  # noqa: E711
+            ch_sub[ok] = ch
+            why[addr & opted & (why == "no_contact")] = "opted_out"
+            why[addr & ~opted & unr & (why == "no_contact")] = "unreachable"
+        chosen[idx] = ch_sub
+        reason[idx] = why
+    none = (chosen == None) & (skip == None)  # noqa: E711
+    skip[none] = reason[none]
 
+    tick('channels')
     # 4. frequency cap: higher priority first; rows already in the outbox use their slots
-    live = cand["skip"].isna()
-    ranked = cand[live].sort_values(["customer_key", "priority", "scenario"], ascending=[True, False, True],
-                                    kind="stable")
-    rank = ranked.groupby("customer_key", sort=False).cumcount().to_numpy()
-    have = ranked["customer_key"].map(used).fillna(0).to_numpy()
-    capped = ranked.index[rank + have >= settings.crm_frequency_cap]
-    cand.loc[capped, "skip"] = "frequency_cap"
+    used = np.zeros(n_customers, dtype=np.int64)
+    if used_rows:
+        up = _positions(frame_keys, [r[0] for r in used_rows])
+        cnt = np.asarray([int(r[1]) for r in used_rows])
+        used[up[up >= 0]] = cnt[up >= 0]
+    live = np.flatnonzero(skip == None)  # noqa: E711
+    prio = cand["priority"].to_numpy()
+    order = live[np.lexsort((names[live].astype(str), -prio[live], pos[live]))]
+    sp = pos[order]
+    start = np.r_[True, sp[1:] != sp[:-1]] if len(sp) else np.array([], dtype=bool)
+    grp = np.cumsum(start) - 1
+    first_idx = np.flatnonzero(start)
+    rank = np.arange(len(sp)) - first_idx[grp] if len(sp) else np.array([], dtype=np.int64)
+    capped = order[rank + used[sp] >= settings.crm_frequency_cap]
+    skip[capped] = "frequency_cap"
 
-    # 5. holdout by keyed hash, then write
-    final = cand[cand["skip"].isna()].copy()
-    final["holdout"] = False
-    for name, idx in final.groupby("scenario", sort=False).groups.items():
+    tick('cap')
+    # 5. holdout by keyed hash
+    final = np.flatnonzero(skip == None)  # noqa: E711
+    holdout = np.zeros(len(cand), dtype=bool)
+    for name, idx in groups.items():
         s = by_name[name]
         share = s.holdout if s.holdout is not None else settings.crm_holdout_share
-        draw = holdout_draw(secret, name, final.loc[idx, "customer_key"].tolist())
-        final.loc[idx, "holdout"] = draw < share
+        sel = idx[skip[idx] == None]  # noqa: E711
+        if len(sel):
+            holdout[sel] = holdout_draw(secret, name, ckeys[sel].tolist()) < share
     for name, counts in report.scenarios.items():
-        sub = cand[cand["scenario"] == name]
-        fsub = final[final["scenario"] == name]
-        counts.holdout = int(fsub["holdout"].sum())
-        counts.planned = len(fsub) - counts.holdout
-        counts.skipped = {r: int(n) for r, n in sub["skip"].value_counts().items()}
+        idx = groups.get(name, np.array([], dtype=np.int64))
+        sel = idx[skip[idx] == None]  # noqa: E711
+        counts.holdout = int(holdout[sel].sum())
+        counts.planned = len(sel) - counts.holdout
+        vals, cnts = np.unique(skip[idx][skip[idx] != None].astype(str), return_counts=True)  # noqa: E711
+        counts.skipped = {str(v): int(k) for v, k in zip(vals, cnts, strict=False)}
 
+    tick('holdout')
     if not dry_run and len(final):
-        contexts = _context_rows(inputs, ws, final)
-        lang = settings.crm_lang
+        rows = cand.iloc[final].assign(key=keys[final], customer_key=ckeys[final], channel=chosen[final],
+                                       holdout=holdout[final])
+        contexts = _context_rows(inputs, ws, rows, frame_keys)
+        tick('context')
         expires = {s.name: send_utc + dt.timedelta(days=s.expires_after_days) for s in scenarios}
-        rows = [
-            {"key": k, "scenario": sc, "customer_key": ck_, "occurrence": occ, "channel": ch,
-             "state": "holdout" if h else "planned", "holdout": bool(h), "priority": int(p), "lang": lang,
-             "context": ctx, "run_id": inputs.run.run_id, "as_of": day, "planned_at": planned_at,
-             "send_at": send_utc, "expires_at": expires[sc], "next_attempt_at": send_utc, "attempts": 0}
-            for k, sc, ck_, occ, ch, h, p, ctx in zip(
-                final["key"].tolist(), final["scenario"].tolist(), final["customer_key"].tolist(),
-                final["occurrence"].tolist(), final["channel"].tolist(), final["holdout"].tolist(),
-                final["priority"].tolist(), contexts)
-        ]
-        with store.begin() as conn:
-            store.insert_ignore(conn, outbox, rows, ["key"])
+        order = np.argsort(rows["key"].to_numpy().astype(str))  # key order: B-tree friendly bulk insert
+        columns = ("key", "scenario", "customer_key", "occurrence", "channel", "state", "holdout", "priority",
+                   "lang", "context", "run_id", "as_of", "planned_at", "send_at", "expires_at", "next_attempt_at",
+                   "attempts")
+        h = rows["holdout"].to_numpy()
+        n = len(rows)
+        val = store.sql_value
+        sc = rows["scenario"].to_numpy()[order].tolist()
+        exp = {k: val(outbox, "expires_at", v) for k, v in expires.items()}
+        data = list(zip(
+            rows["key"].to_numpy()[order].tolist(), sc,
+            rows["customer_key"].to_numpy()[order].tolist(), rows["occurrence"].to_numpy()[order].tolist(),
+            rows["channel"].to_numpy()[order].tolist(), np.where(h, "holdout", "planned")[order].tolist(),
+            [val(outbox, "holdout", bool(x)) for x in h[order].tolist()], rows["priority"].to_numpy()[order].tolist(),
+            [settings.crm_lang] * n, np.asarray(contexts, dtype=object)[order].tolist(),
+            [inputs.run.run_id] * n, [val(outbox, "as_of", day)] * n, [val(outbox, "planned_at", planned_at)] * n,
+            [val(outbox, "send_at", send_utc)] * n, [exp[x] for x in sc], [val(outbox, "next_attempt_at", send_utc)] * n,
+            [0] * n, strict=False))
+        tick('rows')
+        store.bulk_insert_ignore(outbox, columns, data, conflict="key", converted=True)
+    tick('insert')
     report.seconds = time.perf_counter() - t0
+    report.timings = timings
     return report

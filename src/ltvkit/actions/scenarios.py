@@ -11,13 +11,21 @@ import datetime as dt
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..exceptions import ScenarioError
 
@@ -78,7 +86,7 @@ def _scalar(text: str) -> Any:
         return float(text)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return dt.date.fromisoformat(text)
-    if re.fullmatch(r"[^\s,\[\]'\"]+", text):
+    if re.fullmatch(r"[^\s,\[\]'\"(){}<>=!]+", text) and "__" not in text:
         return text
     raise ValueError(f"{text!r} is not a number, date, true/false or string")
 
@@ -105,6 +113,10 @@ def parse_condition(text: str) -> Condition:
     else:
         value = _scalar(raw)
     return Condition(column=column, op=op, value=value, text=text)
+
+
+def _condition(value: Any) -> Any:
+    return value if isinstance(value, Condition) else parse_condition(value)
 
 
 class Trigger(BaseModel):
@@ -134,8 +146,9 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     trigger: Trigger
-    audience: list[Condition] = Field(default_factory=list)
-    channels: list[str] = Field(default_factory=lambda: ["line"], min_length=1)
+    audience: list[Annotated[Condition, BeforeValidator(_condition)]] = Field(default_factory=list)
+    channels: list[Literal["line", "email", "insert", "webhook"]] = Field(default_factory=lambda: ["line"],
+                                                                          min_length=1)
     template: dict[Literal["ja", "en"], str]
     holdout: float | None = Field(None, ge=0.0, lt=1.0)
     priority: int = Field(50, ge=0, le=1000)
@@ -157,14 +170,6 @@ class Scenario(BaseModel):
             return []
         if not isinstance(v, list):
             raise ValueError("audience is a list of conditions such as 'p_alive >= 0.5'")
-        return [parse_condition(c) if not isinstance(c, Condition) else c for c in v]
-
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, v: list[str]) -> list[str]:
-        for c in v:
-            if c not in KNOWN_CHANNELS:
-                raise ValueError(f"{c!r} is not a channel; use {', '.join(KNOWN_CHANNELS)}")
         return v
 
     @field_validator("template")
@@ -245,7 +250,10 @@ def load_scenario(path: str | Path, *, text: str | None = None, label: str | Non
         line = lines.get(field)
         probe = field
         while line is None and probe:
-            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
+            if parent == probe:
+                break
+            probe = parent
             line = lines.get(probe)
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "missing":

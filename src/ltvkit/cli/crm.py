@@ -63,7 +63,11 @@ def scenarios_(workspace: WorkspaceOpt = DEFAULT_WS, scenarios: ScenariosOpt = N
              "holdout": s.holdout, "priority": s.priority, "expires_after_days": s.expires_after_days,
              "languages": ", ".join(s.template), "file": s.path, "description": s.description}
             for s in found.values()]
-    emit(rows, json_=json_, title="ltv crm scenarios")
+    if json_:
+        emit(rows, json_=True)
+    else:
+        emit([{k: v for k, v in r.items() if k not in ("description", "file")} for r in rows],
+             title="ltv crm scenarios")
 
 
 def _plan(workspace: Path, scenario: list[str] | None, all_: bool, as_of: str | None, run: int | None,

@@ -60,6 +60,7 @@ class _State:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small answers on kept-alive connections must not wait for delayed ACKs
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -72,8 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"x-line-request-id": uuid.uuid4().hex, **(headers or {})}
         for k, v in headers.items():
             self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n" + data)  # headers and body in one write
+        self.wfile.write(b"".join(self._headers_buffer))
+        self._headers_buffer = []
         with self.server.state.lock:
             self.server.state.status_counts[code] += 1
 

@@ -1,0 +1,221 @@
+"""Planning: idempotent, holdouts by keyed hash (share within sampling error, stable, independent), consent and
+reachability, the frequency cap with priorities, quiet hours; no contact data outside the ops store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pytest
+import sqlalchemy as sa
+from crmhelp import AS_OF, EVERYONE, N_CUSTOMERS, NOON, write_scenario
+
+from ltvkit import Workspace
+from ltvkit.actions import (
+    OpsStore,
+    import_contacts,
+    load_scenarios,
+    opt_out,
+    outbox_frame,
+    plan,
+    quiet_hours_shift,
+    set_reachable,
+)
+from ltvkit.actions._ops import outbox
+from ltvkit.testing import synthetic_contacts, write_synthetic_results
+
+
+def _scen(shop, *names):
+    found = load_scenarios(shop.scenarios_dir)
+    return [found[n] for n in names] if names else list(found.values())
+
+
+def _count(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one()
+
+
+def test_plan_twice_adds_nothing(shop, ops_url):
+    shop.ops_url = ops_url
+    with OpsStore(ops_url) as store:
+        import_contacts(store, synthetic_contacts(N_CUSTOMERS))
+    with shop.workspace() as ws, shop.store() as store:
+        first = plan(ws, store, _scen(shop), as_of=AS_OF, now=NOON)
+        n = _count(store)
+        assert n == sum(c.planned + c.holdout for c in first.scenarios.values()) > N_CUSTOMERS // 2
+        assert sum(1 for c in first.scenarios.values() if c.planned) >= 5  # library scenarios fire too
+        second = plan(ws, store, _scen(shop), as_of=AS_OF, now=NOON)
+        assert _count(store) == n
+        for name, c in second.scenarios.items():
+            assert (c.planned, c.holdout) == (0, 0)
+            assert c.eligible == first.scenarios[name].eligible
+            done = first.scenarios[name].planned + first.scenarios[name].holdout
+            assert c.skipped.get("already_planned", 0) == done, name
+        frame = outbox_frame(store)
+        assert frame["run_id"].nunique() == 1 and int(frame["run_id"].iloc[0]) == first.run_id
+        assert frame["key"].is_unique
+
+
+def test_plan_report_adds_up_and_dry_run_writes_nothing(shop):
+    with shop.workspace() as ws, shop.store() as store:
+        dry = plan(ws, store, _scen(shop), as_of=AS_OF, now=NOON, dry_run=True)
+        assert _count(store) == 0
+        real = plan(ws, store, _scen(shop), as_of=AS_OF, now=NOON)
+        for name, c in real.scenarios.items():
+            assert c.eligible == c.planned + c.holdout + sum(c.skipped.values()), name
+            assert c.to_dict() == dry.scenarios[name].to_dict()
+        data = json.loads(json.dumps(real.to_dict()))
+        assert set(data["scenarios"]["everyone"]) == {"eligible", "planned", "holdout", "skipped"}
+
+
+@pytest.fixture(scope="module")
+def big_ws(tmp_path_factory):
+    path = tmp_path_factory.mktemp("big") / "ltv.duckdb"
+    with Workspace(path) as ws:
+        write_synthetic_results(ws, 20_000, AS_OF, seed=7, recommendations=False, replenishment_share=0.0)
+        ws.identity_secret()
+    return path
+
+
+def test_holdout_share_is_exact_within_sampling_error_and_stable(big_ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("LTV_CRM_FREQUENCY_CAP", "10")
+    d = tmp_path / "sc"
+    write_scenario(d, "everyone", EVERYONE.format(holdout=0.1, priority=50))
+    write_scenario(d, "everyone-too", EVERYONE.format(holdout=0.1, priority=40).replace("name: everyone",
+                                                                                        "name: everyone-too"))
+    found = load_scenarios(d, library=False)
+    n = 20_000
+    with Workspace(big_ws) as ws, OpsStore(f"sqlite:///{tmp_path / 'ops.sqlite'}") as store:
+        import_contacts(store, synthetic_contacts(n))
+        day1 = plan(ws, store, list(found.values()), as_of=AS_OF, now=NOON)
+        day2 = plan(ws, store, list(found.values()), as_of=AS_OF + dt.timedelta(days=1), now=NOON)
+        frame = outbox_frame(store)
+    for report in (day1, day2):
+        for c in report.scenarios.values():
+            assert c.eligible == n and c.planned + c.holdout == n
+            se = math.sqrt(0.1 * 0.9 / n)
+            assert abs(c.holdout / n - 0.1) < 3 * se, c.holdout
+    held = {(s, d): set(g.loc[g["holdout"], "customer_key"])
+            for (s, d), g in frame.assign(day=frame["send_at"].dt.date).groupby(["scenario", "day"])}
+    days = sorted({d for _, d in held})
+    assert len(days) == 2
+    for s in found:
+        assert held[(s, days[0])] == held[(s, days[1])]  # a later occurrence holds out the same customers
+    both = held[("everyone", days[0])] & held[("everyone-too", days[0])]
+    expected, sd = n * 0.01, math.sqrt(n * 0.01 * 0.99)
+    assert abs(len(both) - expected) < 3 * sd  # independent between scenarios
+    assert (frame.loc[frame["holdout"], "state"] == "holdout").all()
+    assert (frame.loc[~frame["holdout"], "state"] == "planned").all()
+
+
+def test_holdout_depends_on_the_workspace_secret(shop, monkeypatch):
+    with shop.workspace() as ws, shop.store() as store:
+        plan(ws, store, _scen(shop, "everyone"), as_of=AS_OF, now=NOON)
+        a = set(outbox_frame(store).query("holdout")["customer_key"])
+    shop.ws_path.with_name("ltv.ops.sqlite").unlink()
+    monkeypatch.setenv("LTV_IDENTITY_SECRET", "another shop")
+    with shop.workspace() as ws, OpsStore(shop.ops_url) as store:
+        import_contacts(store, synthetic_contacts(N_CUSTOMERS))
+        plan(ws, store, _scen(shop, "everyone"), as_of=AS_OF, now=NOON)
+        b = set(outbox_frame(store).query("holdout")["customer_key"])
+    assert a and b and a != b
+
+
+@pytest.mark.parametrize(("local", "quiet", "expect"), [
+    (dt.datetime(2026, 1, 5, 22, 30), "21:00-09:00", dt.datetime(2026, 1, 6, 9, 0)),
+    (dt.datetime(2026, 1, 5, 21, 0), "21:00-09:00", dt.datetime(2026, 1, 6, 9, 0)),
+    (dt.datetime(2026, 1, 5, 0, 5), "21:00-09:00", dt.datetime(2026, 1, 5, 9, 0)),
+    (dt.datetime(2026, 1, 5, 9, 0), "21:00-09:00", dt.datetime(2026, 1, 5, 9, 0)),
+    (dt.datetime(2026, 1, 5, 20, 59), "21:00-09:00", dt.datetime(2026, 1, 5, 20, 59)),
+    (dt.datetime(2026, 1, 5, 13, 30), "13:00-14:00", dt.datetime(2026, 1, 5, 14, 0)),
+    (dt.datetime(2026, 1, 5, 14, 30), "13:00-14:00", dt.datetime(2026, 1, 5, 14, 30)),
+])
+def test_quiet_hours(local, quiet, expect):
+    assert quiet_hours_shift(local, quiet) == expect
+
+
+def test_plan_moves_send_time_out_of_quiet_hours_in_the_shop_zone(shop):
+    late = dt.datetime.combine(AS_OF, dt.time(22, 30))
+    with shop.workspace() as ws, shop.store() as store:
+        report = plan(ws, store, _scen(shop, "everyone"), as_of=AS_OF, now=late)
+        frame = outbox_frame(store)
+    assert report.send_at == dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time(9, 0))
+    # 09:00 in Tokyo is 00:00 UTC; the outbox keeps UTC
+    assert set(frame["send_at"]) == {dt.datetime.combine(AS_OF + dt.timedelta(days=1), dt.time(0, 0))}
+
+
+def test_frequency_cap_keeps_the_highest_priorities_and_counts_earlier_rows(shop, monkeypatch):
+    monkeypatch.setenv("LTV_CRM_HOLDOUT_SHARE", "0.2")
+    for name, prio in (("high", 90), ("mid", 50), ("low", 10)):
+        write_scenario(shop.scenarios_dir, name, EVERYONE.format(holdout="null", priority=prio)
+                       .replace("name: everyone", f"name: {name}"))
+    (shop.scenarios_dir / "everyone.yaml").unlink()
+    found = load_scenarios(shop.scenarios_dir, library=False)
+    with shop.workspace() as ws, shop.store() as store:
+        report = plan(ws, store, list(found.values()), as_of=AS_OF, now=NOON)
+        assert report.scenarios["low"].skipped == {"frequency_cap": N_CUSTOMERS}
+        assert report.scenarios["low"].planned == 0
+        for name in ("high", "mid"):
+            c = report.scenarios[name]
+            assert c.planned + c.holdout == N_CUSTOMERS
+            assert abs(c.holdout / N_CUSTOMERS - 0.2) < 3 * math.sqrt(0.2 * 0.8 / N_CUSTOMERS)  # setting's share
+        # three days later the window (7 days) still holds two rows per customer, holdout rows included
+        later = plan(ws, store, [found["high"]], as_of=AS_OF + dt.timedelta(days=3), now=NOON)
+        assert later.scenarios["high"].skipped == {"frequency_cap": N_CUSTOMERS}
+        # eight days later the window is free again
+        free = plan(ws, store, [found["high"]], as_of=AS_OF + dt.timedelta(days=8), now=NOON)
+        assert free.scenarios["high"].planned + free.scenarios["high"].holdout == N_CUSTOMERS
+    frame = outbox_frame(shop.store())
+    per = frame[frame["send_at"] < dt.datetime.combine(AS_OF + dt.timedelta(days=4), dt.time())]
+    assert per.groupby("customer_key").size().max() == 2
+
+
+def test_consent_and_reachability_decide_who_is_planned(shop):
+    with shop.store() as store:
+        opt_out(store, "c0000001")
+        opt_out(store, "c0000002", channel="line")
+        opt_out(store, "c0000003", channel="email")  # not the channel of this scenario
+        set_reachable(store, "c0000004", "line", False, "blocked")
+        import_contacts(store, synthetic_contacts(N_CUSTOMERS).iloc[:1990])  # the last ten have no contact ...
+    with shop.store() as store, store.begin() as conn:
+        from ltvkit.actions._ops import contacts
+
+        conn.execute(sa.delete(contacts).where(contacts.c.customer_key >= "c0001990"))  # ... really
+    with shop.workspace() as ws, shop.store() as store:
+        report = plan(ws, store, _scen(shop, "everyone"), as_of=AS_OF, now=NOON)
+        frame = outbox_frame(store)
+    c = report.scenarios["everyone"]
+    assert c.skipped == {"opted_out": 2, "unreachable": 1, "no_contact": 10}
+    keys = set(frame["customer_key"])
+    assert not keys & {"c0000001", "c0000002", "c0000004", "c0001995"}
+    assert "c0000003" in keys
+
+
+def test_contact_data_stays_in_the_ops_store(shop):
+    with shop.workspace() as ws, shop.store() as store:
+        plan(ws, store, _scen(shop), as_of=AS_OF, now=NOON)
+        with store.engine.connect() as conn:
+            rows = conn.execute(sa.select(outbox)).mappings().all()
+    line_ids = set(synthetic_contacts(N_CUSTOMERS)["line_user_id"])
+    for row in rows:
+        assert not any(str(v) in line_ids for v in row.values())
+        assert "U0000" not in row["context"]
+    blob = shop.ws_path.read_bytes()
+    assert b"U00000000000000000000000000000" not in blob
+
+
+def test_missing_results_are_a_note_unless_the_scenario_was_named(tmp_path):
+    path = tmp_path / "ltv.duckdb"
+    with Workspace(path) as ws, OpsStore(f"sqlite:///{tmp_path / 'o.sqlite'}") as store:
+        write_synthetic_results(ws, 300, AS_OF, replenishment_share=0.0)
+        import_contacts(store, synthetic_contacts(300))
+        lib = load_scenarios()
+        report = plan(ws, store, list(lib.values()), as_of=AS_OF, now=NOON)
+        assert "ltv recommend --due-soon" in report.scenarios["replenishment-due"].not_planned
+        from ltvkit.exceptions import MissingDataError
+
+        with pytest.raises(MissingDataError, match="^Scenario replenishment-due needs data that is missing"):
+            plan(ws, store, [lib["replenishment-due"]], as_of=AS_OF, now=NOON, explicit=True)
+        with pytest.raises(MissingDataError, match="No predictions are stored as of"):
+            plan(ws, store, [lib["winback"]], as_of=AS_OF - dt.timedelta(days=3), now=NOON)
