@@ -77,7 +77,7 @@ def test_missing_workspace(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, column", [
-    (["--rules", "category", "--window-days", "60"], "antecedent"),
+    (["--rules", "category", "--rule-window-days", "60"], "antecedent"),
     (["--rules", "sku"], "lift"),
     (["--bundles"], "sku_a"),
     (["--upsell"], "upsell_sku"),
