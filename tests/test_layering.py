@@ -33,6 +33,9 @@ FORBIDDEN = {
 for _layer in ("models", "features", "ingest", "recommend", "synth", "store", "scoring.py", "pipeline.py"):
     FORBIDDEN[_layer].add("compat")
 SQL_ALLOWED = ("store", "ingest")
+# the operational store (outbox, contacts, consent; SQLAlchemy on SQLite or PostgreSQL) is a store of its own: its
+# bulk paths write SQL on the driver's cursor; every other module of the action half goes through it
+SQL_ALLOWED_FILES = ("actions/_ops.py",)
 SQL_TEXT = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(OR\s+REPLACE\s+)?"
                       r"(TEMP\s+)?(TABLE|VIEW)|DROP\s+(TABLE|VIEW)|ALTER\s+TABLE)\b", re.DOTALL)  # SQL keywords are upper case here
 # user-facing hints that quote a query for the reader to run; ltvkit itself does not run them
@@ -211,7 +214,7 @@ def test_no_duckdb_connection_or_sql_outside_store_and_ingest():
     offenders = []
     for path in _modules():
         rel = path.relative_to(PKG)
-        if rel.parts[0] in SQL_ALLOWED:
+        if rel.parts[0] in SQL_ALLOWED or str(rel) in SQL_ALLOWED_FILES:
             continue
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text)

@@ -243,6 +243,15 @@ class OpsStore:
     {}
     """
 
+    def contact_flags(self, conn: Any) -> list[tuple[str, bool, bool]]:
+        """``(customer_key, has_line, has_email)`` for every contact, read in one pass on the driver's cursor."""
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute("SELECT customer_key, line_user_id IS NOT NULL, email IS NOT NULL FROM contacts")
+            return [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
     def __init__(self, url: str) -> None:
         self.url = url
         try:

@@ -144,12 +144,7 @@ def set_reachable(store: OpsStore, customer_key: str, channel: str, reachable: b
 def consent_frame(store: OpsStore) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per customer: the addresses known (as booleans, never the addresses), opt-outs and unreachable channels."""
     with store.engine.connect() as conn:
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            cur.execute("SELECT customer_key, line_user_id IS NOT NULL, email IS NOT NULL FROM contacts")
-            c = pd.DataFrame(cur.fetchall(), columns=["customer_key", "has_line", "has_email"])
-        finally:
-            cur.close()
+        c = pd.DataFrame(store.contact_flags(conn), columns=["customer_key", "has_line", "has_email"])
         o = pd.DataFrame([tuple(r) for r in conn.execute(sa.select(consent.c.customer_key, consent.c.channel)
                                                          .where(consent.c.opted_out.is_(True)))],
                          columns=["customer_key", "channel"])

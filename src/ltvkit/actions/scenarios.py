@@ -147,7 +147,7 @@ class Scenario(BaseModel):
     description: str = ""
     trigger: Trigger
     audience: list[Annotated[Condition, BeforeValidator(_condition)]] = Field(default_factory=list)
-    channels: list[Literal["line", "email", "insert", "webhook"]] = Field(default_factory=lambda: ["line"],
+    channels: list[Literal["line", "email", "export", "insert", "webhook"]] = Field(default_factory=lambda: ["line"],
                                                                           min_length=1)
     template: dict[Literal["ja", "en"], str]
     holdout: float | None = Field(None, ge=0.0, lt=1.0)
