@@ -15,6 +15,7 @@ from ._ops import OPS_MIGRATIONS, OpsStore, default_ops_url
 from .channels import BaseChannel, Delivery, LineChannel, Message, available_channels, register_channel
 from .contacts import import_contacts, opt_in, opt_out, set_reachable
 from .plan import PlanReport, holdout_draw, idempotency_key, plan, quiet_hours_shift
+from .results import ResultsReport, compare_groups, crm_results
 from .scenarios import Scenario, load_library, load_scenario, load_scenarios, parse_condition, render
 from .send import SendReport, backoff_seconds, send
 from .status import outbox_frame, status
@@ -27,10 +28,13 @@ __all__ = [
     "Message",
     "OpsStore",
     "PlanReport",
+    "ResultsReport",
     "Scenario",
     "SendReport",
     "available_channels",
     "backoff_seconds",
+    "compare_groups",
+    "crm_results",
     "default_ops_url",
     "holdout_draw",
     "idempotency_key",

@@ -335,3 +335,56 @@ def _print_results(results: list[StepResult], ctx: DemoContext, lang: str) -> No
         hint = (f"次のコマンド例: ltv info --workspace {ctx.outputs['workspace']}" if ja
                 else f"Try next: ltv info --workspace {ctx.outputs['workspace']}")
         console.print(hint)
+
+
+# -- the closed loop: plan, send, response, results (issue 15) ---------------------------------------------------
+
+def _measure_text(key: str, lang: str, **kw: Any) -> str:
+    texts = {
+        "loop": ("{planned:,} planned, {holdout:,} held out, {sent:,} sent through the fake LINE server; "
+                 "response: {induced:,} extra, {moved:,} pulled forward, {dropped:,} lost orders; "
+                 "{rows} scenario-months measured",
+                 "{planned:,}件を計画（ホールドアウト{holdout:,}件）、疑似LINEサーバーへ{sent:,}件送信。反応：追加注文"
+                 "{induced:,}件、前倒し{moved:,}件、失注{dropped:,}件。{rows}件のシナリオ×月を計測"),
+        "row": ("{scenario}: measured {uplift:+.1f} pts [{lo:+.1f}, {hi:+.1f}], true {true:+.1f} pts",
+                "{scenario}：計測 {uplift:+.1f}pt [{lo:+.1f}, {hi:+.1f}]、真の効果 {true:+.1f}pt"),
+    }
+    en, ja = texts[key]
+    return (ja if lang == "ja" else en).format(**kw)
+
+
+@demo_step("crm_loop", "CRM: plan, send, response, did it work?", "CRM：計画・送信・反応・効果検証", before="report")
+def _crm_loop(ctx: DemoContext) -> str:
+    from ..actions import OpsStore, default_ops_url
+    from ..testing.loop import run_closed_loop
+
+    url = default_ops_url(ctx.workspace)
+    for suffix in ("", "-wal", "-shm"):  # the demo's own ops store from an earlier run
+        Path(str(ctx.workspace.with_name(ctx.workspace.stem + ".ops.sqlite")) + suffix).unlink(missing_ok=True)
+    with OpsStore(url) as store:
+        loop = run_closed_loop(ctx.ws, store, ctx.shop, ctx.out / "exports_after_sends", seed=ctx.seed,
+                               lang=ctx.lang)
+    ctx.outputs["ops_store"] = ctx.workspace.with_name(ctx.workspace.stem + ".ops.sqlite")
+    ctx.outputs["response_exports"] = ctx.out / "exports_after_sends"
+    path = ctx.out / "crm_results.csv"
+    loop.results.frame().to_csv(path, index=False)
+    ctx.outputs["crm_results"] = path
+    cmp_path = ctx.out / "crm_measured_vs_true.csv"
+    loop.comparison.to_csv(cmp_path, index=False)
+    ctx.outputs["crm_measured_vs_true"] = cmp_path
+    ctx.measured_vs_true = loop.comparison  # type: ignore[attr-defined]
+    counts = {c.planned + c.holdout for c in loop.plan.scenarios.values()}
+    del counts
+    planned = sum(c.planned for c in loop.plan.scenarios.values())
+    holdout = sum(c.holdout for c in loop.plan.scenarios.values())
+    ch = loop.response_changes
+    lines = [_measure_text("loop", ctx.lang, planned=planned, holdout=holdout, sent=loop.send.sent,
+                           induced=ch["induced_orders"], moved=ch["moved_orders"], dropped=ch["dropped_orders"],
+                           rows=len(loop.comparison))]
+    for r in loop.comparison.itertuples(index=False):
+        if r.uplift_ci_low is None or r.uplift_ci_low != r.uplift_ci_low:
+            continue
+        lines.append(_measure_text("row", ctx.lang, scenario=r.scenario, uplift=r.uplift * 100,
+                                   lo=r.uplift_ci_low * 100, hi=r.uplift_ci_high * 100,
+                                   true=(r.true_conversion_uplift or 0) * 100))
+    return "\n".join(lines)

@@ -149,7 +149,7 @@ def simulate_response(shop: SyntheticShop, sends: pd.DataFrame, effects: dict[st
     new_lines = _induced_lines(shop, s, induced, rng)
     out = base.loc[~base["order_id"].isin(list(dropped))].copy()
     if moved:
-        when = out["order_id"].map({k: v[1] for k, v in moved.items()})
+        when = pd.to_datetime(out["order_id"].map({k: v[1] for k, v in moved.items()}))
         delta = (when - out["ordered_at"]).where(when.notna())
         out["ordered_at"] = out["ordered_at"] + delta.fillna(pd.Timedelta(0))
     lines = pd.concat([out, new_lines], ignore_index=True) if len(new_lines) else out
@@ -204,7 +204,7 @@ def _truth(s: pd.DataFrame, orders: pd.DataFrame, dropped: dict[str, str],
     rows = []
     s = s.assign(send_month=s["send_at"].dt.strftime("%Y-%m"))
     treated = s.loc[~s["holdout"].astype(bool)].drop_duplicates(["scenario", "send_month", "customer_key"])
-    ind = pd.DataFrame({"i": [i for i, _ in induced], "at": [t for _, t in induced]})
+    ind = pd.DataFrame({"i": [i for i, _ in induced], "at": pd.to_datetime([t for _, t in induced])})
     if len(ind):
         ind["scenario"] = s.loc[ind["i"], "scenario"].to_numpy()
         ind["customer_key"] = s.loc[ind["i"], "customer_key"].to_numpy()
@@ -215,7 +215,7 @@ def _truth(s: pd.DataFrame, orders: pd.DataFrame, dropped: dict[str, str],
         oid = m["order_id"]
         drop_s = oid.map(dropped).eq(name)
         move_s = oid.map({k: v[0] for k, v in moved.items()}).eq(name)
-        new_at = oid.map({k: v[1] for k, v in moved.items()})
+        new_at = pd.to_datetime(oid.map({k: v[1] for k, v in moved.items()}))
         in_moved = (new_at >= m["send_at"]) & (new_at < m["send_at"] + w)
         dropped_any = oid.isin(list(dropped))
         moved_any = oid.isin(list(moved))
