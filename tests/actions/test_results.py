@@ -92,50 +92,86 @@ def _lines(keys: list[str], when: dt.datetime, tag: str) -> pd.DataFrame:
         "status": "ordered"})
 
 
-@pytest.fixture
-def planned_and_sent(shop, fake_line):
-    """The `everyone` scenario planned (holdout 10 %) for 2,000 customers, 100 of them opted out before sending
-    (failed at sending: still treated), sent through the fake LINE server."""
-    with shop.workspace() as ws, shop.store() as store:
+SOME = """\
+name: some
+description: customers with 5 orders (tests)
+trigger:
+  kind: segment
+  once_per_days: 1
+audience:
+  - orders >= 5
+channels: [line]
+holdout: 0.2
+priority: 50
+template:
+  ja: "{{ shop }} ありがとうございます"
+  en: "Thanks"
+"""
+
+
+@pytest.fixture(scope="module")
+def loop(_template_ws, tmp_path_factory):
+    """Scenario `some` (holdout 20 %) planned and sent through the fake LINE server; 30 treated customers opted
+    out before sending (they fail at sending and stay treated). Results are taken before any order after the
+    sends (partial window, no orders), then after orders of every fifth customer three days after the send."""
+    import shutil
+
+    from crmhelp import N_CUSTOMERS, TOKEN, Shop
+    from pydantic import SecretStr
+
+    from ltvkit import Workspace
+    from ltvkit.actions import OpsStore, import_contacts
+    from ltvkit.testing import FakeLineServer, synthetic_contacts
+
+    d = tmp_path_factory.mktemp("loop")
+    ws_path = d / "ltv.duckdb"
+    shutil.copy(_template_ws, ws_path)
+    url = "sqlite:///" + str(d / "ltv.ops.sqlite")
+    write_scenario(d / "scenarios", "some", SOME)
+    scen = load_scenarios(d / "scenarios")
+    out = {"shop": Shop(ws_path, url, d / "scenarios")}
+    with Workspace(ws_path) as ws, OpsStore(url) as store, FakeLineServer(token=TOKEN) as line:
+        import_contacts(store, synthetic_contacts(N_CUSTOMERS))
         ws.append_order_lines(_lines(["c0000000"], dt.datetime.combine(AS_OF, dt.time(8)), "old"))
-        scen = load_scenarios(shop.scenarios_dir)
-        plan(ws, store, [scen["everyone"]], as_of=AS_OF, now=NOON)
+        plan(ws, store, [scen["some"]], as_of=AS_OF, now=NOON)
         box = outbox_frame(store)
-        treated = box.loc[~box["holdout"], "customer_key"].tolist()
-        for key in treated[:100]:
+        for key in box.loc[~box["holdout"], "customer_key"].tolist()[:30]:
             opt_out(store, key, source="test")
-        report = send(store, load_settings(shop.ws_path), scen, workers=2)
-        box = outbox_frame(store)
-    return box, report
-
-
-def test_intention_to_treat_failed_stay_treated_and_holdout_never_sends(shop, planned_and_sent, fake_line):
-    box, report = planned_and_sent
-    assert report.failed == 100 and report.sent == int((~box["holdout"]).sum()) - 100
-    assert set(box.loc[box["holdout"], "state"]) == {"holdout"}
-    delivered = set(fake_line.stats()["deliveries"])
-    assert not delivered & set(box.loc[box["holdout"], "key"])
-    send_at = pd.Timestamp(box["send_at"].iloc[0]).tz_localize("UTC").tz_convert("Asia/Tokyo").tz_localize(None)
-    buyers = box["customer_key"].iloc[::5].tolist()
-    with shop.workspace() as ws, shop.store() as store:
+        settings = load_settings(ws_path).model_copy(update={"line_api_base": line.url,
+                                                             "line_channel_access_token": SecretStr(TOKEN)})
+        out["send"] = send(store, settings, scen, workers=4, batch=50)
+        out["delivered"] = set(line.stats()["deliveries"])
+        out["box"] = box = outbox_frame(store)
+        out["early"] = crm_results(ws, store, window_days=30, as_of=AS_OF + dt.timedelta(days=10), lang="en")
+        send_at = pd.Timestamp(box["send_at"].iloc[0]).tz_localize("UTC").tz_convert("Asia/Tokyo").tz_localize(None)
+        out["buyers"] = buyers = box["customer_key"].iloc[::5].tolist()
         ws.append_order_lines(_lines(buyers, send_at.to_pydatetime() + dt.timedelta(days=3), "after"))
-        res = crm_results(ws, store, window_days=30, as_of=AS_OF + dt.timedelta(days=40))
+        out["late"] = crm_results(ws, store, window_days=30, as_of=AS_OF + dt.timedelta(days=40))
+    return out
+
+
+def test_intention_to_treat_failed_stay_treated_and_holdout_never_sends(loop):
+    box, report = loop["box"], loop["send"]
+    assert report.failed == 30 and report.sent == int((~box["holdout"]).sum()) - 30 > 100
+    assert set(box.loc[box["holdout"], "state"]) == {"holdout"}
+    assert not loop["delivered"] & set(box.loc[box["holdout"], "key"])
+    res = loop["late"]
     row = res.rows[0]
     assert list(res.frame().columns[:len(JSON_KEYS)]) == list(JSON_KEYS)
     assert row["treated"] == int((~box["holdout"]).sum())  # failed rows counted as treated
-    assert row["holdout"] == int(box["holdout"].sum())
-    conv = box.assign(b=box["customer_key"].isin(buyers)).groupby("holdout")["b"].mean()
+    assert row["holdout"] == int(box["holdout"].sum()) >= 30
+    conv = box.assign(b=box["customer_key"].isin(loop["buyers"])).groupby("holdout")["b"].mean()
     assert row["conversion_treated"] == pytest.approx(conv[False])
     assert row["conversion_holdout"] == pytest.approx(conv[True])
     assert row["uplift_ci_low"] < row["uplift"] < row["uplift_ci_high"] and not row["partial"]
+    assert row["margin_per_customer_treated"] == pytest.approx(conv[False] * (3000 - 1200 - 90))
     json.dumps(res.to_dict(), default=str)
-    with shop.workspace() as ws:
+    with loop["shop"].workspace() as ws:
         assert ws.has_result("crm_results") and ws.has_result("crm_cumulative")
 
 
-def test_partial_window_and_no_orders_after_sends(shop, planned_and_sent):
-    with shop.workspace() as ws, shop.store() as store:
-        res = crm_results(ws, store, window_days=30, as_of=AS_OF + dt.timedelta(days=10), lang="en")
+def test_partial_window_and_no_orders_after_sends(loop):
+    res = loop["early"]
     text = " ".join(res.sentences())
     assert "No orders after the sends" in text
     assert res.rows[0]["partial"] and 9 <= res.rows[0]["days_covered"] <= 11
@@ -156,10 +192,14 @@ def test_no_holdout_scenario_says_so(shop, fake_line):
     assert "no customer was held out" in res.sentences()[0]
 
 
-def test_cli_results_json_keys_and_error_sentence(shop, planned_and_sent):
-    r = shop.ltv("crm", "results", "--json", "--as-of", (AS_OF + dt.timedelta(days=40)).isoformat())
-    assert r.returncode == 0, r.stderr
-    rows = json.loads(r.stdout)["rows"]
+def test_cli_results_json_keys_and_error_sentence(loop, capsys):
+    from ltvkit.cli import main
+
+    ws = str(loop["shop"].ws_path)
+    assert main(["crm", "results", "--workspace", ws, "--json", "--as-of",
+                 (AS_OF + dt.timedelta(days=40)).isoformat()]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
     assert list(rows[0])[:len(JSON_KEYS)] == list(JSON_KEYS)
-    r = shop.ltv("crm", "results", "--scenario", "nope")
-    assert r.returncode == 1 and "Traceback" not in r.stderr and "no message of scenario 'nope'" in r.stderr
+    assert main(["crm", "results", "--workspace", ws, "--scenario", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "no message of scenario 'nope'" in err

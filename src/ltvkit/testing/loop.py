@@ -21,10 +21,10 @@ from pydantic import SecretStr
 from ..actions import OpsStore, import_contacts, load_scenarios, outbox_frame, plan, send
 from ..actions._ops import outbox
 from ..actions.results import ResultsReport, crm_results
-from ..workspace import Workspace
 from ..synth import SyntheticShop
 from ..synth.response import Effect, simulate_response
 from ..synth.writers import write_rakuten_csv, write_shopify_csv, write_yahoo_csv
+from ..workspace import Workspace
 from .fake_line import FakeLineServer
 
 __all__ = ["DEMO_EFFECTS", "LoopResult", "run_closed_loop"]
