@@ -203,3 +203,23 @@ def test_cli_results_json_keys_and_error_sentence(loop, capsys):
     assert main(["crm", "results", "--workspace", ws, "--scenario", "nope"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "no message of scenario 'nope'" in err
+
+
+def test_report_section_and_excel_sheet_read_stored_results(loop, tmp_path):
+    from openpyxl import load_workbook
+
+    from ltvkit import Workspace
+    from ltvkit.reports.data import build_report_data
+    from ltvkit.reports.sections import crm_results as section
+
+    with Workspace(loop["shop"].ws_path, read_only=True) as ws:
+        report = build_report_data(ws, builders=[("crm_results", section.build)], lang="ja", strict=True)
+        s = report.section("crm_results")
+        assert s is not None and s.title.startswith("施策の効果検証")
+        assert len(s.tables[0].frame) == len(loop["late"].rows) and any("some" in n for n in s.notes)
+        path = report.to_xlsx(tmp_path / "r.xlsx")
+    assert len(load_workbook(path).sheetnames) >= 2
+    with Workspace() as empty:
+        empty.append_order_lines(_lines(["c1"], dt.datetime(2025, 1, 1), "x"))
+        r = build_report_data(empty, builders=[("crm_results", section.build)], lang="en")
+        assert r.unavailable[0].reason.startswith("no measurement stored yet")

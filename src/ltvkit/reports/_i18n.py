@@ -54,6 +54,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "sec_cac": ("LTV vs acquisition cost by channel", "チャネル別 LTV と獲得コスト"),
     "sec_predictive": ("Predictions: who is still active and what comes next", "予測：稼働顧客とこれからの購入"),
     "sec_recommend": ("What customers need next (sample)", "次に必要な商品（レコメンドの例）"),
+    "sec_crm_results": ("Did it work?", "施策の効果検証"),
     # KPI labels
     "kpi_customers": ("Customers", "顧客数"),
     "kpi_orders": ("Orders", "注文数"),

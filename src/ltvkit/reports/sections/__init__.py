@@ -6,7 +6,7 @@ of ltvkit lacks what it needs; the report then lists the analysis as not availab
 
 from __future__ import annotations
 
-from . import cac, cohorts, f2, kpi, points, predictive, recommend, segments
+from . import cac, cohorts, crm_results, f2, kpi, points, predictive, recommend, segments
 
 __all__ = ["BUILDERS"]
 
@@ -19,4 +19,5 @@ BUILDERS = (
     ("cac", cac.build),
     ("predictive", predictive.build),
     ("recommend", recommend.build),
+    ("crm_results", crm_results.build),
 )
