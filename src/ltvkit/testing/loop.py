@@ -50,6 +50,7 @@ class LoopResult:
     results: ResultsReport
     comparison: pd.DataFrame
     files: list[Path]
+    seconds: dict[str, float]
 
 
 def _synthetic_keys(ws: Workspace, shop: SyntheticShop) -> pd.DataFrame:
@@ -74,10 +75,20 @@ def _write(shop: SyntheticShop, lines: pd.DataFrame, directory: Path) -> list[Pa
 
 def run_closed_loop(ws: Workspace, store: OpsStore, shop: SyntheticShop, out: Path, *,
                     effects: dict[str, Effect] | None = None, window_days: int = 30, seed: int = 0,
-                    lang: str = "en", workers: int = 8) -> LoopResult:
+                    lang: str = "en", workers: int = 32) -> LoopResult:
     """Plan the shipped scenarios the day after ``observation_end``, send through a fake LINE server on loopback,
     simulate the customers' response for the shop's holdout period, import it, and measure."""
+    import time
+
     effects = DEMO_EFFECTS if effects is None else effects
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        seconds[name] = round(now - t0, 2)
+        t0 = now
     day = shop.observation_end + dt.timedelta(days=1)
     pred = ws.read_result("predictions").select("customer_key").to_pandas()
     keys = pred["customer_key"].to_numpy(dtype=object)
@@ -86,13 +97,15 @@ def run_closed_loop(ws: Workspace, store: OpsStore, shop: SyntheticShop, out: Pa
     scenarios = load_scenarios(None)
     planned = plan(ws, store, list(scenarios.values()), as_of=day,
                    now=dt.datetime.combine(day, dt.time(10, 0)).replace(tzinfo=ZoneInfo(ws.timezone)))
+    lap("plan")
     with store.begin() as conn:
         conn.execute(sa.update(outbox).where(outbox.c.run_id == planned.run_id).values(expires_at=None))
     settings = ws.settings()
     with FakeLineServer(token="demo-token", keep_texts=False, seed=seed) as line:
         settings = settings.model_copy(update={"line_api_base": line.url,
                                                "line_channel_access_token": SecretStr("demo-token")})
-        sent = send(store, settings, scenarios, workers=workers, batch=100)
+        sent = send(store, settings, scenarios, workers=workers, batch=50)
+    lap("send")
     box = outbox_frame(store)
     zone = ZoneInfo(ws.timezone)
     box["send_at"] = (pd.to_datetime(box["send_at"]).dt.tz_localize("UTC").dt.tz_convert(zone)
@@ -100,11 +113,14 @@ def run_closed_loop(ws: Workspace, store: OpsStore, shop: SyntheticShop, out: Pa
     sends = box.merge(_synthetic_keys(ws, shop), on="customer_key")
     synth_sends = sends.drop(columns=["customer_key"]).rename(columns={"customer_key_synthetic": "customer_key"})
     response = simulate_response(shop, synth_sends, effects, window_days=window_days, seed=seed)
+    lap("response")
     files = _write(shop, response.lines, out)
     ws.import_orders(files if len(files) > 1 else files[0])
+    lap("import")
     results = crm_results(ws, store, window_days=window_days, as_of=shop.holdout_end, lang=lang)
     measured = results.frame()[["scenario", "send_month", "treated", "holdout", "uplift", "uplift_ci_low",
                                 "uplift_ci_high", "adjusted_uplift", "variance_reduction"]]
     truth = response.truth[["scenario", "send_month", "effect_kind", "effect_size", "true_conversion_uplift"]]
     comparison = measured.merge(truth, on=["scenario", "send_month"], how="left")
-    return LoopResult(planned, sent, response.changes, response.truth, results, comparison, files)
+    lap("results")
+    return LoopResult(planned, sent, response.changes, response.truth, results, comparison, files, seconds)
