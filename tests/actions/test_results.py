@@ -223,3 +223,26 @@ def test_report_section_and_excel_sheet_read_stored_results(loop, tmp_path):
         empty.append_order_lines(_lines(["c1"], dt.datetime(2025, 1, 1), "x"))
         r = build_report_data(empty, builders=[("crm_results", section.build)], lang="en")
         assert r.unavailable[0].reason.startswith("no measurement stored yet")
+
+
+def test_full_loop_on_a_small_synthetic_shop(tmp_path, monkeypatch):
+    """history → predictions → plan (shipped scenarios) → fake LINE → simulated response → import → results."""
+    from ltvkit.cli.demo import DEMO_STEPS, DemoContext, run_demo
+
+    keep = ("generate", "export", "import", "products", "truth", "segments", "predict", "recommend", "crm_loop")
+    ctx = DemoContext(out=tmp_path, workspace=tmp_path / "ltv.duckdb", customers=2500, seed=3, lang="en")
+    try:
+        done = run_demo(ctx, steps=[s for s in DEMO_STEPS if s.key in keep])
+    finally:
+        if ctx.ws is not None:
+            ctx.ws.close()
+    assert [r.status for r in done] == ["done"] * len(keep), done[-1].detail
+    cmp = pd.read_csv(tmp_path / "crm_measured_vs_true.csv")
+    assert len(cmp) >= 2 and cmp["true_conversion_uplift"].notna().all()
+    truth = cmp.set_index("scenario")["true_conversion_uplift"]
+    assert truth.get("winback", 0.0) > 0 and truth.get("cross-sell", 0.0) == 0
+    if "vip-thanks" in truth:
+        assert truth["vip-thanks"] <= 0
+    rows = cmp.dropna(subset=["uplift_ci_low"])
+    assert len(rows) and ((rows["uplift_ci_low"] <= rows["true_conversion_uplift"])
+                          & (rows["true_conversion_uplift"] <= rows["uplift_ci_high"])).all()
