@@ -166,8 +166,12 @@ def test_intention_to_treat_failed_stay_treated_and_holdout_never_sends(loop):
     assert row["uplift_ci_low"] < row["uplift"] < row["uplift_ci_high"] and not row["partial"]
     assert row["margin_per_customer_treated"] == pytest.approx(conv[False] * (3000 - 1200 - 90))
     json.dumps(res.to_dict(), default=str)
+    coh = res.cohorts.set_index("period")
+    assert coh["observational"].all() and list(coh.index) == ["before", "after"]
+    assert coh.loc["after", "customers"] == len(set(loop["buyers"]) - {"c0000000"})
+    assert coh.loc["after", "observed_customers"] == 0  # nobody acquired after the start is 90 days old yet
     with loop["shop"].workspace() as ws:
-        assert ws.has_result("crm_results") and ws.has_result("crm_cumulative")
+        assert ws.has_result("crm_results") and ws.has_result("crm_cumulative") and ws.has_result("crm_cohorts")
 
 
 def test_partial_window_and_no_orders_after_sends(loop):
@@ -217,6 +221,7 @@ def test_report_section_and_excel_sheet_read_stored_results(loop, tmp_path):
         s = report.section("crm_results")
         assert s is not None and s.title.startswith("施策の効果検証")
         assert len(s.tables[0].frame) == len(loop["late"].rows) and any("some" in n for n in s.notes)
+        assert [tb.key for tb in s.tables] == ["crm_results", "crm_cumulative", "crm_cohorts"]
         path = report.to_xlsx(tmp_path / "r.xlsx")
     assert len(load_workbook(path).sheetnames) >= 2
     with Workspace() as empty:

@@ -30,7 +30,8 @@ from ..store import Workspace
 from ._ops import OpsStore, outbox
 from ._uplift import adjusted_difference, mde_proportion, newcombe_difference, welch_difference
 
-__all__ = ["COVARIATES", "HORIZONS", "JSON_KEYS", "ResultsReport", "compare_groups", "crm_results", "text"]
+__all__ = ["COVARIATES", "HORIZONS", "JSON_KEYS", "ResultsReport", "cohorts_around_start", "compare_groups",
+           "crm_results", "text"]
 
 COVARIATES = ("due_in_window", "p_alive", "expected_purchases", "predicted_clv", "recency_days", "prior_orders")
 HORIZONS = (30, 60, 90, 180)
@@ -186,6 +187,7 @@ class ResultsReport:
     cumulative: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     lang: str = "en"
+    cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def frame(self) -> pd.DataFrame:
         """The rows with the documented JSON keys first."""
@@ -197,7 +199,8 @@ class ResultsReport:
     def to_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "window_days": self.window_days,
                 "rows": [{k: r.get(k) for k in self.frame().columns} for r in self.rows],
-                "cumulative": self.cumulative.to_dict("records"), "notes": self.notes}
+                "cumulative": self.cumulative.to_dict("records"),
+                "cohorts_observational": self.cohorts.to_dict("records"), "notes": self.notes}
 
     def sentences(self) -> list[str]:
         """One sentence per row: the verdict or why there is none, then the notes."""
@@ -230,6 +233,8 @@ class ResultsReport:
             if r.get("variance_reduction") is not None:
                 vr = r["variance_reduction"]
                 out.append(text("reduction", self.lang, pct=vr * 100, narrow=(1 - math.sqrt(max(1 - vr, 0.0))) * 100))
+        if len(self.cohorts):
+            out.append(text("observational", self.lang))
         return out + self.notes
 
 
@@ -375,13 +380,48 @@ def crm_results(ws: Workspace, store: OpsStore, *, scenario: str | None = None, 
         out.append({**base, **r, "days_covered": round(days, 1), "partial": bool(days < window_days),
                     "detect_lift": settings.crm_detect_lift})
     cum = _cumulative(units, orders, data_end)
-    report = ResultsReport(day, window_days, out, cum, notes, lang)
+    starts = units.groupby("scenario")["send_at"].min()
+    report = ResultsReport(day, window_days, out, cum, notes, lang,
+                           cohorts=cohorts_around_start(ws, starts, day, margin))
     if save and not ws.read_only:
         run_id = ws.start_run("crm_results", as_of=day, params={"scenario": scenario, "window_days": window_days})
         ws.write_result("crm_results", report.frame(), run_id=run_id)
         if len(cum):
             ws.write_result("crm_cumulative", cum, run_id=run_id)
+        if len(report.cohorts):
+            ws.write_result("crm_cohorts", report.cohorts, run_id=run_id)
     return report
+
+
+def cohorts_around_start(ws: Workspace, starts: pd.Series, as_of: dt.date, margin: MarginSettings | None = None,
+                         *, months: int = 3, horizon_days: int = 90) -> pd.DataFrame:
+    """Observational before/after view: customers acquired in the ``months`` months before and after each
+    scenario's first planned send, and their margin per customer in the first ``horizon_days`` after the first
+    order (customers observed that long). Other things change too, so this is not a measurement of the scenario."""
+    t = margin_lines(ws.orders(), margin, ws.products_with_rows())
+    t = t.filter((t.status == "ordered") & (t.order_date <= as_of))
+    per = t.group_by([t.customer_key, t.order_id]).aggregate(at=t.ordered_at.min(), margin=t.margin.sum())
+    frame = per.to_pandas()
+    if not len(frame) or not len(starts):
+        return pd.DataFrame()
+    frame["at"] = pd.to_datetime(frame["at"])
+    first = frame.groupby("customer_key")["at"].transform("min")
+    early = frame.loc[frame["at"] < first + pd.Timedelta(days=horizon_days)]
+    cust = early.groupby("customer_key").agg(first=("at", "min"), margin=("margin", "sum"))
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    rows = []
+    for name, start in starts.items():
+        start = pd.Timestamp(start)
+        for period, lo, hi in (("before", start - pd.DateOffset(months=months), start),
+                               ("after", start, start + pd.DateOffset(months=months))):
+            g = cust.loc[(cust["first"] >= lo) & (cust["first"] < hi)]
+            seen = g.loc[g["first"] + pd.Timedelta(days=horizon_days) <= end]
+            rows.append({"scenario": name, "period": period, "acquired_from": lo.date(),
+                         "acquired_to": (hi - pd.Timedelta(days=1)).date(), "customers": len(g),
+                         "observed_customers": len(seen), "horizon_days": horizon_days,
+                         "margin_per_customer": float(seen["margin"].mean()) if len(seen) else None,
+                         "observational": True})
+    return pd.DataFrame(rows)
 
 
 def _cumulative(units: pd.DataFrame, orders: pd.DataFrame, data_end: pd.Timestamp) -> pd.DataFrame:

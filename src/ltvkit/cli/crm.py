@@ -279,5 +279,8 @@ def results_(
     emit(frame[shown], title=f"ltv crm results as of {report.as_of} ({window_days}-day window)")
     if len(report.cumulative):
         emit(report.cumulative, title="cumulative margin per customer by days since send")
+    if len(report.cohorts):
+        emit(report.cohorts.drop(columns=["observational"]),
+             title="acquisition cohorts before / after each scenario started (observational)")
     for line in report.sentences():
         console.print(line)

@@ -29,7 +29,11 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
     if not len(frame):
         return None
     frame = frame.astype(object).where(frame.notna(), None)
-    cum = ws.read_result("crm_cumulative").to_pandas() if ws.has_result("crm_cumulative") else pd.DataFrame()
+    def same_run(name: str) -> bool:  # a companion table of the latest measurement, not of an older one
+        other = ws.result_run(name) if ws.has_result(name) else None
+        return other is not None and run is not None and other.run_id == run.run_id
+
+    cum = ws.read_result("crm_cumulative").to_pandas() if same_run("crm_cumulative") else pd.DataFrame()
     window = int(frame["window_days"].iloc[0])
     report = ResultsReport(run.as_of, window, frame.to_dict("records"), cum, [], lang)
     cols = ["scenario", "send_month", "treated", "holdout", "conversion_treated", "conversion_holdout", "uplift",
@@ -68,6 +72,18 @@ def build(ws: Workspace, settings: ReportSettings) -> Section | None:
                   "difference": L("Difference", "差")},
             {"treated": "int", "holdout": "int", "days_since_send": "int", "margin_per_customer_treated": "yen",
              "margin_per_customer_holdout": "yen", "difference": "yen"}))
+    if same_run("crm_cohorts"):
+        coh = ws.read_result("crm_cohorts").to_pandas().drop(columns=["observational"], errors="ignore")
+        tables.append(TableBlock(
+            "crm_cohorts", L("Acquisition cohorts before / after a scenario started (observational)",
+                             "シナリオ開始前後の獲得コホート（観察データ）"),
+            coh, {"scenario": labels["scenario"], "period": L("Period", "期間"),
+                  "acquired_from": L("Acquired from", "獲得開始日"), "acquired_to": L("to", "獲得終了日"),
+                  "customers": L("Customers", "顧客数"), "observed_customers": L("Observed that long", "観測済み顧客数"),
+                  "horizon_days": L("Days after first order", "初回購入後日数"),
+                  "margin_per_customer": L("Margin per customer", "1人あたり粗利")},
+            {"customers": "int", "observed_customers": "int", "horizon_days": "int", "margin_per_customer": "yen"},
+            text("observational", lang)))
     intro = L("Treated = every planned message not held out, whatever happened at sending (intention to treat); "
               "the holdout was never sent. Intervals are 95%; see docs/measurement.md.",
               "送信群＝ホールドアウト以外の計画済みメッセージすべて（送信に失敗したものも含む：ITT）。ホールドアウトには"
