@@ -373,8 +373,6 @@ def _crm_loop(ctx: DemoContext) -> str:
     loop.comparison.to_csv(cmp_path, index=False)
     ctx.outputs["crm_measured_vs_true"] = cmp_path
     ctx.measured_vs_true = loop.comparison  # type: ignore[attr-defined]
-    counts = {c.planned + c.holdout for c in loop.plan.scenarios.values()}
-    del counts
     planned = sum(c.planned for c in loop.plan.scenarios.values())
     holdout = sum(c.holdout for c in loop.plan.scenarios.values())
     ch = loop.response_changes
