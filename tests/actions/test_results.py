@@ -77,6 +77,11 @@ def test_small_and_missing_holdouts_give_a_sentence_not_an_interval():
     y = np.r_[np.zeros(180), np.ones(20), [0, 1, 0]].astype(bool)
     r = compare_groups(t, y)
     assert r["note"] == "small_holdout" and r["uplift_ci_low"] is None and r["holdout"] == 3
+    from ltvkit.actions import ResultsReport
+
+    rep = ResultsReport(AS_OF, 30, [{"scenario": "s", "send_month": "2026-01", **r}], pd.DataFrame(), lang="en")
+    assert rep.sentences() == ["s (2026-01): only 3 customers were held out, too few for an interval (at least 30 "
+                               "are needed); the differences shown are not evidence either way."]
     r = compare_groups(np.ones(50, bool), np.zeros(50, bool))
     assert r["note"] == "no_holdout" and r["uplift"] is None
 
