@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     crm_max_attempts: int = _field(8, "Send attempts before a message with transient failures is marked failed.")
     crm_retry_base_seconds: float = _field(30.0, "First retry delay after a transient failure; it doubles "
                                            "with each attempt (capped at an hour), with random jitter.")
+    crm_cost_line: float = _field(3.0, "Cost in yen of one LINE message (the plan's per-message price), "
+                                  "subtracted from a scenario's incremental margin in `ltv crm results`.")
+    crm_cost_email: float = _field(0.1, "Cost in yen of one e-mail sent, for `ltv crm results`.")
+    crm_cost_print: float = _field(30.0, "Cost in yen of one printed insert (同梱チラシ), for `ltv crm results`.")
+    crm_detect_lift: float = _field(0.02, "The conversion lift (0.02 = 2 points) `ltv crm results` says how many "
+                                    "more weeks of sends would take to detect.")
     line_api_base: str = _field("https://api.line.me", "Base URL of the LINE Messaging API (a test server "
                                 "in tests and benchmarks).")
     line_bot_user_id: str = _field("", "The LINE bot's user ID (the `destination` of webhook calls); when set, a "

@@ -17,6 +17,7 @@ from .channels import BaseChannel, Delivery, LineChannel, Message, available_cha
 from .contacts import import_contacts, opt_in, opt_out, set_reachable
 from .linking import format_code, issue_link_codes, normalize_code, redeem_code
 from .plan import PlanReport, holdout_draw, idempotency_key, plan, quiet_hours_shift
+from .results import ResultsReport, compare_groups, crm_results
 from .scenarios import Scenario, load_library, load_scenario, load_scenarios, parse_condition, render
 from .send import SendReport, backoff_seconds, send
 from .status import outbox_frame, status
@@ -29,10 +30,13 @@ __all__ = [
     "Message",
     "OpsStore",
     "PlanReport",
+    "ResultsReport",
     "Scenario",
     "SendReport",
     "available_channels",
     "backoff_seconds",
+    "compare_groups",
+    "crm_results",
     "default_ops_url",
     "holdout_draw",
     "format_code",

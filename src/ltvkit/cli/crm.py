@@ -7,18 +7,21 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
     CsvOpt,
     JsonOpt,
+    LangOpt,
     OutOpt,
     WorkspaceOpt,
     console,
     emit,
     open_workspace,
     parse_date,
+    use_lang,
 )
 
 crm_app = typer.Typer(name="crm", no_args_is_help=True,
@@ -241,3 +244,49 @@ def outbox_(
     with _store(workspace) as store:
         frame = outbox_frame(store, scenario=scenario, state=state)
     emit(frame, json_=json_, csv_=csv_, out=out, title="ltv crm outbox")
+
+
+@crm_app.command("results")
+def results_(
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    scenario: Annotated[str | None, typer.Option("--scenario", help="Only this scenario.")] = None,
+    window_days: Annotated[int, typer.Option("--window-days", help="Days after the planned send time.")] = 30,
+    as_of: AsOfOpt = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    out: OutOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Did it work? Per scenario and send month: treated (planned, not held out, whatever happened at sending) vs
+    holdout, conversion and margin uplift with 95% intervals, the estimate adjusted on plan-time predictions, the
+    minimum detectable effect, and the incremental margin after message costs (docs/measurement.md).
+
+    \b
+    Example:
+        ltv crm results --window-days 30 --json
+    """
+    from ..actions import crm_results
+
+    lang = use_lang(lang)
+    with open_workspace(workspace) as ws, _store(workspace) as store:
+        report = crm_results(ws, store, scenario=scenario, window_days=window_days, as_of=parse_date(as_of),
+                             lang=lang, save=not ws.read_only)
+    frame = report.frame()
+    if json_ or csv_ or out is not None:
+        emit(frame, json_=json_, csv_=csv_, out=out,
+             meta={"as_of": report.as_of, "window_days": window_days} if json_ else None)
+        if not (json_ or csv_):
+            for line in report.sentences():
+                console.print(line)
+        return
+    shown = ["scenario", "send_month", "treated", "holdout", "conversion_treated", "conversion_holdout", "uplift",
+             "uplift_ci_low", "uplift_ci_high", "adjusted_uplift", "variance_reduction",
+             "margin_uplift_per_customer", "incremental_margin_after_cost", "mde"]
+    emit(frame[shown], title=t("cli.crm.results_title", lang, as_of=str(report.as_of), days=window_days))
+    if len(report.cumulative):
+        emit(report.cumulative, title=t("report.crm.cumulative_margin_per_customer_by_days_s", lang))
+    if len(report.cohorts):
+        emit(report.cohorts.drop(columns=["observational"]),
+             title=t("report.crm.acquisition_cohorts_before_after_a_scena", lang))
+    for line in report.sentences():
+        console.print(line, markup=False)

@@ -337,3 +337,41 @@ def _print_results(results: list[StepResult], ctx: DemoContext, lang: str) -> No
     console.print(where)
     if "workspace" in ctx.outputs:
         console.print(t("demo.next", lang, workspace=str(ctx.outputs["workspace"])), markup=False)
+
+
+# -- the closed loop: plan, send, response, results (issue 15) ---------------------------------------------------
+
+@demo_step("crm_loop", before="report")
+def _crm_loop(ctx: DemoContext) -> str:
+    from ..actions import OpsStore, default_ops_url
+    from ..testing.loop import run_closed_loop
+
+    url = default_ops_url(ctx.workspace)
+    for suffix in ("", "-wal", "-shm"):  # the demo's own ops store from an earlier run
+        Path(str(ctx.workspace.with_name(ctx.workspace.stem + ".ops.sqlite")) + suffix).unlink(missing_ok=True)
+    with OpsStore(url) as store:
+        loop = run_closed_loop(ctx.ws, store, ctx.shop, ctx.out / "exports_after_sends", seed=ctx.seed,
+                               lang=ctx.lang)
+    ctx.outputs["ops_store"] = ctx.workspace.with_name(ctx.workspace.stem + ".ops.sqlite")
+    ctx.outputs["response_exports"] = ctx.out / "exports_after_sends"
+    path = ctx.out / "crm_results.csv"
+    loop.results.frame().to_csv(path, index=False)
+    ctx.outputs["crm_results"] = path
+    cmp_path = ctx.out / "crm_measured_vs_true.csv"
+    loop.comparison.to_csv(cmp_path, index=False)
+    ctx.outputs["crm_measured_vs_true"] = cmp_path
+    ctx.measured_vs_true = loop.comparison  # type: ignore[attr-defined]
+    planned = sum(c.planned for c in loop.plan.scenarios.values())
+    holdout = sum(c.holdout for c in loop.plan.scenarios.values())
+    ch = loop.response_changes
+    n = {k: format_number(v, ctx.lang) for k, v in {
+        "planned": planned, "holdout": holdout, "sent": loop.send.sent, "induced": ch["induced_orders"],
+        "moved": ch["moved_orders"], "dropped": ch["dropped_orders"], "rows": len(loop.comparison)}.items()}
+    lines = [t("demo.detail.crm_loop", ctx.lang, **n)]
+    for r in loop.comparison.itertuples(index=False):
+        if r.uplift_ci_low is None or r.uplift_ci_low != r.uplift_ci_low:
+            continue
+        lines.append(t("demo.detail.crm_row", ctx.lang, scenario=r.scenario, uplift=f"{r.uplift * 100:+.1f}",
+                       lo=f"{r.uplift_ci_low * 100:+.1f}", hi=f"{r.uplift_ci_high * 100:+.1f}",
+                       true=f"{(r.true_conversion_uplift or 0) * 100:+.1f}"))
+    return "\n".join(lines)

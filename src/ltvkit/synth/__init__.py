@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from .generator import DEFAULT_PARAMS, MALLS, generate_shop
+from .response import Effect, ResponseResult, simulate_experiment, simulate_response
 from .shop import LINE_COLUMNS, SyntheticShop
 from .writers import (
     EXPORT_FORMATS,
@@ -22,10 +23,14 @@ from .writers import (
 __all__ = [
     "DEFAULT_PARAMS",
     "EXPORT_FORMATS",
+    "Effect",
     "LINE_COLUMNS",
     "MALLS",
+    "ResponseResult",
     "SyntheticShop",
     "generate_shop",
+    "simulate_experiment",
+    "simulate_response",
     "write_export",
     "write_generic_parquet",
     "write_rakuten_csv",

@@ -7,7 +7,7 @@ lists the analysis as not available yet.
 
 from __future__ import annotations
 
-from . import cac, cohorts, f2, kpi, ltvlab, points, predictive, recommend, segments
+from . import cac, cohorts, crm_results, f2, kpi, ltvlab, points, predictive, recommend, segments
 
 __all__ = ["BUILDERS"]
 
@@ -21,4 +21,5 @@ BUILDERS = (
     ("predictive", predictive.build),
     ("recommend", recommend.build),
     ("ltvlab", ltvlab.build),
+    ("crm_results", crm_results.build),
 )
