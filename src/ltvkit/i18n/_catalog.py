@@ -756,7 +756,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "label.expires_after_days": {"ja": "有効期限（日）", "en": "expires after days"},
     "label.languages": {"ja": "言語", "en": "languages"},
     "label.planned": {"ja": "配信予定", "en": "planned"},
-    "label.skipped": {"ja": "対象外（理由別）", "en": "skipped"},
+    "label.skipped": {"ja": "対象外", "en": "skipped"},
     "label.note": {"ja": "備考", "en": "note"},
     "label.state": {"ja": "状態", "en": "state"},
     "label.reachable": {"ja": "配信可能", "en": "reachable"},
