@@ -126,8 +126,12 @@ class OpsStoreError(StoreError):
 class DeliveryError(LtvkitError):
     """A channel could not deliver a message."""
 
-    def __init__(self, message: str, *, channel: str = "", retryable: bool = False) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "", *, channel: str = "", retryable: bool = False, key: str | None = None,
+                 **params: object) -> None:
+        if key is not None and not message:
+            super().__init__(key=key, **params)
+        else:
+            super().__init__(message)
         self.channel = channel
         self.retryable = retryable
 

@@ -154,11 +154,16 @@ def test_plan_time_errors_plan_nothing(shop, extra, expect):
 def test_cli_prints_one_sentence_and_exits_1(shop):
     write_scenario(shop.scenarios_dir, "broken", "name: broken\ntrigger: {kind: segment, once_per_days: 7}\n"
                    "audience:\n  - ltv > 3\ntemplate: {ja: hi}\n")
-    r = shop.ltv("crm", "plan", "--all", "--as-of", AS_OF.isoformat(), "--scenarios", str(shop.scenarios_dir))
+    args = ("crm", "plan", "--all", "--as-of", AS_OF.isoformat(), "--scenarios", str(shop.scenarios_dir))
+    r = shop.ltv(*args, "--lang", "en")
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: Scenario file ") and "unknown column 'ltv'" in lines[0]
     assert "Traceback" not in r.stderr
+    r = shop.ltv(*args)  # the default language is Japanese
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and lines[0].startswith("エラー: シナリオファイル ")
+    assert "列 'ltv' はありません" in lines[0] and "Traceback" not in r.stderr
     assert _outbox_rows(shop) == 0
 
 

@@ -134,6 +134,9 @@ def test_csv_codes_are_stable_unique_and_expire(shop, tmp_path, capsys):
 def test_missing_font_fails_with_one_sentence(shop, tmp_path, monkeypatch, capsys):
     ws, _ = shop
     monkeypatch.setenv("LTV_INSERTS_FONT", str(tmp_path / "nope.ttf"))
-    assert main(["inserts", "--orders-since", "2026-11-01", "--out", str(tmp_path / "x.pdf"),
-                 "--workspace", str(ws)]) == 1
+    args = ["inserts", "--orders-since", "2026-11-01", "--out", str(tmp_path / "x.pdf"), "--workspace", str(ws)]
+    assert main([*args, "--lang", "en"]) == 1
     assert capsys.readouterr().err.strip() == f"Error: LTV_INSERTS_FONT={tmp_path / 'nope.ttf'} is not a font file."
+    assert main(args) == 1  # the default language is Japanese
+    assert capsys.readouterr().err.strip() == (f"エラー: LTV_INSERTS_FONT={tmp_path / 'nope.ttf'} "
+                                               "はフォントファイルではありません。")

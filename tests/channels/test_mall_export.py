@@ -105,5 +105,7 @@ def test_contacts_list(shop, capsys):
     assert rows["b"]["reachable"] == ["email"] and rows["b"]["unreachable"] == ["line"]
     assert rows["c"]["reachable"] == ["line"] and rows["c"]["line_linked_at"] and rows["c"]["line_following"]
     assert "@" not in out and "Ub" not in out  # no addresses
-    assert main(["contacts", "list", "--workspace", str(ws)]) == 0
+    assert main(["contacts", "list", "--workspace", str(ws), "--lang", "en"]) == 0
     assert "ltv contacts list" in capsys.readouterr().out
+    assert main(["contacts", "list", "--workspace", str(ws)]) == 0  # the default language is Japanese
+    assert "連絡先" in capsys.readouterr().out

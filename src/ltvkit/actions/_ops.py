@@ -266,7 +266,8 @@ class OpsStore:
                 self.engine = sa.create_engine(_engine_url(url), pool_pre_ping=True, pool_size=8)
             self.migrate()
         except sa.exc.SQLAlchemyError as exc:
-            raise OpsStoreError(f"Cannot open the ops store {self.safe_url}: {str(exc).splitlines()[0]}.") from exc
+            raise OpsStoreError(key="err.ops_store_open", url=self.safe_url,
+                                detail=str(exc).splitlines()[0]) from exc
 
     @property
     def dialect(self) -> str:
@@ -329,8 +330,7 @@ class OpsStore:
         done = self.applied_migrations()
         unknown = [n for n in done if n not in known]
         if unknown:
-            raise MigrationError(f"The ops store {self.safe_url} was written by a newer ltvkit (migration "
-                                 f"{unknown[0]!r}); upgrade ltvkit to use it.")
+            raise MigrationError(key="err.ops_store_newer", url=self.safe_url, migration=repr(unknown[0]))
         applied = []
         for migration in OPS_MIGRATIONS:
             if migration.name in done:
@@ -347,8 +347,8 @@ class OpsStore:
                     migration.apply(conn)
                     conn.execute(_migrations_table.insert().values(name=migration.name, applied_at=utcnow()))
             except sa.exc.SQLAlchemyError as exc:
-                raise MigrationError(f"Ops-store migration {migration.name} failed: "
-                                     f"{str(exc).splitlines()[0]}.") from exc
+                raise MigrationError(key="err.ops_store_migration", name=migration.name,
+                                     detail=str(exc).splitlines()[0]) from exc
             applied.append(migration.name)
         return applied
 

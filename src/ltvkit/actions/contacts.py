@@ -34,11 +34,11 @@ def _read(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",",
                                 encoding="utf-8-sig")
         else:
-            raise InputError(f"Cannot read contacts from {path.name}: use a .csv or .parquet file.")
+            raise InputError(key="err.contacts_extension", name=path.name)
     except FileNotFoundError:
-        raise InputError(f"No contacts file at {path}.") from None
+        raise InputError(key="err.contacts_no_file", path=str(path)) from None
     except (ValueError, OSError) as exc:
-        raise InputError(f"Cannot read contacts from {path.name}: {exc}.") from None
+        raise InputError(key="err.contacts_unreadable", name=path.name, reason=str(exc)) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     return frame
 
@@ -53,7 +53,7 @@ def _flag(value: Any, line: int, path: str) -> bool | None:
         return True
     if text in _FALSE:
         return None if text == "" else False
-    raise InputError(f"{path}, line {line}, column opt_out: {value!r} is not true/false (1/0, yes/no).")
+    raise InputError(key="err.contacts_bad_opt_out", path=str(path), line=line, value=repr(value))
 
 
 def import_contacts(store: OpsStore, data: str | os.PathLike[str] | pd.DataFrame, *,
@@ -70,12 +70,11 @@ def import_contacts(store: OpsStore, data: str | os.PathLike[str] | pd.DataFrame
     frame = data.copy() if isinstance(data, pd.DataFrame) else _read(Path(data))
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "customer_key" not in frame.columns:
-        raise InputError(f"{name} has no customer_key column; a contacts file needs customer_key and any of "
-                         "line_user_id, email, opt_out, consent_source.")
+        raise InputError(key="err.contacts_no_key_column", name=name)
     unknown = [c for c in frame.columns if c not in CONTACT_COLUMNS]
     if unknown:
-        raise InputError(f"{name} has column(s) {', '.join(unknown)} that a contacts file does not take; "
-                         f"use {', '.join(CONTACT_COLUMNS)}.")
+        raise InputError(key="err.contacts_unknown_columns", name=name, columns=", ".join(unknown),
+                         known=", ".join(CONTACT_COLUMNS))
     frame = frame.astype(object).where(frame.notna(), None)
     now = utcnow()
     address_cols = [c for c in ("line_user_id", "email") if c in frame.columns]
@@ -83,7 +82,7 @@ def import_contacts(store: OpsStore, data: str | os.PathLike[str] | pd.DataFrame
     for i, rec in enumerate(frame.to_dict("records")):
         key = rec.get("customer_key")
         if key is None or not str(key).strip():
-            raise InputError(f"{name}, line {i + 2}, column customer_key: the key is empty.")
+            raise InputError(key="err.contacts_empty_key_line", name=name, line=i + 2)
         key = str(key).strip()
         if address_cols:
             row = {"customer_key": key, "source": source, "updated_at": now}
@@ -110,7 +109,7 @@ def import_contacts(store: OpsStore, data: str | os.PathLike[str] | pd.DataFrame
 
 def _consent(store: OpsStore, key: str, channel: str, opted_out: bool, source: str) -> None:
     if not key.strip():
-        raise InputError("The customer key is empty.")
+        raise InputError(key="err.contacts_empty_key")
     now = utcnow()
     with store.begin() as conn:
         conn.execute(consent_ledger.insert().values(customer_key=key, channel=channel,

@@ -85,14 +85,13 @@ def find_cjk_font(configured: Path | None = None) -> Path:
     """The Japanese font to embed: ``LTV_INSERTS_FONT`` when set, else Noto Sans CJK where systems put it."""
     if configured is not None:
         if not Path(configured).is_file():
-            raise InputError(f"LTV_INSERTS_FONT={configured} is not a font file.")
+            raise InputError(key="err.inserts_font_not_file", path=str(configured))
         return Path(configured)
     for pattern in FONT_GLOBS:
         hits = sorted(glob.glob(os.path.expanduser(pattern), recursive=True))
         if hits:
             return Path(hits[0])
-    raise InputError("No Japanese font was found for the inserts; install Noto Sans CJK (`apt-get install "
-                     "fonts-noto-cjk`) or set LTV_INSERTS_FONT to a .ttf, .otf or .ttc file.")
+    raise InputError(key="err.inserts_no_font")
 
 
 def _read_tips(path: Path | None) -> dict[str, str]:
@@ -102,9 +101,9 @@ def _read_tips(path: Path | None) -> dict[str, str]:
         with open(path, encoding="utf-8-sig", newline="") as f:
             rows = list(csv.DictReader(f))
     except OSError as exc:
-        raise InputError(f"Cannot read the tips file {path}: {exc.strerror}.") from None
+        raise InputError(key="err.inserts_tips_unreadable", path=str(path), reason=str(exc.strerror)) from None
     if rows and not {"match", "tip"} <= set(rows[0]):
-        raise InputError(f"The tips file {path.name} needs the columns match (a SKU or category) and tip.")
+        raise InputError(key="err.inserts_tips_columns", name=path.name)
     return {str(r["match"]).strip(): str(r["tip"]).strip() for r in rows if r.get("match") and r.get("tip")}
 
 
@@ -124,7 +123,7 @@ def plan_inserts(ws: Workspace, store: OpsStore, settings: Settings, *, since: d
              .select("source", "order_id", "line_no", "customer_key", "order_date", "sku", "product_name",
                      "category").to_pandas())
     if lines.empty:
-        raise MissingDataError(f"No orders on or after {since}; check --orders-since or import the latest orders.")
+        raise MissingDataError(key="err.inserts_no_orders", since=str(since))
     lines = lines.sort_values(["source", "order_id", "line_no"])
     tip_map = _read_tips(tips)
     recs: dict[str, list[str]] = {}

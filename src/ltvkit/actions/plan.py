@@ -190,15 +190,13 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
     run = _latest_run(ws, "predictions", as_of, run_id, all_runs)
     if run is None:
         if run_id is not None:
-            raise MissingDataError(f"Run {run_id} stored no predictions; see `ltv runs list --kind predictions`.")
-        raise MissingDataError(f"No predictions are stored as of {as_of} or earlier; run `ltv predict` (and "
-                               "`ltv segments`) first.")
+            raise MissingDataError(key="err.plan_run_no_predictions", run_id=run_id)
+        raise MissingDataError(key="err.plan_no_predictions", as_of=str(as_of))
     day = run.as_of
     assert day is not None
     rfm_run = _same_day(all_runs, "segments_rfm", day)
     if rfm_run is None:
-        raise MissingDataError(f"Planning reads RFM segments as of {day} (the day of predictions run "
-                               f"{run.run_id}); run `ltv segments --as-of {day}` first.")
+        raise MissingDataError(key="err.plan_no_segments", day=str(day), run_id=run.run_id)
     t = ws.read_result("predictions", run_id=run.run_id)
     frame = t.to_pyarrow().to_pandas()
     rfm = ws.read_result("segments_rfm", run_id=rfm_run.run_id).to_pyarrow().to_pandas()
@@ -259,11 +257,10 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
         where = scenario.where(f"audience[{i}]")
         if cond.column not in frame.columns:
             if missing and cond.column in missing:
-                raise ScenarioError(f"Scenario file {where}: column {cond.column!r} is not stored for this run; "
-                                    f"run {missing[cond.column]} first.")
+                raise ScenarioError(key="err.audience_column_not_stored", where=where, column=repr(cond.column),
+                                    command=missing[cond.column])
             known = ", ".join(sorted(c for c in frame.columns if c != "customer_key"))
-            raise ScenarioError(f"Scenario file {where}: unknown column {cond.column!r}; audience columns are "
-                                f"{known}.")
+            raise ScenarioError(key="err.audience_unknown_column", where=where, column=repr(cond.column), known=known)
         col = frame[cond.column]
         values = cond.value if isinstance(cond.value, list) else [cond.value]
         numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
@@ -291,8 +288,8 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
                 left = col.astype(object).to_numpy()
                 right = list(values)
         except TypeError as exc:
-            raise ScenarioError(f"Scenario file {where}: column {cond.column!r} holds {exc.args[0]}, so "
-                                f"{cond.text!r} cannot compare it.") from None
+            raise ScenarioError(key=f"err.audience_compare_{exc.args[0].replace('/', '_')}", where=where,
+                                column=repr(cond.column), condition=repr(cond.text)) from None
         op = cond.op
         with np.errstate(invalid="ignore"):
             if op in ("in", "not in"):
@@ -311,7 +308,7 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
                         try:
                             m[valid] = ops[op](left[valid].astype(str), r)
                         except TypeError:
-                            raise ScenarioError(f"Scenario file {where}: {cond.text!r} cannot order text.") from None
+                            raise ScenarioError(key="err.audience_order_text", where=where, condition=repr(cond.text)) from None
                 else:
                     m = ops[op](left, r)
                     m &= ~pd.isna(left)
@@ -544,7 +541,7 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
         cand, note = _candidates(s, inputs, plan_day)
         if note is not None:
             if explicit:
-                raise MissingDataError(f"Scenario {s.name} needs data that is missing: {note}.")
+                raise MissingDataError(key="err.plan_scenario_missing_data", name=s.name, note=str(note))
             report.scenarios[s.name].not_planned = note
             continue
         if len(cand):

@@ -217,9 +217,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _sentence(text: str) -> str:
-    text = text.strip().rstrip(".")
-    return text + "."
+def _detail(text: str) -> str:
+    """A detail (pydantic's or Jinja's English words) put inside a catalogue sentence that ends with a full stop."""
+    return str(text).strip().rstrip(".")
 
 
 def load_scenario(path: str | Path, *, text: str | None = None, label: str | None = None) -> Scenario:
@@ -230,17 +230,19 @@ def load_scenario(path: str | Path, *, text: str | None = None, label: str | Non
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ScenarioError(f"Cannot read scenario file {shown}: {exc.strerror}.") from None
+            raise ScenarioError(key="err.scenario_unreadable", path=shown, reason=str(exc.strerror)) from None
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(f"Scenario file {shown}{where} is not valid YAML: {problem}.") from None
+        problem = str(getattr(exc, "problem", None) or str(exc))
+        if mark is not None:
+            raise ScenarioError(key="err.scenario_yaml_line", path=shown, line=mark.line + 1,
+                                problem=problem) from None
+        raise ScenarioError(key="err.scenario_yaml", path=shown, problem=problem) from None
     if not isinstance(data, dict) or node is None:
-        raise ScenarioError(f"Scenario file {shown} must hold a mapping with name, trigger, channels and template.")
+        raise ScenarioError(key="err.scenario_not_mapping", path=shown)
     lines = _node_lines(node)
     try:
         scenario = Scenario.model_validate({**data, "path": shown, "lines": lines})
@@ -260,8 +262,11 @@ def load_scenario(path: str | Path, *, text: str | None = None, label: str | Non
             msg = "this field is required"
         elif err["type"] == "extra_forbidden":
             msg = "this is not a scenario field"
-        at = f", line {line}" if line else ""
-        raise ScenarioError(_sentence(f"Scenario file {shown}{at}, field {field}: {msg}")) from None
+        detail = _detail(msg)
+        if line:
+            raise ScenarioError(key="err.scenario_field_line", path=shown, line=line, field=field,
+                                detail=detail) from None
+        raise ScenarioError(key="err.scenario_field", path=shown, field=field, detail=detail) from None
     check_templates(scenario)
     return scenario
 
@@ -283,12 +288,12 @@ def load_scenarios(directory: str | Path | None = None, *, library: bool = True)
     if directory is not None:
         d = Path(directory)
         if not d.is_dir():
-            raise ScenarioError(f"The scenarios directory {d} does not exist.")
+            raise ScenarioError(key="err.scenario_dir_missing", path=str(d))
         own: dict[str, str] = {}
         for path in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
             s = load_scenario(path)
             if s.name in own:
-                raise ScenarioError(f"Scenario file {path}, field name: {s.name!r} is also the name in {own[s.name]}.")
+                raise ScenarioError(key="err.scenario_duplicate_name", path=str(path), name=repr(s.name), other=own[s.name])
             own[s.name] = str(path)
             found[s.name] = s
     return dict(sorted(found.items()))
@@ -317,13 +322,12 @@ def check_templates(scenario: Scenario) -> None:
         try:
             ast = env.parse(source)
         except TemplateSyntaxError as exc:
-            raise ScenarioError(_sentence(f"Scenario file {scenario.where(field)}: template syntax error "
-                                          f"({exc.message})")) from None
+            raise ScenarioError(key="err.scenario_template_syntax", where=scenario.where(field),
+                                detail=str(exc.message)) from None
         unknown = sorted(meta.find_undeclared_variables(ast) - set(CONTEXT_VARIABLES))
         if unknown:
-            raise ScenarioError(_sentence(
-                f"Scenario file {scenario.where(field)}: unknown template variable {unknown[0]!r}; templates "
-                f"may use {', '.join(sorted(CONTEXT_VARIABLES))}"))
+            raise ScenarioError(key="err.scenario_template_variable", where=scenario.where(field),
+                                name=repr(unknown[0]), known=", ".join(sorted(CONTEXT_VARIABLES)))
 
 
 def sample_context(scenario: Scenario, shop: str = "") -> dict[str, Any]:
@@ -342,5 +346,5 @@ def render(scenario: Scenario, lang: str, context: dict[str, Any], *, html: bool
     try:
         return environment(html).from_string(source).render(**context).strip()
     except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
-        raise ScenarioError(_sentence(f"Scenario file {scenario.where(field)}: the template cannot be rendered "
-                                      f"({exc})")) from None
+        raise ScenarioError(key="err.scenario_template_render", where=scenario.where(field),
+                            detail=str(exc)) from None

@@ -287,13 +287,13 @@ def reply_inbound(store: OpsStore, line: LineChannel, key: str, text: str) -> De
     from ..exceptions import InputError
 
     if not text.strip():
-        raise InputError("The reply text is empty.")
+        raise InputError(key="err.line_reply_empty")
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(inbound.c.id, inbound.c.line_user_id).where(inbound.c.key == key)).first()
     if row is None:
-        raise InputError(f"No inbound message {key!r}; `ltv line inbox` lists them.")
+        raise InputError(key="err.line_no_inbound", key_=repr(key))
     if not row.line_user_id:
-        raise InputError(f"Inbound message {key} has no LINE user to answer.")
+        raise InputError(key="err.line_inbound_no_user", key_=str(key))
     retry_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ltv-reply:{key}:{text}"))
     from .channels import Message
 

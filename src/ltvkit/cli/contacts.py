@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import format_number
+from ..i18n import t as _t
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, open_workspace, use_lang
 
 contacts_app = typer.Typer(name="contacts", no_args_is_help=True,
                            help="Contacts (LINE user IDs, e-mail) and consent, kept in the ops store only.")
@@ -31,6 +33,7 @@ def import_(
     source: Annotated[str, typer.Option("--source", help="How these contacts were obtained (recorded).")] = "file",
     workspace: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Store contacts and consent in the ops store; prints counts only, never the data.
 
@@ -41,8 +44,9 @@ def import_(
     from ..actions import import_contacts
     from ..exceptions import InputError
 
+    lang = use_lang(lang)
     if file is None and not from_workspace:
-        raise InputError("Give a contacts FILE or --from-workspace.")
+        raise InputError(key="err.contacts_no_source")
     totals = {"contacts": 0, "opt_outs": 0, "opt_ins": 0}
     with _store(workspace) as store:
         if from_workspace:
@@ -58,8 +62,9 @@ def import_(
     if json_:
         emit(totals, json_=True)
     else:
-        console.print(f"Stored {totals['contacts']:,} contacts; recorded {totals['opt_outs']:,} opt-outs and "
-                      f"{totals['opt_ins']:,} opt-ins.")
+        console.print(_t("cli.contacts.imported", lang, contacts=format_number(totals["contacts"], lang),
+                         opt_outs=format_number(totals["opt_outs"], lang),
+                         opt_ins=format_number(totals["opt_ins"], lang)), markup=False)
 
 
 ChannelOpt = Annotated[str, typer.Option("--channel", help="One channel (line, email, …) or all.")]
@@ -71,13 +76,15 @@ def optout(
     channel: ChannelOpt = "all",
     source: Annotated[str, typer.Option("--source", help="How the opt-out reached the shop.")] = "cli",
     workspace: WorkspaceOpt = DEFAULT_WS,
+    lang: LangOpt = None,
 ) -> None:
     """Record an opt-out in the consent ledger: nothing more is sent on that channel, planned messages included."""
     from ..actions import opt_out
 
+    lang = use_lang(lang)
     with _store(workspace) as store:
         opt_out(store, key, channel=channel, source=source)
-    console.print(f"Recorded the opt-out of {key} from {channel}.")
+    console.print(_t("cli.contacts.opted_out", lang, key=key, channel=_channel(channel, lang)), markup=False)
 
 
 @contacts_app.command("optin")
@@ -86,10 +93,17 @@ def optin(
     channel: ChannelOpt = "all",
     source: Annotated[str, typer.Option("--source", help="How the consent was given.")] = "cli",
     workspace: WorkspaceOpt = DEFAULT_WS,
+    lang: LangOpt = None,
 ) -> None:
     """Record consent (an opt-in) in the consent ledger."""
     from ..actions import opt_in
 
+    lang = use_lang(lang)
     with _store(workspace) as store:
         opt_in(store, key, channel=channel, source=source)
-    console.print(f"Recorded the opt-in of {key} to {channel}.")
+    console.print(_t("cli.contacts.opted_in", lang, key=key, channel=_channel(channel, lang)), markup=False)
+
+
+def _channel(channel: str, lang: str) -> str:
+    """The channel as people read it (``all`` is every channel)."""
+    return _t("cli.contacts.all_channels", lang) if channel == "all" else channel

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit
+from ..i18n import t
+from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, use_lang
 from .contacts import _store, contacts_app
 
 
 @contacts_app.command("list")
-def list_(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
+def list_(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False, lang: LangOpt = None) -> None:
     """List customers with contacts: channels with an address, reachable ones, LINE link time, opt-outs
     (never the addresses themselves).
 
@@ -17,13 +18,14 @@ def list_(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
     """
     from ..actions.reach import contact_rows
 
+    lang = use_lang(lang)
     with _store(workspace) as store:
         rows = contact_rows(store)
     if json_:
         emit(rows, json_=True)
         return
     if not rows:
-        console.print("No contacts are stored; see `ltv contacts import`.")
+        console.print(t("cli.contacts.none", lang), markup=False)
         return
     emit([{**r, **{k: ", ".join(r[k]) for k in ("channels", "reachable", "unreachable", "opted_out")}}
-          for r in rows], title="ltv contacts list")
+          for r in rows], title=t("cli.contacts.title.list", lang))

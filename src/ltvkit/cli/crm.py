@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..i18n import t
-from ._app import app
+from ..i18n import format_number, t
+from ._app import app, current_lang
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
@@ -54,13 +54,15 @@ def _store(workspace: Path):  # noqa: ANN202
 
 
 @crm_app.command("scenarios")
-def scenarios_(workspace: WorkspaceOpt = DEFAULT_WS, scenarios: ScenariosOpt = None, json_: JsonOpt = False) -> None:
+def scenarios_(workspace: WorkspaceOpt = DEFAULT_WS, scenarios: ScenariosOpt = None, json_: JsonOpt = False,
+               lang: LangOpt = None) -> None:
     """List the scenarios: the shipped library and the shop's own (--scenarios DIR), validated.
 
     \b
     Example:
         ltv crm scenarios --scenarios shop/scenarios
     """
+    lang = use_lang(lang)
     found = _scenarios(workspace, scenarios)
     rows = [{"name": s.name, "trigger": s.trigger.kind, "channels": ", ".join(s.channels),
              "holdout": s.holdout, "priority": s.priority, "expires_after_days": s.expires_after_days,
@@ -70,7 +72,7 @@ def scenarios_(workspace: WorkspaceOpt = DEFAULT_WS, scenarios: ScenariosOpt = N
         emit(rows, json_=True)
     else:
         emit([{k: v for k, v in r.items() if k not in ("description", "file")} for r in rows],
-             title="ltv crm scenarios")
+             title=t("cli.crm.title.scenarios", lang))
 
 
 def _plan(workspace: Path, scenario: list[str] | None, all_: bool, as_of: str | None, run: int | None,
@@ -80,11 +82,11 @@ def _plan(workspace: Path, scenario: list[str] | None, all_: bool, as_of: str | 
 
     found = _scenarios(workspace, scenarios)
     if scenario and all_:
-        raise InputError("Choose --scenario NAME or --all, not both.")
+        raise InputError(key="err.crm_scenario_or_all")
     if scenario:
         unknown = [n for n in scenario if n not in found]
         if unknown:
-            raise InputError(f"No scenario {unknown[0]!r}; `ltv crm scenarios` lists {', '.join(found)}.")
+            raise InputError(key="err.crm_unknown_scenario", name=repr(unknown[0]), known=", ".join(found))
         chosen = [found[n] for n in scenario]
     else:
         chosen = list(found.values())
@@ -101,8 +103,10 @@ def _print_plan(report, json_: bool) -> None:  # noqa: ANN001
     rows = [{"scenario": k, "eligible": v["eligible"], "planned": v["planned"], "holdout": v["holdout"],
              "skipped": ", ".join(f"{r} {n:,}" for r, n in v["skipped"].items()),
              "note": v.get("not_planned", "")} for k, v in data["scenarios"].items()]
-    emit(rows, title=f"ltv crm plan as of {data['as_of']} (results of run {data['run_id']}, as of "
-                     f"{data['results_as_of']}; send at {data['send_at']})" + (" — dry run" if data["dry_run"] else ""))
+    lang = current_lang()
+    emit(rows, title=t("cli.crm.title.plan_dry_run" if data["dry_run"] else "cli.crm.title.plan", lang,
+                       as_of=data["as_of"], run_id=data["run_id"], results_as_of=data["results_as_of"],
+                       send_at=data["send_at"]))
 
 
 @crm_app.command("plan")
@@ -115,6 +119,7 @@ def plan_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be planned; write nothing.")] = False,
     scenarios: ScenariosOpt = None,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Plan who is due for which scenario into the outbox, from the stored results of one pipeline run.
 
@@ -125,6 +130,7 @@ def plan_(
     Example:
         ltv crm plan --all --as-of 2025-12-31 --json
     """
+    use_lang(lang)
     _print_plan(_plan(workspace, scenario, all_, as_of, run, dry_run, scenarios), json_)
 
 
@@ -134,9 +140,9 @@ def _send(workspace: Path, channel: str | None, limit: int | None, workers: int,
     from ..exceptions import InputError
 
     if workers < 1 or workers > 64:
-        raise InputError("--workers must be between 1 and 64.")
+        raise InputError(key="err.crm_workers")
     if limit is not None and limit < 0:
-        raise InputError("--limit must be 0 or more.")
+        raise InputError(key="err.crm_limit")
     found = _scenarios(workspace, scenarios)
     with _store(workspace) as store:
         return send(store, _settings(workspace), found, channel=channel, limit=limit, workers=workers, wait=wait)
@@ -147,11 +153,12 @@ def _print_send(report, json_: bool) -> None:  # noqa: ANN001
     if json_:
         emit(data, json_=True)
         return
-    emit({k: v for k, v in data.items() if k not in ("paused", "failures")}, title="ltv crm send")
+    lang = current_lang()
+    emit({k: v for k, v in data.items() if k not in ("paused", "failures")}, title=t("cli.crm.title.send", lang))
     for reason, n in data["failures"].items():
-        console.print(f"failed: {reason} {n:,}")
+        console.print(t("cli.crm.failed", lang, reason=reason, count=format_number(n, lang)), markup=False)
     for ch, why in data["paused"].items():
-        console.print(f"Channel {ch} is paused: {why}")
+        console.print(t("cli.crm.channel_paused", lang, channel=ch, reason=why), markup=False)
 
 
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Send on this channel only (e.g. line).")]
@@ -169,6 +176,7 @@ def send_(
     scenarios: ScenariosOpt = None,
     wait: WaitOpt = False,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Send the due messages: claim with a lease, re-check opt-outs, render, send, record the answer.
 
@@ -179,6 +187,7 @@ def send_(
     Example:
         ltv crm send --channel line --workers 2
     """
+    use_lang(lang)
     _print_send(_send(workspace, channel, limit, workers, scenarios, wait), json_)
 
 
@@ -191,6 +200,7 @@ def run_(
     limit: LimitOpt = None,
     workers: WorkersOpt = 1,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Plan every scenario, then send what is due: one command for cron or a systemd timer (docs/crm.md).
 
@@ -198,6 +208,7 @@ def run_(
     Example:
         ltv crm run --workspace shop/ltv.duckdb
     """
+    use_lang(lang)
     planned = _plan(workspace, None, True, as_of, None, False, scenarios)
     sent = _send(workspace, channel, limit, workers, scenarios, False)
     if json_:
@@ -208,24 +219,27 @@ def run_(
 
 
 @crm_app.command("status")
-def status_(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False) -> None:
+def status_(workspace: WorkspaceOpt = DEFAULT_WS, json_: JsonOpt = False, lang: LangOpt = None) -> None:
     """Outbox counts by state, channel and scenario, and any paused channel with its reason."""
     from ..actions import status
 
+    lang = use_lang(lang)
     with _store(workspace) as store:
         data = status(store)
     if json_:
         emit(data, json_=True)
         return
-    console.print(f"Ops store: {data['ops_store']}; {data['total']:,} messages.")
+    console.print(t("cli.crm.ops_store", lang, store=data["ops_store"], count=format_number(data["total"], lang)),
+                  markup=False)
     states = sorted(data["by_state"])
     rows = [{"scenario": s, **{st: counts.get(st, 0) for st in states}} for s, counts in data["by_scenario"].items()]
     if rows:
-        emit(rows, title="by scenario")
+        emit(rows, title=t("cli.crm.title.by_scenario", lang))
         emit([{"channel": c, **{st: counts.get(st, 0) for st in states}} for c, counts in data["by_channel"].items()],
-             title="by channel")
+             title=t("cli.crm.title.by_channel", lang))
     for ch, info in data["paused_channels"].items():
-        console.print(f"Channel {ch} is paused until {info['until']}: {info['reason']}")
+        console.print(t("cli.crm.channel_paused_until", lang, channel=ch, until=info["until"], reason=info["reason"]),
+                      markup=False)
 
 
 @crm_app.command("outbox")
@@ -236,14 +250,16 @@ def outbox_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     out: OutOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """One row per message: key, customer_key, scenario, channel, state, holdout, planned_at, send_at, sent_at,
     attempts, run_id (times in UTC; no contact data)."""
     from ..actions import outbox_frame
 
+    lang = use_lang(lang)
     with _store(workspace) as store:
         frame = outbox_frame(store, scenario=scenario, state=state)
-    emit(frame, json_=json_, csv_=csv_, out=out, title="ltv crm outbox")
+    emit(frame, json_=json_, csv_=csv_, out=out, title=t("cli.crm.title.outbox", lang))
 
 
 @crm_app.command("results")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import format_number, t
 from ._app import app
 from ._common import (
     DEFAULT_WS,
@@ -48,9 +49,9 @@ def inserts(
     since = parse_date(orders_since, "--orders-since")
     assert since is not None
     if out is None and not csv_:
-        raise InputError("Give --out FILE.pdf (or FILE.csv), or --csv to print CSV.")
+        raise InputError(key="err.inserts_no_out")
     if out is not None and out.suffix.lower() not in (".pdf", ".csv"):
-        raise InputError(f"Cannot write {out.name}: use an extension .pdf or .csv.")
+        raise InputError(key="err.inserts_extension", name=out.name)
     settings = load_settings(workspace)
     with open_workspace(workspace, read_only=True) as ws, open_ops_store(workspace, settings) as store:
         cards = plan_inserts(ws, store, settings, since=since, lang=lang, tips=tips)
@@ -62,4 +63,5 @@ def inserts(
         else:
             write_inserts_pdf(cards, out, lang=lang, shop=settings.crm_shop_name, font=settings.inserts_font)
         if not csv_:
-            console.print(f"Wrote {len(cards):,} inserts to {out}.")
+            console.print(t("cli.inserts.wrote", lang, count=format_number(len(cards), lang), path=str(out)),
+                          markup=False)

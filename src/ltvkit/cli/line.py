@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import t
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit
+from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, use_lang
 
 line_app = typer.Typer(name="line", no_args_is_help=True,
                        help="LINE two-way: read what customers sent (ltv line inbox) and answer (ltv line reply).")
@@ -27,6 +28,7 @@ def inbox_(
     all_: Annotated[bool, typer.Option("--all", help="Also messages already answered.")] = False,
     workspace: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """List inbound LINE messages and reorder requests not answered yet, newest first.
 
@@ -36,12 +38,13 @@ def inbox_(
     """
     from ..actions.webhook import inbox
 
+    lang = use_lang(lang)
     with _store(workspace) as store:
         rows = inbox(store, all_=all_)
     if not rows and not json_:
-        console.print("No inbound messages.")
+        console.print(t("cli.line.no_inbound", lang), markup=False)
         return
-    emit(rows, json_=json_, title="ltv line inbox")
+    emit(rows, json_=json_, title=t("cli.line.title.inbox", lang))
 
 
 @line_app.command("reply")
@@ -49,6 +52,7 @@ def reply_(
     key: Annotated[str, typer.Argument(help="The inbound message's key (from `ltv line inbox`).")],
     text: Annotated[str, typer.Argument(help="The answer.")],
     workspace: WorkspaceOpt = DEFAULT_WS,
+    lang: LangOpt = None,
 ) -> None:
     """Answer an inbound LINE message (a push with a retry key: running it twice sends it once).
 
@@ -61,6 +65,7 @@ def reply_(
     from ..config import load_settings
     from ..exceptions import DeliveryError
 
+    lang = use_lang(lang)
     settings = load_settings(workspace)
     line = LineChannel.from_settings(settings)
     try:
@@ -69,6 +74,6 @@ def reply_(
     finally:
         line.close()
     if not d.ok:
-        raise DeliveryError(f"LINE did not accept the reply ({d.answer}); run the same command again later.",
-                            channel="line", retryable=d.retryable)
-    console.print(f"Sent the reply to {key}.")
+        raise DeliveryError(key="err.line_reply_refused", answer=str(d.answer), channel="line",
+                            retryable=d.retryable)
+    console.print(t("cli.line.replied", lang, key=key), markup=False)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import format_number, t
 from ._app import app
-from ._common import DEFAULT_WS, JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from ._common import DEFAULT_WS, JsonOpt, LangOpt, WorkspaceOpt, console, emit, open_workspace, use_lang
 
 mall_app = typer.Typer(name="mall", no_args_is_help=True,
                        help="Mall message lists: CRM messages staff send by hand in R-Messe or the Yahoo! store.")
@@ -20,6 +21,7 @@ def export(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Directory for the CSV files (one per mall).")],
     workspace: WorkspaceOpt = DEFAULT_WS,
     json_: JsonOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """Write due messages of the export channel as one CSV per mall (order number, text); they become sent.
 
@@ -31,6 +33,7 @@ def export(
     from ..actions.channels import export_mall_messages
     from ..config import load_settings
 
+    lang = use_lang(lang)
     settings = load_settings(workspace)
     scenarios = load_scenarios(settings.crm_scenarios)
     with open_workspace(workspace, read_only=True) as ws, open_ops_store(workspace, settings) as store:
@@ -39,8 +42,9 @@ def export(
         emit(report.to_dict(), json_=True)
         return
     if not report.files:
-        console.print("No mall messages are due.")
+        console.print(t("cli.mall.none_due", lang), markup=False)
     for mall, path in report.files.items():
-        console.print(f"Wrote {report.exported[mall]:,} messages for {mall} to {path}")
+        console.print(t("cli.mall.wrote", lang, count=format_number(report.exported[mall], lang), mall=mall,
+                        path=str(path)), markup=False)
     for why, n in report.failed.items():
-        console.print(f"Not listed ({why}): {n:,}")
+        console.print(t("cli.mall.not_listed", lang, reason=why, count=format_number(n, lang)), markup=False)

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import t
 from ._app import app
-from ._common import DEFAULT_WS, WorkspaceOpt, console
+from ._common import DEFAULT_WS, LangOpt, WorkspaceOpt, console, use_lang
 
 
 @app.command("serve")
@@ -16,6 +17,7 @@ def serve(
     = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     workspace: WorkspaceOpt = DEFAULT_WS,
+    lang: LangOpt = None,
 ) -> None:
     """Serve POST /webhooks/line (LINE's webhook URL) and the unsubscribe links of e-mails.
 
@@ -27,10 +29,11 @@ def serve(
     """
     import uvicorn
 
+    lang = use_lang(lang)
     from ..config import load_settings
     from ..web import create_app, is_loopback
 
     settings = load_settings(workspace)
     application = create_app(workspace, settings=settings, require_token=not is_loopback(host))
-    console.print(f"Serving on http://{host}:{port} (LINE webhook: /webhooks/line); Ctrl-C stops.")
+    console.print(t("cli.serve.serving", lang, url=f"http://{host}:{port}", webhook="/webhooks/line"), markup=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

@@ -49,8 +49,7 @@ def create_app(workspace: str | Path | None = None, *, settings: Settings | None
     if require_token and not token:
         from ..exceptions import SettingsError
 
-        raise SettingsError("Serving on a non-loopback host needs LTV_SERVE_TOKEN (or its _FILE); set it, or "
-                            "bind --host 127.0.0.1.")
+        raise SettingsError(key="err.serve_needs_token")
     line = None
     if settings.secret("line_channel_access_token"):
         from ..actions.channels import LineChannel

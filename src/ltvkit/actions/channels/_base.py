@@ -102,4 +102,5 @@ def channel_factory(name: str) -> ChannelFactory:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise InputError(f"No channel {name!r}; the channels available are {', '.join(available_channels())}.") from None
+        raise InputError(key="err.unknown_channel", name=repr(name),
+                         known=", ".join(available_channels())) from None

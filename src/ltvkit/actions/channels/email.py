@@ -82,7 +82,7 @@ class EmailChannel(BaseChannel):
         if u.scheme not in ("smtp", "smtps") or not u.hostname:
             from ...exceptions import SettingsError
 
-            raise SettingsError("LTV_SMTP_URL must look like smtp://user:password@host:587 or smtps://…:465.")
+            raise SettingsError(key="err.smtp_url")
         self.ssl = u.scheme == "smtps"
         self.host = u.hostname
         self.port = u.port or (465 if self.ssl else 587)
@@ -104,7 +104,7 @@ class EmailChannel(BaseChannel):
 
         url = settings.secret("smtp_url")
         if not url or not settings.mail_from:
-            raise SettingsError("Sending e-mail needs LTV_SMTP_URL and LTV_MAIL_FROM; set them and run again.")
+            raise SettingsError(key="err.smtp_missing")
         with open_ops_store(settings.workspace, settings) as store:
             secret = store.secret("unsubscribe")
         base = settings.serve_public_url

@@ -49,7 +49,7 @@ class ExportReport:
 
 
 def _refuse(_: Settings) -> BaseChannel:
-    raise InputError("Messages on the export channel are lists for staff; write them with `ltv mall export`.")
+    raise InputError(key="err.export_channel_is_list")
 
 
 register_channel("export", _refuse, staff_list=True)

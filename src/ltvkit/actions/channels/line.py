@@ -69,8 +69,7 @@ class LineChannel(BaseChannel):
 
         token = settings.secret("line_channel_access_token")
         if not token:
-            raise SettingsError("Sending on LINE needs LTV_LINE_CHANNEL_ACCESS_TOKEN (or its _FILE); set it and "
-                                "run again.")
+            raise SettingsError(key="err.line_no_token")
         return cls(token, settings.line_api_base, item_url_template=settings.item_url_template)
 
     def messages(self, message: Message) -> list[dict[str, Any]]:
