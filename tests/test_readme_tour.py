@@ -64,7 +64,10 @@ def test_the_readme_tour_runs_verbatim(tmp_path, monkeypatch, capsys):
     shown = [frame[label] for frame in sheets.values() if label in frame.columns]
     assert shown and all(col.notna().any() for col in shown), "the report's カテゴリ column is empty"
     with Workspace(tmp_path / "ltv-demo" / "ltv.duckdb", read_only=True) as ws:
-        cohorts = ws.read_result("cohorts").to_pandas()
+        # the run of `ltv cohorts --split first_category` (the report stores its own monthly run after it)
+        run = next(r for r in ws.runs(kind="cohorts")
+                   if r.result == "result_cohorts" and r.params.get("split") == "first_category")
+        cohorts = ws.read_result("cohorts", run_id=run.run_id).to_pandas()
     split = cohorts[[c for c in cohorts.columns if c in ("split", "segment", "first_category")][0]]
     assert split.notna().all() and not split.isin(["(none)", ""]).any()
     assert {"スキンケア", "食品"} <= set(split)

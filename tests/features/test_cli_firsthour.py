@@ -93,7 +93,8 @@ def test_one_meaning_per_flag_name():
         for flag in ("--json", "--csv", "--out", "--lang"):
             if name in ("info", "import", "validate", "summary", "segments", "predict"):
                 assert flag in opts, (name, flag)
-    assert meaning.get("--customers", set()) <= {"demo"} and "--window-days" not in meaning
+    # --window-days now means one thing only: the measurement window of `ltv crm results` (issue 15's name)
+    assert meaning.get("--customers", set()) <= {"demo"} and meaning.get("--window-days", set()) <= {"crm results"}
 
 
 def test_help_shows_flags_without_a_type(capsys):
