@@ -1,6 +1,6 @@
 """Fit-time ratios of ltvkit vs lifetimes 0.11.3 at equal log-likelihood, and chunked scoring of 10M customers.
 
-lifetimes runs in its own virtual environment (/tmp/models-venv, created on first use) through a subprocess,
+lifetimes runs in its own virtual environment (<temp dir>/models-venv, created on first use) through a subprocess,
 on exactly the same per-customer arrays. Both log-likelihoods are evaluated with the same formula at each
 library's fitted parameters, so "equal log-likelihood" is checked, not assumed.
 
@@ -50,7 +50,7 @@ GOAL_RATIO = {"bgnbd": 20.0, "pnbd": 200.0}  # lifetimes wall seconds / ltvkit w
 def ll_tolerance(ll: float) -> float:
     return 1e-3 + 1e-9 * abs(ll)
 
-VENV = Path("/tmp/models-venv")
+VENV = Path(tempfile.gettempdir()) / "models-venv"
 
 LIFETIMES_SCRIPT = textwrap.dedent("""
     import json, sys, time, warnings
