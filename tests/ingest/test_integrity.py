@@ -173,6 +173,22 @@ def test_a_large_utf8_file_with_one_bad_byte_past_4_mib_is_read_as_utf8(ws, tmp_
     assert "テスト商品5099" in names and all(n.startswith("テスト商品") for n in names)
 
 
+def test_a_quoted_value_followed_by_text_invents_no_order(ws, tmp_path):
+    # the engine resynchronises after `"...\x01,"` at the end of a line on its own terms: it used to blank the line
+    # before (losing o2) and import an order numbered '\r\n"o4' made of the two lines after it
+    rows = [f'"o{n}","c{n}","2024-01-05 10:00","s{n}","品","1","{100 * n}"' for n in range(1, 6)]
+    rows[2] = '"o3","c3","2024-01-05 10:00\x01,"s3","品","1","'
+    path = tmp_path / "g.csv"
+    path.write_text('"order_id","customer_id","ordered_at","sku","product_name","quantity","unit_price"\r\n'
+                    + "\r\n".join(rows) + "\r\n", encoding="utf-8")
+    result = import_orders(ws, path, preset="generic")
+    assert (result.imported, result.quarantined, result.rows_read) == (4, 1, 5)
+    (q,) = quarantine(ws)
+    assert q[1] == 4 and "followed by text" in q[4]
+    assert ws.con.execute("SELECT order_id, unit_price FROM order_lines ORDER BY 1").fetchall() == [
+        ("o1", 100), ("o2", 200), ("o4", 400), ("o5", 500)]
+
+
 def test_a_quote_never_closed_loses_only_its_own_line(ws, tmp_path):
     rows = [f"o{n},c{n % 7},2024-01-05 10:00,s{n % 5},商品{n % 5},1,{100 + n}" for n in range(400)]
     rows[300] = rows[300].replace("商品", '"商品')

@@ -26,6 +26,7 @@ __all__ = [
     "FileInfo",
     "norm_header",
     "sniff_file",
+    "broken_quote_lines",
     "sql_clean_number",
     "sql_int",
     "sql_is_decimal",
@@ -512,6 +513,50 @@ def lines_at_offsets(path: Path, offsets: list[int]) -> list[int]:
     for j in order[k:]:
         out[j] = line
     return out
+
+
+def broken_quote_lines(path: Path, delimiter: str = ",") -> list[int]:
+    """The file line (1-based) where each record with a broken quote starts, as a strict CSV reader finds them.
+
+    A broken quote is one that is never closed (it would swallow the rest of the file) or a quoted value followed by
+    something other than a delimiter or a line end (``"a"b``). After each, reading resumes at the line after that
+    record's first line, so the lines it swallowed are read again as records of their own. Other CSV errors (a bare
+    carriage return in an unquoted value) are not quote errors: that record is passed over. Only run on a file the
+    engine found an unterminated quote in: it reads the file once, line by line.
+    """
+    from collections import deque
+
+    def numbered() -> Any:
+        with open(path, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                yield number, raw.decode("utf-8", errors="replace")
+
+    source = numbered()
+    again: deque[tuple[int, str]] = deque()
+    record: list[tuple[int, str]] = []  # the lines of the record being read
+
+    def feed() -> Any:
+        while True:
+            item = again.popleft() if again else next(source, None)
+            if item is None:
+                return
+            record.append(item)
+            yield item[1]
+
+    bad: list[int] = []
+    while True:
+        record.clear()
+        reader = csv.reader(feed(), delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+        try:
+            for _ in reader:
+                record.clear()
+            return sorted(set(bad))
+        except csv.Error as exc:
+            if not record:
+                return sorted(set(bad))
+            if "new-line" not in str(exc) and record[0][0] > 1:
+                bad.append(record[0][0])
+            again.extendleft(reversed(record[1:]))
 
 
 _MAX_BAD_BYTES = 10_000

@@ -20,6 +20,7 @@ import duckdb
 from ..exceptions import InputError, MappingError, StoreError, UnknownFormatError
 from ..store.schema import ORDER_LINES
 from ._csv import (
+    broken_quote_lines,
     count_newlines,
     lines_at_offsets,
     norm_header,
@@ -193,7 +194,7 @@ class _Import:
         self._orders_without_items: str | None = None
         self.stage_db: str | None = None
         self._rejected = 0
-        self._unclosed: list[int] = []  # lines blanked because their quote is never closed
+        self._unclosed: list[int] = []  # lines blanked because a quote on them is broken
         self._original_hash: str | None = None
         self._log_paths = " + ".join(str(i.path.resolve()) for i in infos)
 
@@ -306,10 +307,11 @@ class _Import:
         return exprs, names, main
 
     def _skip_unclosed_quotes(self, main: Staged, tmp: Path) -> bool:
-        """Blank the lines whose quote is never closed, and stage the file again (True) when there are any.
+        """Blank the lines whose quote is broken, and stage the file again (True) when there are any.
 
-        The CSV reader reads such a quote to the end of the file and rejects it all as one record, so every row
-        after it would be lost without a word. The line is blanked in a copy (line numbers stay) and quarantined;
+        A quote never closed makes the CSV reader read to the end of the file and reject it all as one record, so
+        every row after it would be lost without a word; a quoted value followed by text (``"a"b``) makes it
+        resynchronise on its own terms and can yield an invented record. The line is blanked in a copy (line numbers stay) and quarantined;
         the rows after it import. Only single CSV files read in one piece (UTF-8, or one transcoded part).
         """
         if (len(self.infos) != 1 or main.info.kind != "csv" or not main.rejects or len(main.parts or [None]) != 1
@@ -323,7 +325,9 @@ class _Import:
         if not found:
             return False
         read = Path(main.parts[0]) if main.parts else main.info.path
-        lines = sorted(set(lines_at_offsets(read, [int(r[0]) for r in found])))
+        # the engine's byte position of such an error can point at the line before it: the strict reader decides
+        lines = (broken_quote_lines(read, main.info.delimiter)
+                 or sorted(set(lines_at_offsets(read, [int(r[0]) for r in found]))))
         original = main.info.path
         repaired = tmp / "unclosed" / original.name
         repaired.parent.mkdir(exist_ok=True)
@@ -715,7 +719,7 @@ class _Import:
             bad = REASONS["malformed_row"]
             for line in self._unclosed:
                 self.q(f"INSERT INTO {qtab} VALUES (?, ?, ?, NULL, NULL, ?)",
-                       [import_id, main.name, line, f"{bad.sentence} (a quote is never closed; the line was skipped)"])
+                       [import_id, main.name, line, f"{bad.sentence} (a quote on this line is never closed or is followed by text; the line was skipped)"])
             rejected += len(self._unclosed)
         line_sql = self._line_sql(main)
         self._rejected = rejected
