@@ -145,3 +145,31 @@ def test_limit_claims_at_most_n(shop, fake_line):
     report = _send(shop, limit=37, workers=3)
     assert report.claimed == 37 and report.sent == 37
     assert len(fake_line.stats()["deliveries"]) == 37
+
+
+def test_a_slow_batch_renews_its_lease_so_no_other_sender_claims_it(shop, fake_line):
+    # each push takes 0.25 s, a batch of 12 takes ~3 s and the lease is 1.5 s: without renewal a second sender
+    # started meanwhile would claim the rest of the first one's batch and push it again
+    import threading
+    import time
+
+    _plan(shop)
+    fake_line.configure(latency=0.25)
+    settings = load_settings(shop.ws_path).model_copy(update={"crm_lease_seconds": 1.5})
+    scen = load_scenarios(shop.scenarios_dir)
+    reports = {}
+
+    def first():
+        with shop.store() as store:
+            reports["first"] = send(store, settings, scen, limit=12, batch=12)
+
+    t = threading.Thread(target=first)
+    t.start()
+    time.sleep(1.9)  # past the first sender's original lease
+    with shop.store() as store:
+        reports["second"] = send(store, settings, scen, limit=12, batch=12)
+    t.join()
+    stats = fake_line.stats()
+    assert reports["first"].sent == 12 and reports["second"].sent == 12
+    assert len(stats["requests"]) == 24
+    assert set(stats["requests"].values()) == {1}, "a row was pushed by both senders"

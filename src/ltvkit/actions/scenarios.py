@@ -8,6 +8,7 @@ measured (holdout share). An error names the file, the line and the field, in on
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from importlib import resources
 from pathlib import Path
@@ -339,12 +340,18 @@ def sample_context(scenario: Scenario, shop: str = "") -> dict[str, Any]:
             "item": item, "items": [item, item]}
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(html: bool, source: str) -> Any:
+    """A template compiled once per text (compiling costs far more than rendering one message)."""
+    return environment(html).from_string(source)
+
+
 def render(scenario: Scenario, lang: str, context: dict[str, Any], *, html: bool = False) -> str:
     """Render a scenario's template in ``lang`` (falling back to the other language) for one message."""
     source = scenario.template.get(lang) or next(iter(scenario.template.values()))  # type: ignore[call-overload]
     field = f"template.{lang if lang in scenario.template else next(iter(scenario.template))}"
     try:
-        return environment(html).from_string(source).render(**context).strip()
+        return _compiled(html, source).render(**context).strip()
     except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
         raise ScenarioError(key="err.scenario_template_render", where=scenario.where(field),
                             detail=str(exc)) from None

@@ -92,6 +92,19 @@ def _claim(store: OpsStore, worker: str, n: int, channels: list[str], lease: flo
         return list(conn.execute(stmt).all())
 
 
+def _renew(store: OpsStore, worker: str, ids: list[int], lease: float) -> set[int]:
+    """Extend this sender's lease on ``ids``; the ids it still held (a lapsed lease may belong to another now)."""
+    if not ids:
+        return set()
+    stmt = (sa.update(outbox)
+            .where(outbox.c.id.in_(ids), outbox.c.claimed_by == worker, outbox.c.state == "sending",
+                   outbox.c.lease_until > utcnow())
+            .values(lease_until=utcnow() + dt.timedelta(seconds=lease))
+            .returning(outbox.c.id))
+    with store.begin() as conn:
+        return {r[0] for r in conn.execute(stmt).all()}
+
+
 def _paused(store: OpsStore) -> dict[str, tuple[dt.datetime, str]]:
     now = utcnow()
     with store.engine.connect() as conn:
@@ -148,6 +161,7 @@ class _Sender:
                 n = self._take(self.batch)
                 if not active or n == 0:
                     return
+                claimed_at = time.monotonic()
                 rows = _claim(self.store, worker, n, active, self.settings.crm_lease_seconds)
                 if not rows:
                     if self.limit is not None:
@@ -162,7 +176,7 @@ class _Sender:
                 if self.limit is not None and len(rows) < n:
                     with self._lock:
                         self._taken -= n - len(rows)
-                self._process(worker, rows, open_channels)
+                self._process(worker, rows, open_channels, claimed_at)
         finally:
             for ch in open_channels.values():
                 ch.close()
@@ -177,10 +191,20 @@ class _Sender:
                        sa.and_(outbox.c.state == "sending", outbox.c.lease_until <= soon)))).scalar_one()
         return n > 0
 
-    def _process(self, worker: str, rows: list[Any], open_channels: dict[str, BaseChannel]) -> None:
+    def _process(self, worker: str, rows: list[Any], open_channels: dict[str, BaseChannel],
+                 claimed_at: float) -> None:
+        lease = self.settings.crm_lease_seconds
+        renewed = claimed_at
+        held = {row.id for row in rows}
         addr, out, unr = _lookups(self.store, rows)
         results: list[tuple[Any, dt.datetime, str, Delivery | None, str]] = []
         for row in rows:
+            if time.monotonic() - renewed > lease / 3:  # a slow batch: renew before the lease can lapse
+                # every row of the batch: those already sent are recorded only at its end
+                held = _renew(self.store, worker, [r.id for r in rows], lease)
+                renewed = time.monotonic()
+            if row.id not in held:  # the lease lapsed and another sender may hold the row: leave it alone
+                continue
             started = utcnow()
             ch = row.channel
             if row.expires_at is not None and started > row.expires_at:
@@ -234,12 +258,43 @@ class _Sender:
             self.report.paused[channel] = reason
         log.warning("channel %s paused until %s: %s", channel, until.isoformat(timespec="seconds"), answer)
 
+    def _record_sent(self, conn: Any, worker: str, now: dt.datetime,
+                     results: list[tuple[Any, dt.datetime, str, Delivery | None, str]],
+                     attempt_rows: list[dict[str, Any]]) -> list[tuple[Any, dt.datetime, str, Delivery | None, str]]:
+        """Record the batch's successes that this sender still holds in one statement; return the other results.
+
+        The rows are locked first (``FOR UPDATE`` on PostgreSQL; SQLite's transaction already holds the write
+        lock), so the rows found held are still held when they are updated.
+        """
+        sent = [r for r in results if r[2] == "sent"]
+        if len(sent) < 2:
+            return results
+        query = sa.select(outbox.c.id).where(outbox.c.id.in_([r[0].id for r in sent]), outbox.c.claimed_by == worker,
+                                             outbox.c.state == "sending")
+        if self.store.dialect == "postgresql":
+            query = query.with_for_update()
+        held = {r[0] for r in conn.execute(query).all()}
+        mine = [r for r in sent if r[0].id in held]
+        if mine:
+            conn.execute(sa.update(outbox).where(outbox.c.id == sa.bindparam("row_id"))
+                         .values(state="sent", sent_at=now, provider_id=sa.bindparam("pid"), last_error=None,
+                                 lease_until=None),
+                         [{"row_id": r[0].id, "pid": r[3].provider_id if r[3] else None} for r in mine])
+        for row, started, _, delivery, _ in mine:
+            attempt_rows.append({"outbox_id": row.id, "attempt": row.attempts, "claimed_by": worker,
+                                 "started_at": started, "finished_at": now, "outcome": "sent",
+                                 "status_code": delivery.status_code if delivery else None,
+                                 "answer": ((delivery.answer if delivery else "") or "")[:500]})
+            self.report.add("sent")
+        return [r for r in results if r[0].id not in held]  # lost rows go on and are recorded as lost_lease
+
     def _record(self, worker: str, results: list[tuple[Any, dt.datetime, str, Delivery | None, str]]) -> None:
         now = utcnow()
         max_attempts = self.settings.crm_max_attempts
         base = self.settings.crm_retry_base_seconds
         attempt_rows = []
         with self.store.begin() as conn:
+            results = self._record_sent(conn, worker, now, results, attempt_rows)
             for row, started, kind, delivery, reason in results:
                 held = sa.and_(outbox.c.id == row.id, outbox.c.claimed_by == worker, outbox.c.state == "sending")
                 values: dict[str, Any] = {"lease_until": None}
@@ -286,7 +341,7 @@ class _Sender:
 
 
 def send(store: OpsStore, settings: Settings, scenarios: dict[str, Scenario], *, channel: str | None = None,
-         limit: int | None = None, workers: int = 1, wait: bool = False, batch: int = 20,
+         limit: int | None = None, workers: int = 1, wait: bool = False, batch: int = 100,
          channels: dict[str, Callable[[], BaseChannel]] | None = None, seed: int | None = None) -> SendReport:
     """Send due outbox rows until none is due (or ``limit`` rows were claimed).
 
@@ -298,7 +353,9 @@ def send(store: OpsStore, settings: Settings, scenarios: dict[str, Scenario], *,
     channel
         Only this channel (default: every registered channel with due rows).
     workers
-        Threads, each claiming ``batch`` rows at a time.
+        Threads, each claiming ``batch`` rows at a time. A batch that takes longer than a third of the lease
+        renews the lease on its remaining rows before going on, so a slow provider never lets a row be claimed
+        twice; a row whose lease lapsed anyway is left to whoever holds it now.
     wait
         Keep going while retries or other senders' leases come due within a minute (tests, a final drain);
         cron runs return as soon as nothing is due.
