@@ -111,9 +111,12 @@ def _keys(secret: bytes, scenario: str, customers: np.ndarray, occurrences: np.n
     prefix = scenario + "\x1f"
     out = []
     for c, o in zip(customers.tolist(), occurrences.tolist(), strict=False):
-        d = hashlib.blake2b(f"{prefix}{c}\x1f{o}".encode(), digest_size=16, key=key,
-                            person=b"ltv-outbox-key").digest()
-        out.append(str(uuid.UUID(bytes=d, version=4)))
+        d = bytearray(hashlib.blake2b(f"{prefix}{c}\x1f{o}".encode(), digest_size=16, key=key,
+                                      person=b"ltv-outbox-key").digest())
+        d[6] = (d[6] & 0x0F) | 0x40  # what uuid.UUID(bytes=d, version=4) sets, without building one per row
+        d[8] = (d[8] & 0x3F) | 0x80
+        h = d.hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return np.asarray(out, dtype=object)
 
 
@@ -403,12 +406,11 @@ def _json_str(values: np.ndarray) -> np.ndarray:
     return s.map(table).fillna("null").to_numpy(dtype=object)
 
 
-def _date_json(values: Any) -> np.ndarray:
+def _date_json(values: Any) -> pa.Array:
+    """``"YYYY-MM-DD"`` per value (JSON text), ``null`` where it is missing."""
     d = pd.to_datetime(pd.Series(values), errors="coerce").to_numpy(dtype="datetime64[D]")
-    text = np.datetime_as_string(d, unit="D").astype(object)
-    out = np.char.add(np.char.add('"', text.astype(str)), '"').astype(object)
-    out[np.isnat(d)] = "null"
-    return out
+    text = pc.strftime(pa.array(d, pa.date32()), format="%Y-%m-%d")
+    return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
 
 
 def _context_rows(inputs: Inputs, ws: Workspace, rows: pd.DataFrame, frame_keys: pd.Index) -> np.ndarray:
@@ -680,7 +682,7 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
             rows["key"].to_numpy()[order].tolist(), sc,
             rows["customer_key"].to_numpy()[order].tolist(), rows["occurrence"].to_numpy()[order].tolist(),
             rows["channel"].to_numpy()[order].tolist(), np.where(h, "holdout", "planned")[order].tolist(),
-            [val(outbox, "holdout", bool(x)) for x in h[order].tolist()], rows["priority"].to_numpy()[order].tolist(),
+            np.where(h[order], val(outbox, "holdout", True), val(outbox, "holdout", False)).tolist(), rows["priority"].to_numpy()[order].tolist(),
             [settings.crm_lang] * n, np.asarray(contexts, dtype=object)[order].tolist(),
             [inputs.run.run_id] * n, [val(outbox, "as_of", day)] * n, [val(outbox, "planned_at", planned_at)] * n,
             [val(outbox, "send_at", send_utc)] * n, [exp[x] for x in sc], [val(outbox, "next_attempt_at", send_utc)] * n,
