@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from ..exceptions import InputError
 from ._ops import OpsStore, consent, consent_ledger, contacts, inbound, line_users, ops_meta, outbox, utcnow
 
-__all__ = ["DEAD_STATES", "customer_ops", "disabled_scenarios", "retry_message", "set_scenario_enabled"]
+__all__ = ["DEAD_STATES", "customer_ops", "disabled_scenarios", "outbox_page", "retry_message",
+           "set_scenario_enabled"]
 
 DEAD_STATES = ("failed", "expired")
 _DISABLED = "scenarios_disabled"
@@ -90,3 +91,21 @@ def customer_ops(store: OpsStore, customer_key: str, *, limit: int = 200) -> dic
             .where(inbound.c.customer_key == customer_key).order_by(inbound.c.id.desc()).limit(limit))]
     return {"contact": dict(contact._mapping) if contact is not None else None, "consent": now,
             "consent_history": ledger, "line_users": users, "messages": messages, "inbound": replies}
+
+
+def outbox_page(store: OpsStore, *, state: str | None = None, scenario: str | None = None, limit: int = 100,
+                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """One page of outbox rows (newest planned first; no contact data) and how many rows match in all."""
+    cond = []
+    if state:
+        cond.append(outbox.c.state == state)
+    if scenario:
+        cond.append(outbox.c.scenario == scenario)
+    cols = (outbox.c.key, outbox.c.customer_key, outbox.c.scenario, outbox.c.channel, outbox.c.state,
+            outbox.c.holdout, outbox.c.send_at, outbox.c.sent_at, outbox.c.attempts, outbox.c.run_id,
+            outbox.c.last_error)
+    with store.engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(*cond)).scalar() or 0
+        rows = [dict(r._mapping) for r in conn.execute(
+            sa.select(*cols).where(*cond).order_by(outbox.c.id.desc()).limit(limit).offset(offset))]
+    return rows, int(total)

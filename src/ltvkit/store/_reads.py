@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._workspace import Workspace
 
 __all__ = ["customer_contact", "customer_orders", "customer_result_history", "customer_result_rows",
-           "due_between", "result_members", "result_value_counts"]
+           "due_between", "result_history", "result_members", "result_value_counts"]
 
 
 def _exists(ws: Workspace, name: str) -> bool:
@@ -41,12 +41,20 @@ def customer_result_rows(ws: Workspace, name: str, customer_key: str, *, order_b
                           [customer_key, limit]).fetchdf()
 
 
-def customer_result_history(ws: Workspace, name: str, customer_key: str, columns: tuple[str, ...]) -> pd.DataFrame:
+def result_history(ws: Workspace, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``columns`` of a one-row result (``summary``) in every stored run, newest run first."""
+    return customer_result_history(ws, name, None, columns)
+
+
+def customer_result_history(ws: Workspace, name: str, customer_key: str | None,
+                            columns: tuple[str, ...]) -> pd.DataFrame:
     """``columns`` of the customer's row in every stored run of result ``name``, newest run first, with
-    ``run_id``, ``as_of`` and ``created_at``."""
+    ``run_id``, ``as_of`` and ``created_at`` (``customer_key=None``: every row of each run)."""
     import pandas as pd
 
     base = _result_name(name)
+    if not ws.has_table("runs"):
+        return pd.DataFrame(columns=["run_id", "as_of", "created_at", *columns])
     tables = ws.con.execute(
         "SELECT x.run_id, r.as_of, r.created_at, x.table_name FROM run_results x JOIN runs r USING (run_id) "
         "WHERE x.result = ? ORDER BY x.run_id DESC LIMIT 50", [base]).fetchall()
@@ -54,9 +62,10 @@ def customer_result_history(ws: Workspace, name: str, customer_key: str, columns
     for run_id, as_of, created, table in tables:
         have = {r[0] for r in ws.con.execute(f'DESCRIBE "{table}"').fetchall()}
         cols = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in columns)
+        where = " WHERE customer_key = ?" if customer_key is not None else ""
         parts.append(f'SELECT {int(run_id)} AS run_id, ?::DATE AS as_of, ?::TIMESTAMP AS created_at, {cols} '
-                     f'FROM "{table}" WHERE customer_key = ?')
-        args += [as_of, created, customer_key]
+                     f'FROM "{table}"{where}')
+        args += [as_of, created, *([customer_key] if customer_key is not None else [])]
     if not parts:
         return pd.DataFrame(columns=["run_id", "as_of", "created_at", *columns])
     return ws.con.execute(" UNION ALL ".join(parts) + " ORDER BY run_id DESC", args).fetchdf()
