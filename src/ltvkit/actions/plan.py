@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from ..config import Settings
 from ..exceptions import MissingDataError, ScenarioError
 from ..store import Run, Workspace
 from ._ops import OpsStore, outbox, utcnow
@@ -699,12 +700,13 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
 
 
 def preview(ws: Workspace, store: OpsStore, scenario: Scenario, *, as_of: dt.date | None = None,
-            samples: int = 3, lang: str | None = None) -> dict[str, Any]:
+            samples: int = 3, lang: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """What planning ``scenario`` now would do, writing nothing: the counts of a dry run (eligible, planned,
-    holdout, skipped) and ``samples`` messages rendered for the first eligible customers, as the sender would."""
+    holdout, skipped) and ``samples`` messages rendered for the first eligible customers, as the sender would
+    (with the shop name and message language of ``settings``, default: the workspace's)."""
     report = plan(ws, store, [scenario], as_of=as_of, dry_run=True, explicit=True)
     counts = report.scenarios[scenario.name].to_dict()
-    settings = ws.settings()
+    settings = settings or ws.settings()
     lang = lang or settings.crm_lang
     inputs = read_inputs(ws, report.as_of, run_id=report.run_id)
     frame_keys = pd.Index(inputs.customers["customer_key"].to_numpy(dtype=object))

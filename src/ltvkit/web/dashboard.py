@@ -94,12 +94,12 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             raise _Refused(413, t("err.web_form_too_large", settings.lang))
-        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            raise _Refused(400, t("err.web_form_type", settings.lang))
-        try:
-            data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
-        except (UnicodeDecodeError, ValueError):
-            raise _Refused(400, t("err.web_form_type", settings.lang)) from None
+        data: dict[str, str] = {}
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            try:
+                data = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
+            except (UnicodeDecodeError, ValueError):
+                raise _Refused(400, t("err.web_form_type", settings.lang)) from None
         seed = request.cookies.get(CSRF_COOKIE)
         expected = hmac.new(csrf_secret, seed.encode(), hashlib.sha256).hexdigest() if seed else ""
         if not seed or not hmac.compare_digest(data.get("csrf", ""), expected):
@@ -260,7 +260,7 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
             return {"error": t("err.web_no_workspace", lang)}
         try:
             with snapshot.read() as ws:
-                return preview(ws, store, scenario, lang=lang)
+                return preview(ws, store, scenario, lang=lang, settings=settings)
         except LtvkitError as exc:
             return {"error": str(exc)}
 
