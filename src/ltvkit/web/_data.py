@@ -91,11 +91,12 @@ def table(key: str, title: str, frame: pd.DataFrame | list[dict[str, Any]], lang
     kinds = kinds or {}
     labels = labels or {}
     cols = [str(c) for c in frame.columns]
-    columns = [{"name": c, "label": labels.get(c) or label(c, lang), "kind": kinds.get(c) or column_kind(c) or "float"}
-               for c in cols]
-    for col in columns:
-        if frame[col["name"]].dtype == object or col["name"].endswith(("_key", "_id", "sku")):
-            col["kind"] = kinds.get(col["name"], "text")
+    columns = []
+    for c in cols:
+        dtype = frame[c].dtype
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        guess = (column_kind(c) or "float") if numeric and not c.endswith(("_key", "_id", "sku")) else "text"
+        columns.append({"name": c, "label": labels.get(c) or label(c, lang), "kind": kinds.get(c) or guess})
     return {"key": key, "title": title, "sentence": sentence, "columns": columns, "rows": table_records(frame),
             "total": len(frame) if total is None else int(total), "links": links or {}}
 

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import io
 import os
+import re
 import secrets
 import tempfile
 from importlib import resources
@@ -36,6 +37,7 @@ CSRF_COOKIE = "ltv_csrf"
 NAV = ("overview", "cohorts", "segments", "points", "predictions", "recommendations", "scenarios", "outbox", "inbox",
        "results")
 MAX_FORM_BYTES = 200_000
+_MIDNIGHT = re.compile(r"^\d{4}-\d{2}-\d{2}T00:00:00$")
 
 
 def session_value(token: str) -> str:
@@ -55,6 +57,8 @@ def _status_of(exc: LtvkitError) -> int:
 
 @jinja2.pass_context
 def _fmt(ctx: Any, value: Any, kind: str = "float") -> str:
+    if isinstance(value, str) and _MIDNIGHT.match(value):  # a date that went through JSON as a timestamp
+        return value[:10]
     return fmt(value, kind, ctx.get("lang"))
 
 
