@@ -58,7 +58,8 @@ class WorkspaceSnapshot:
         self._stamp: tuple[int, int, int] | None = None
         self._checked = 0.0
         self._serial = itertools.count(1)
-        self.copies = 0
+        self.copies = 0  # copies made
+        self.busy = 0  # times the file had changed but a writer held it (the last copy was read instead)
         self.copied_at: float | None = None
 
     def _copy(self) -> bool:
@@ -67,6 +68,7 @@ class WorkspaceSnapshot:
             con = duckdb.connect(str(self.path), read_only=True)
         except duckdb.Error as exc:
             if engine_error_key(str(exc)) == "err.workspace_locked":
+                self.busy += 1
                 return False
             raise StoreError(key=engine_error_key(str(exc)), path=str(self.path), detail=str(exc)) from exc
         try:
