@@ -14,9 +14,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..exceptions import InputError
-from ._ops import OpsStore, consent, consent_ledger, contacts, inbound, line_users, ops_meta, outbox, utcnow
+from ._ops import (
+    OpsStore,
+    channel_status,
+    consent,
+    consent_ledger,
+    contacts,
+    inbound,
+    line_users,
+    ops_meta,
+    outbox,
+    utcnow,
+)
 
-__all__ = ["DEAD_STATES", "customer_ops", "disabled_scenarios", "outbox_page", "retry_message",
+__all__ = ["DEAD_STATES", "customer_ops", "disabled_scenarios", "outbox_page", "paused_channels", "retry_message",
            "set_scenario_enabled"]
 
 DEAD_STATES = ("failed", "expired")
@@ -109,3 +120,11 @@ def outbox_page(store: OpsStore, *, state: str | None = None, scenario: str | No
         rows = [dict(r._mapping) for r in conn.execute(
             sa.select(*cols).where(*cond).order_by(outbox.c.id.desc()).limit(limit).offset(offset))]
     return rows, int(total)
+
+
+def paused_channels(store: OpsStore) -> dict[str, dict[str, str]]:
+    """Channels paused now (a quota reached, credentials refused): until when (UTC) and why."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(channel_status.c.channel, channel_status.c.paused_until, channel_status.c.reason)
+                            .where(channel_status.c.paused_until > utcnow())).all()
+    return {c: {"until": u.isoformat(timespec="seconds") + "Z", "reason": r or ""} for c, u, r in rows}

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..actions import load_scenarios, status
-from ..actions.dashboard import DEAD_STATES, customer_ops, disabled_scenarios, outbox_page
+from ..actions.dashboard import DEAD_STATES, customer_ops, disabled_scenarios, outbox_page, paused_channels
 from ..actions.webhook import inbox
 from ..exceptions import InputError, LtvkitError, MissingDataError
 from ..i18n import column_kind, label, t
@@ -29,6 +30,7 @@ __all__ = ["PAGES", "Query", "page_data"]
 
 _BUILDERS = dict(BUILDERS)
 PAGE_SIZE = 100
+CACHE_ENTRIES = 256
 COHORT_METRICS = ("retention", "cum_margin_per_customer", "cum_revenue_per_customer", "active_customers", "orders",
                   "revenue", "margin")
 SEGMENT_COLUMNS = ("customer_key", "segment", "orders", "revenue", "margin", "recency_days", "first_date",
@@ -47,6 +49,7 @@ class Query:
     store: Any  # OpsStore
     settings: Any  # Settings
     extra: dict[str, Any] = field(default_factory=dict)
+    cache: Any = None  # an OrderedDict shared by the requests of one server (see _from_workspace)
 
     def get(self, name: str, default: str = "") -> str:
         return self.params.get(name, default) or default
@@ -86,10 +89,18 @@ def table(key: str, title: str, frame: pd.DataFrame | list[dict[str, Any]], lang
           links: dict[str, str] | None = None, sentence: str = "") -> dict[str, Any]:
     """A table for a page: columns (name, label, kind), rows as records, how many rows there are in all, and
     which columns link where (``{"customer_key": "/customers/{}"}``)."""
-    if isinstance(frame, list):
-        frame = pd.DataFrame(frame)
     kinds = kinds or {}
     labels = labels or {}
+    if isinstance(frame, list):  # rows of the ops store: no DataFrame needed
+        names = list(frame[0]) if frame else []
+        cols_ = []
+        for c in names:
+            values = [r[c] for r in frame if r[c] is not None]
+            numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            guess = (column_kind(c) or "float") if numeric and not c.endswith(("_key", "_id", "sku")) else "text"
+            cols_.append({"name": c, "label": labels.get(c) or label(c, lang), "kind": kinds.get(c) or guess})
+        return {"key": key, "title": title, "sentence": sentence, "columns": cols_, "rows": jsonable(frame),
+                "total": len(frame) if total is None else int(total), "links": links or {}}
     cols = [str(c) for c in frame.columns]
     columns = []
     for c in cols:
@@ -125,6 +136,23 @@ def _need_workspace(q: Query) -> Any:
     return q.snapshot.read()
 
 
+def _from_workspace(q: Query, part: str, compute: Any) -> Any:
+    """``compute(ws)`` on the current copy of the workspace, kept until the next copy: what a page reads from the
+    workspace changes only when the file does (the ops store's parts are read on every request)."""
+    with _need_workspace(q) as ws:
+        key = (q.snapshot.copies, part, q.lang, tuple(sorted(q.params.items())),
+               tuple(sorted((k, str(v)) for k, v in q.extra.items())))
+        if q.cache is not None and key in q.cache:
+            q.cache.move_to_end(key)
+            return q.cache[key]
+        value = jsonable(compute(ws))
+        if q.cache is not None:
+            q.cache[key] = value
+            while len(q.cache) > CACHE_ENTRIES:
+                q.cache.popitem(last=False)
+        return value
+
+
 def _ops_time(value: Any) -> Any:
     return value.isoformat(timespec="seconds") + "Z" if isinstance(value, dt.datetime) else value
 
@@ -137,10 +165,17 @@ KPI_COLUMNS = ("customers", "orders", "revenue", "margin", "aov", "purchases_per
 
 def overview(q: Query) -> dict[str, Any]:
     lang = q.lang
-    with _need_workspace(q) as ws:
-        day = _as_of(ws, q, "summary")
-        out = _sections(ws, ("kpi",), lang, day)
-        hist = reads.result_history(ws, "summary", KPI_COLUMNS)
+    part = _from_workspace(q, "overview", lambda ws: _overview_ws(ws, q))
+    unanswered = len(inbox(q.store))
+    return {"title": t("web.page.overview", lang), **part, "outbox": dict(sorted(q.store.counts().items())),
+            "unanswered": unanswered}
+
+
+def _overview_ws(ws: Workspace, q: Query) -> dict[str, Any]:
+    lang = q.lang
+    day = _as_of(ws, q, "summary")
+    out = _sections(ws, ("kpi",), lang, day)
+    hist = reads.result_history(ws, "summary", KPI_COLUMNS)
     tables = []
     if len(hist):
         latest = hist.iloc[0]
@@ -158,10 +193,7 @@ def overview(q: Query) -> dict[str, Any]:
         tables.append(table("kpi_history", t("web.overview.history", lang),
                             hist[["run_id", "as_of", *KPI_COLUMNS]].head(20), lang,
                             kinds={"run_id": "text", "as_of": "text"}))
-    counts = status(q.store)
-    unanswered = len(inbox(q.store))
-    return {"title": t("web.page.overview", lang), "as_of": jsonable(day), **out, "tables": tables,
-            "outbox": counts["by_state"], "unanswered": unanswered}
+    return {"as_of": day, **out, "tables": tables}
 
 
 def cohorts(q: Query) -> dict[str, Any]:
@@ -309,31 +341,10 @@ def customer(q: Query) -> dict[str, Any]:
     contact = None
     found = any(ops[k] for k in ("messages", "inbound", "line_users", "consent")) or ops["contact"] is not None
     if q.snapshot is not None:
-        with q.snapshot.read() as ws:
-            orders = reads.customer_orders(ws, key)
-            found = found or len(orders) > 0
-            contact = reads.customer_contact(ws, key)
-            tables.append(table("orders", t("web.customer.orders", lang), orders, lang,
-                                kinds={"quantity": "int", "line_no": "int"}))
-            hist = reads.customer_result_history(ws, "predictions", key, PREDICTION_COLUMNS)
-            tables.append(table("scores", t("web.customer.scores", lang), hist, lang,
-                                kinds={"run_id": "text"}))
-            for name, title in (("segments_rfm", "web.customer.rfm"), ("segments_cpm", "web.customer.cpm"),
-                                ("point_dependence", "web.customer.points")):
-                rows = reads.customer_result_rows(ws, name, key)
-                if rows is not None and len(rows):
-                    tables.append(table(name, t(title, lang), rows.drop(columns=["customer_key"]), lang))
-            recs = reads.customer_result_rows(ws, "recommendations", key, order_by="rank")
-            if recs is not None:
-                names = ws.product_names(recs["sku"].astype(str).tolist()) if len(recs) else {}
-                recs = recs.drop(columns=["customer_key"])
-                recs.insert(2, "product_name", [names.get(s, (None, None))[0] for s in recs["sku"].astype(str)])
-                tables.append(table("recommendations", t("web.customer.recommendations", lang), recs, lang,
-                                    kinds={"rank": "int"}))
-            due = reads.customer_result_rows(ws, "replenishment", key, order_by="due_date")
-            if due is not None and len(due):
-                tables.append(table("replenishment", t("web.customer.replenishment", lang),
-                                    due.drop(columns=["customer_key"]), lang))
+        part = _from_workspace(q, "customer", lambda ws: _customer_ws(ws, key, lang))
+        found = found or part["orders"] > 0
+        contact = part["contact"]
+        tables.extend(part["tables"])
     if not found:
         raise MissingDataError(key="err.web_no_customer", customer=key)
     msgs = [{**m, "send_at": _ops_time(m["send_at"]), "sent_at": _ops_time(m["sent_at"])} for m in ops["messages"]]
@@ -349,14 +360,58 @@ def customer(q: Query) -> dict[str, Any]:
     tables.append(table("consent_history", t("web.customer.consent_history", lang),
                         [{**c, "at": _ops_time(c["at"])} for c in ops["consent_history"]], lang))
     addresses = {"ops": jsonable({k: _ops_time(v) for k, v in (ops["contact"] or {}).items()}) or None,
-                 "line_users": jsonable(ops["line_users"]), "shop": jsonable(contact)}
+                 "line_users": jsonable(ops["line_users"]), "shop": contact}
     return {"title": t("web.page.customer", lang, customer=key), "customer_key": key, "contact": addresses,
             "tables": tables}
 
 
+_SCENARIOS: dict[Any, Any] = {}
+
+
+def _load_scenarios(directory: Any) -> dict[str, Any]:
+    """The scenarios, parsed again only when a file of the shop's folder changed."""
+    stamp: tuple[Any, ...] = ()
+    if directory is not None and Path(directory).is_dir():
+        stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in Path(directory).iterdir()
+                             if p.suffix in (".yaml", ".yml")))
+    key = (str(directory), stamp)
+    if key not in _SCENARIOS:
+        _SCENARIOS.clear()
+        _SCENARIOS[key] = load_scenarios(directory)
+    return _SCENARIOS[key]
+
+
+def _customer_ws(ws: Workspace, key: str, lang: str) -> dict[str, Any]:
+    """What the workspace holds about one customer: order lines, scores in every run, segments, points,
+    recommendations, replenishment, and the contact row kept at import (shown on this page only)."""
+    tables = []
+    orders = reads.customer_orders(ws, key)
+    tables.append(table("orders", t("web.customer.orders", lang), orders, lang,
+                        kinds={"quantity": "int", "line_no": "int"}))
+    hist = reads.customer_result_history(ws, "predictions", key, PREDICTION_COLUMNS)
+    tables.append(table("scores", t("web.customer.scores", lang), hist, lang, kinds={"run_id": "text"}))
+    for name, title in (("segments_rfm", "web.customer.rfm"), ("segments_cpm", "web.customer.cpm"),
+                        ("point_dependence", "web.customer.points")):
+        rows = reads.customer_result_rows(ws, name, key)
+        if rows is not None and len(rows):
+            tables.append(table(name, t(title, lang), rows.drop(columns=["customer_key"]), lang))
+    recs = reads.customer_result_rows(ws, "recommendations", key, order_by="rank")
+    if recs is not None:
+        names = ws.product_names(recs["sku"].astype(str).tolist()) if len(recs) else {}
+        recs = recs.drop(columns=["customer_key"])
+        recs.insert(2, "product_name", [names.get(s, (None, None))[0] for s in recs["sku"].astype(str)])
+        tables.append(table("recommendations", t("web.customer.recommendations", lang), recs, lang,
+                            kinds={"rank": "int"}))
+    due = reads.customer_result_rows(ws, "replenishment", key, order_by="due_date")
+    if due is not None and len(due):
+        tables.append(table("replenishment", t("web.customer.replenishment", lang),
+                            due.drop(columns=["customer_key"]), lang))
+    return {"orders": len(orders), "contact": reads.customer_contact(ws, key), "tables": tables}
+
+
 def _scenario_rows(q: Query) -> tuple[list[dict[str, Any]], str | None]:
     try:
-        found = load_scenarios(q.settings.crm_scenarios)
+        found = _load_scenarios(q.settings.crm_scenarios)
     except LtvkitError as exc:
         return [], str(exc)
     off = disabled_scenarios(q.store)
@@ -382,9 +437,8 @@ def outbox(q: Query) -> dict[str, Any]:
     rows, total = outbox_page(q.store, state=state or None, scenario=scenario or None, limit=PAGE_SIZE,
                               offset=(page - 1) * PAGE_SIZE)
     rows = [{k: _ops_time(v) for k, v in r.items()} for r in rows]
-    counts = status(q.store)
-    return {"title": t("web.page.outbox", lang), "counts": counts["by_state"],
-            "paused_channels": counts["paused_channels"],
+    return {"title": t("web.page.outbox", lang), "counts": dict(sorted(q.store.counts().items())),
+            "paused_channels": paused_channels(q.store),
             "filters": {"state": state, "scenario": scenario, "page": page, "page_size": PAGE_SIZE},
             "dead_states": list(DEAD_STATES),
             "tables": [table("messages", t("web.outbox.messages", lang), rows, lang, total=total,
@@ -414,6 +468,12 @@ PAGES: dict[str, Any] = {
 }
 
 
+# pages that read only the workspace: kept whole until the workspace changes
+WORKSPACE_PAGES = ("cohorts", "segments", "points", "predictions", "recommendations", "results")
+
+
 def page_data(name: str, q: Query) -> dict[str, Any]:
+    if name in WORKSPACE_PAGES:
+        return _from_workspace(q, name, lambda _ws: PAGES[name](q))
     data = PAGES[name](q) if name in PAGES else customer(q)
     return jsonable(data)

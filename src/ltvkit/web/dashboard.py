@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,11 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
             raise _Refused(403, t("err.web_csrf", settings.lang))
         return data
 
+    cache: OrderedDict[Any, Any] = OrderedDict()
+
     def query(request: Request, lang: str, **extra: Any) -> _data.Query:
-        return _data.Query(lang, dict(request.query_params), snapshot, store, settings, extra)
+        params = {k: v for k, v in request.query_params.items() if k != "lang"}
+        return _data.Query(lang, params, snapshot, store, settings, extra, cache)
 
     def url(request: Request, path: str, **params: Any) -> str:
         keep = {"lang": request.query_params.get("lang")} if request.query_params.get("lang") else {}
