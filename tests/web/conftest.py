@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from webhelp import (  # noqa: E402
     CONTACT,
+    FORMULA_CUSTOMER,
     LINE_USER,
     OPS_EMAIL,
     SECRET,
@@ -61,9 +62,11 @@ def _build_workspace(path: Path) -> str:
     counts = lines.groupby("customer_key")["order_id"].nunique()
     victim = counts[counts >= 3].index[0]  # a repeat customer: in segments, predictions and recommendations
     lines.loc[lines["customer_key"] == victim, "customer_key"] = XSS_CUSTOMER
+    formula = counts[counts >= 3].index[1]
+    lines.loc[lines["customer_key"] == formula, "customer_key"] = FORMULA_CUSTOMER
     with Workspace(path) as ws:
         ws.append_order_lines(lines)
-        contact_key = str(next(k for k in counts[counts >= 2].index if k != victim))
+        contact_key = str(next(k for k in counts[counts >= 2].index if k not in (victim, formula)))
         ws.con.execute("INSERT INTO contacts (customer_key, source, name, email, phone, updated_at) "
                        "VALUES (?, 'rakuten', ?, ?, ?, now()::TIMESTAMP)",
                        [contact_key, CONTACT["name"], CONTACT["email"], CONTACT["phone"]])

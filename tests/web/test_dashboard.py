@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 from webhelp import (
     CONTACT,
+    FORMULA_CUSTOMER,
     LINE_USER,
     OPS_EMAIL,
     PAGES,
@@ -61,6 +62,7 @@ def test_every_page_and_its_json_twin(client, lang):
 
 def test_pages_read_the_stored_results(client, shop):
     overview = client.get("/overview.json").json()
+    assert overview["charts"][0]["figure"]["layout"]["barmode"] == "stack"
     kpis = {k["key"]: k["value"] for s in overview["sections"] for k in s["kpis"]}
     assert kpis["customers"] > 300
     assert overview["outbox"] == {"expired": 1, "failed": 1, "holdout": 1, "planned": 1, "sent": 1}
@@ -97,6 +99,16 @@ def test_segment_drill_down_and_csv(client):
     lines = csv.text.lstrip("\ufeff").strip().splitlines()
     assert lines[0].startswith("customer_key,segment,")
     assert len(lines) == seg["customers"] + 1
+
+
+def test_csv_keeps_a_formula_as_text(client):
+    from urllib.parse import quote as q_
+
+    data = client.get(f"/customers/{q_(FORMULA_CUSTOMER, safe='')}.json").json()
+    segment = next(t for t in data["tables"] if t["key"] == "segments_rfm")["rows"][0]["segment"]
+    text = client.get("/segments.csv", params={"segment": segment}).text
+    row = next(line for line in text.splitlines() if "=SUM(1+1)" in line)
+    assert row.startswith("'=SUM(1+1)") and not row.startswith("=")
 
 
 def test_one_error_shape(client):

@@ -19,6 +19,7 @@ XSS_PRODUCT = "<script>alert(1)</script>"
 XSS_CATEGORY = "<img src=x onerror=alert(2)>"
 XSS_CUSTOMER = '"><img src=x onerror=alert(5)>'
 XSS_SCENARIO = "<svg onload=alert(3)>"
+FORMULA_CUSTOMER = "=SUM(1+1)"
 XSS_DESCRIPTION = "<b onmouseover=alert(6)>bold</b>"
 CONTACT = {"name": "山田太郎", "email": "taro.yamada@example.com", "phone": "090-1234-5678"}
 OPS_EMAIL = "ops-only@example.com"

@@ -899,6 +899,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "web.customer_search": {"ja": "顧客キーで検索", "en": "Customer key"},
     "web.error.title": {"ja": "エラー（{status}）", "en": "Error ({status})"},
     "web.overview.since_last_week": {"ja": "先週からの変化", "en": "What changed since last week"},
+    "web.overview.trend": {"ja": "月別売上の推移（新規・2回目・3回目以降）", "en": "Monthly sales: first, second and later purchases"},
     "web.overview.history": {"ja": "実行ごとの主要指標", "en": "Key figures by run"},
     "web.overview.change": {"ja": "変化", "en": "Change"},
     "web.overview.no_week_before": {"ja": "1週間以上前の実行がまだないため、比較できません。", "en": "There is no run from a week or more before to compare with yet."},

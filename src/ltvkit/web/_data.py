@@ -20,7 +20,7 @@ from ..actions.dashboard import DEAD_STATES, customer_ops, disabled_scenarios, o
 from ..actions.webhook import inbox
 from ..exceptions import InputError, LtvkitError, MissingDataError
 from ..i18n import column_kind, label, t
-from ..reports._figures import heatmap
+from ..reports._figures import bar, heatmap
 from ..reports._json import jsonable, table_records
 from ..reports.data import ReportSettings, build_report_data
 from ..reports.sections import BUILDERS
@@ -193,7 +193,15 @@ def _overview_ws(ws: Workspace, q: Query) -> dict[str, Any]:
         tables.append(table("kpi_history", t("web.overview.history", lang),
                             hist[["run_id", "as_of", *KPI_COLUMNS]].head(20), lang,
                             kinds={"run_id": "text", "as_of": "text"}))
-    return {"as_of": day, **out, "tables": tables}
+    charts = []
+    if ws.has_result("view_monthly"):  # the trend: monthly sales of first, second and later purchases
+        monthly = ws.read_result("view_monthly").to_pandas().sort_values("month").tail(24)
+        parts = ("f1_revenue", "f2_revenue", "f3plus_revenue")
+        charts.append({"key": "monthly_trend", "title": t("web.overview.trend", lang),
+                       "figure": bar([str(m)[:7] for m in monthly["month"]],
+                                     {label(c, lang): monthly[c].tolist() for c in parts}, stacked=True,
+                                     hover_format=",.0f", y_title=label("revenue", lang))})
+    return {"as_of": day, **out, "tables": tables, "charts": charts}
 
 
 def cohorts(q: Query) -> dict[str, Any]:

@@ -38,6 +38,7 @@ CSRF_COOKIE = "ltv_csrf"
 NAV = ("overview", "cohorts", "segments", "points", "predictions", "recommendations", "scenarios", "outbox", "inbox",
        "results")
 MAX_FORM_BYTES = 200_000
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _MIDNIGHT = re.compile(r"^\d{4}-\d{2}-\d{2}T00:00:00$")
 
 
@@ -193,10 +194,12 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
     def segments_csv(request: Request) -> Response:
         def work(lang: str) -> Response:
             filename, frame = _data.segment_csv(query(request, lang))
+            for col in frame.columns:  # a text cell a spreadsheet would run as a formula is kept as text
+                if frame[col].dtype == object or str(frame[col].dtype).startswith("str"):
+                    frame[col] = frame[col].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in _FORMULA else v)
             buf = io.StringIO()
             frame.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL)
             text = buf.getvalue()
-            # a cell that a spreadsheet would run as a formula is quoted as text
             return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
                             headers={"content-disposition": f'attachment; filename="{filename}"'})
 
