@@ -265,3 +265,26 @@ def test_a_line_message_reaches_the_inbox_and_is_answered(client, served, fake_l
             "ご連絡ありがとうございます"
     assert text not in [m["text"] for m in client.get("/inbox.json").json()["messages"]]
     assert text in [m["text"] for m in client.get("/inbox.json", params={"all": "1"}).json()["messages"]]
+
+
+
+def test_pages_before_any_import(shop, fake_line, tmp_path):
+    """A server started before the first import: the webhook and the ops pages work, analysis pages say what to
+    do (404, one error shape), and they appear once the workspace file does."""
+    import shutil
+
+    from conftest import make_app
+    from webhelp import AppServer
+
+    (tmp_path / "scenarios").mkdir()
+    app, store = make_app(tmp_path, fake_line)
+    with AppServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.get("/outbox.json").json()["counts"] == {}
+        assert c.get("/inbox").status_code == 200
+        missing = c.get("/overview.json")
+        assert_error_shape(missing, 404)
+        assert "ltv import" in missing.json()["error"]
+        assert c.get("/cohorts").status_code == 404
+        shutil.copy(shop["dir"] / "ltv.duckdb", tmp_path / "ltv.duckdb")
+        assert wait_until(lambda: c.get("/overview.json").status_code == 200)
+    store.close()

@@ -99,7 +99,7 @@ def table(key: str, title: str, frame: pd.DataFrame | list[dict[str, Any]], lang
             numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
             guess = (column_kind(c) or "float") if numeric and not c.endswith(("_key", "_id", "sku")) else "text"
             cols_.append({"name": c, "label": labels.get(c) or label(c, lang), "kind": kinds.get(c) or guess})
-        return {"key": key, "title": title, "sentence": sentence, "columns": cols_, "rows": jsonable(frame),
+        return {"key": key, "title": title, "sentence": sentence, "columns": cols_, "rows": frame,  # made JSON-able once, by page_data
                 "total": len(frame) if total is None else int(total), "links": links or {}}
     cols = [str(c) for c in frame.columns]
     columns = []
@@ -131,7 +131,7 @@ def _as_of(ws: Workspace, q: Query, result: str) -> dt.date | None:
 
 
 def _need_workspace(q: Query) -> Any:
-    if q.snapshot is None:
+    if q.snapshot is None or not q.snapshot.path.exists():
         raise MissingDataError(key="err.web_no_workspace")
     return q.snapshot.read()
 
@@ -348,7 +348,7 @@ def customer(q: Query) -> dict[str, Any]:
     tables: list[dict[str, Any]] = []
     contact = None
     found = any(ops[k] for k in ("messages", "inbound", "line_users", "consent")) or ops["contact"] is not None
-    if q.snapshot is not None:
+    if q.snapshot is not None and q.snapshot.path.exists():
         part = _from_workspace(q, "customer", lambda ws: _customer_ws(ws, key, lang))
         found = found or part["orders"] > 0
         contact = part["contact"]

@@ -63,7 +63,7 @@ def create_app(workspace: str | Path | None = None, *, settings: Settings | None
 
         line = LineChannel.from_settings(settings)
     lock = threading.Lock()
-    snapshot = WorkspaceSnapshot(ws_path) if dashboard and ws_path.exists() else None
+    snapshot = WorkspaceSnapshot(ws_path) if dashboard else None  # read on the first page (the file may come later)
 
     def process(ids: list[str] | None) -> None:
         with lock:  # one processor per server; the claim in the store guards against other servers

@@ -267,7 +267,7 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
         return scenario
 
     def run_preview(scenario: Any, lang: str) -> dict[str, Any]:
-        if snapshot is None:
+        if snapshot is None or not snapshot.path.exists():
             return {"error": t("err.web_no_workspace", lang)}
         try:
             with snapshot.read() as ws:
