@@ -81,9 +81,7 @@ def test_ltv_serve_on_every_address_refuses_requests_without_the_token(shop, tmp
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LTV_")}
     env.update({"PYTHONPATH": str(SRC), "LTV_WORKSPACE": str(folder / "ltv.duckdb")})
-    refused = subprocess.run([sys.executable, "-m", "ltvkit", "serve", "--host", "0.0.0.0", "--port", str(port)],
-                             env=env, capture_output=True, text=True, timeout=60, cwd=folder)
-    assert refused.returncode == 1 and "LTV_SERVE_TOKEN" in refused.stdout + refused.stderr
+    # (without the token it refuses to start: tests/channels/test_webhook.py)
     proc = subprocess.Popen([sys.executable, "-m", "ltvkit", "serve", "--host", "0.0.0.0", "--port", str(port)],
                             env={**env, "LTV_SERVE_TOKEN": SERVE_TOKEN}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, cwd=folder)
