@@ -801,7 +801,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.mall.none_due": {"ja": "配信予定のモールメッセージはありません。", "en": "No mall messages are due."},
     "cli.mall.wrote": {"ja": "{mall} 向けのメッセージ{count}件を {path} に書き出しました", "en": "Wrote {count} messages for {mall} to {path}"},
     "cli.mall.not_listed": {"ja": "書き出さなかったメッセージ（{reason}）: {count}件", "en": "Not listed ({reason}): {count}"},
-    "cli.serve.serving": {"ja": "{url} で待ち受けています（LINE Webhook: {webhook}）。Ctrl-C で停止します。", "en": "Serving on {url} (LINE webhook: {webhook}); Ctrl-C stops."},
+    "cli.serve.serving": {"ja": "{url} で待ち受けています（ダッシュボード: {url}/overview、LINE Webhook: {webhook}）。Ctrl-C で停止します。", "en": "Serving on {url} (dashboard: {url}/overview, LINE webhook: {webhook}); Ctrl-C stops."},
     "cli.inserts.wrote": {"ja": "同梱チラシ{count}枚を {path} に書き出しました。", "en": "Wrote {count} inserts to {path}."},
     "label.scenario": {"ja": "シナリオ", "en": "scenario"},
     "label.trigger": {"ja": "きっかけ", "en": "trigger"},
