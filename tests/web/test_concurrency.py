@@ -1,5 +1,5 @@
-"""Pages and the webhook while `ltv import` writes 200,000 lines into the workspace: no 5xx, no lost event, and
-the pages show the new data once the import is done."""
+"""Pages and the webhook while `ltv import` writes 200,000 lines into the workspace and then a pipeline run
+stores new KPIs: no 5xx, no lost event, and the pages show the new data once each is done."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def test_pages_and_webhook_stay_up_during_an_import(shop, fake_line, big_export,
     with AppServer(app) as server:
         snapshot = app.state.snapshot
         with httpx.Client(base_url=server.url, timeout=60) as c:
-            assert c.get("/overview.json").status_code == 200
+            first = c.get("/overview.json")
+            assert first.status_code == 200
         copies = snapshot.copies
         env = {k: v for k, v in os.environ.items() if not k.startswith("LTV_")}
         env["PYTHONPATH"] = str(SRC)
@@ -78,17 +79,27 @@ def test_pages_and_webhook_stay_up_during_an_import(shop, fake_line, big_export,
                               str(folder / "ltv.duckdb")], env=env, capture_output=True, text=True, timeout=600)
         during = len(statuses)
         import_s = time.monotonic() - t0
+        busy_after_import = snapshot.busy
+        # then a pipeline run holds the file: the KPIs as of the new last order date
+        run = subprocess.run([sys.executable, "-m", "ltvkit", "summary", "--workspace", str(folder / "ltv.duckdb")],
+                             env=env, capture_output=True, text=True, timeout=600)
         time.sleep(1.0)
         stop.set()
         for w in workers:
             w.join(60)
         assert imp.returncode == 0, imp.stdout + imp.stderr
-        assert snapshot.busy > 0  # pages were asked for while the import held the file, and answered
+        assert run.returncode == 0, run.stdout + run.stderr
+        # pages were asked for while the import held the file, and answered from the copy
+        assert busy_after_import > 0
         # the pages saw the new orders once the import let go of the file
         with httpx.Client(base_url=server.url, timeout=60) as c:
             wait_until(lambda: c.get("/overview.json").status_code == 200 and snapshot.copies > copies, timeout=30)
         with snapshot.read() as ws:
             assert ws.info()["order_lines"] >= LINES
+            last = ws.last_order_date()
+        assert last.isoformat() != first.json()["as_of"]  # the import brought later orders
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            assert wait_until(lambda: c.get("/overview.json").json()["as_of"] == last.isoformat(), timeout=30)
         server_errors = [(p, s) for p, s in statuses if s >= 500]
         assert server_errors == []
         assert {s for _, s in statuses} == {200}
