@@ -63,6 +63,9 @@ def test_every_page_and_its_json_twin(client, lang):
 def test_pages_read_the_stored_results(client, shop):
     overview = client.get("/overview.json").json()
     assert overview["charts"][0]["figure"]["layout"]["barmode"] == "stack"
+    week = next(t for t in overview["tables"] if t["key"] == "last_7_days")["kpi_rows"]
+    assert [r["change"] for r in week] == [r["now"] - r["week_before"] for r in week]
+    assert week[0]["now"] + week[0]["week_before"] > 0  # orders in the last two weeks of the shop
     kpis = {k["key"]: k["value"] for s in overview["sections"] for k in s["kpis"]}
     assert kpis["customers"] > 300
     assert overview["outbox"] == {"expired": 1, "failed": 1, "holdout": 1, "planned": 1, "sent": 1}

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._workspace import Workspace
 
 __all__ = ["customer_contact", "customer_orders", "customer_result_history", "customer_result_rows",
-           "due_between", "result_history", "result_members", "result_value_counts"]
+           "due_between", "last_two_weeks", "result_history", "result_members", "result_value_counts"]
 
 
 def _exists(ws: Workspace, name: str) -> bool:
@@ -122,3 +122,23 @@ def due_between(ws: Workspace, name: str, date_column: str, start: dt.date, end:
     return ws.con.execute(
         f'SELECT {cols} FROM "{_result_name(name)}" WHERE "{date_column}" >= ? AND "{date_column}" < ? '
         f'ORDER BY "{date_column}", customer_key LIMIT ?', [start, end, limit]).fetchdf()
+
+
+def last_two_weeks(ws: Workspace, end: dt.date) -> dict[str, dict[str, Any]]:
+    """Orders, buyers, sales and new customers (first valid order) in the 7 days up to ``end`` (``this``) and in
+    the 7 days before (``before``), from the valid order lines."""
+    lo, mid = end - dt.timedelta(days=13), end - dt.timedelta(days=6)
+    rows = ws.con.execute(
+        "SELECT CASE WHEN order_date >= ? THEN 'this' ELSE 'before' END AS week, count(DISTINCT order_id) AS orders, "
+        "count(DISTINCT customer_key) AS buyers, sum(line_amount) AS revenue FROM order_lines "
+        "WHERE status = 'ordered' AND order_date BETWEEN ? AND ? GROUP BY 1", [mid, lo, end]).fetchall()
+    new = ws.con.execute(
+        "SELECT CASE WHEN first >= ? THEN 'this' ELSE 'before' END, count(*) FROM (SELECT customer_key, "
+        "min(order_date) AS first FROM order_lines WHERE status = 'ordered' GROUP BY 1) "
+        "WHERE first BETWEEN ? AND ? GROUP BY 1", [mid, lo, end]).fetchall()
+    out = {w: {"orders": 0, "buyers": 0, "revenue": 0, "new_customers": 0} for w in ("this", "before")}
+    for week, orders, buyers, revenue in rows:
+        out[week].update(orders=int(orders), buyers=int(buyers), revenue=int(revenue or 0))
+    for week, n in new:
+        out[week]["new_customers"] = int(n)
+    return out

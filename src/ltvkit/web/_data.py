@@ -177,6 +177,18 @@ def _overview_ws(ws: Workspace, q: Query) -> dict[str, Any]:
     out = _sections(ws, ("kpi",), lang, day)
     hist = reads.result_history(ws, "summary", KPI_COLUMNS)
     tables = []
+    end = ws.last_order_date() if ws.has_table("order_lines") else None
+    if end is not None:
+        weeks = reads.last_two_weeks(ws, end)
+        rows = [{"kpi": t("web.overview.buyers", lang) if k == "buyers" else label(k, lang), "now": weeks["this"][k], "week_before": weeks["before"][k],
+                 "change": weeks["this"][k] - weeks["before"][k], "kind": "yen" if k == "revenue" else "int"}
+                for k in ("orders", "buyers", "new_customers", "revenue")]
+        tables.append({"key": "last_7_days", "kpi_rows": rows, "title": t("web.overview.last_7_days", lang),
+                       "as_of": t("web.overview.days_to", lang, start=(end - dt.timedelta(days=6)).isoformat(),
+                                  end=end.isoformat()),
+                       "before_as_of": t("web.overview.days_to", lang,
+                                         start=(end - dt.timedelta(days=13)).isoformat(),
+                                         end=(end - dt.timedelta(days=7)).isoformat())})
     if len(hist):
         latest = hist.iloc[0]
         week = hist[pd.to_datetime(hist["as_of"]) <= pd.Timestamp(latest["as_of"]) - pd.Timedelta(days=7)]
