@@ -174,6 +174,12 @@ def test_forms_need_the_csrf_token(client, served):
     assert _state(store, key) == "failed"
 
 
+def test_a_form_too_large_is_refused(client):
+    token = csrf_of(client.get("/scenarios/web-vip").text)
+    r = client.post("/scenarios/web-vip", data={"csrf": token, "yaml": "x" * 300_000, "action": "save"})
+    assert_error_shape(r, 413)
+
+
 def test_retry_a_dead_message(client, served, shop):
     _, store, _ = served
     keys = shop["outbox_keys"]

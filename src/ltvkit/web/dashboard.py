@@ -15,7 +15,7 @@ from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -95,11 +95,11 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
         return hmac.new(csrf_secret, seed.encode(), hashlib.sha256).hexdigest()
 
     async def form_of(request: Request) -> dict[str, str]:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            raise _Refused(413, t("err.web_form_too_large", settings.lang))
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            raise _Refused(413, t("err.web_form_too_large", settings.lang))
+        body = b""
+        async for chunk in request.stream():  # read no more than a form can hold
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise _Refused(413, t("err.web_form_too_large", settings.lang))
         data: dict[str, str] = {}
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             try:
@@ -127,7 +127,7 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
                **more: Any) -> HTMLResponse:
         charts = [c for s in data.get("sections", []) for c in s.get("charts", [])] + list(data.get("charts", []))
         chart_ids = {id(c): f"c{i}" for i, c in enumerate(charts)}
-        here = request.url.path
+        here = quote(request.url.path, safe="/")
         switch = {code: here + "?" + urlencode({**dict(request.query_params), "lang": code}) for code in LANGS}
         nav = [{"key": k, "title": t(f"web.page.{k}", lang), "href": url(request, "/" + k)} for k in NAV]
         body = env.get_template(template).render(
@@ -223,8 +223,6 @@ def install_dashboard(app: FastAPI, *, snapshot: Any, store: Any, settings: Any,
         key = request.query_params.get("key", "").strip()
         if not key:
             return RedirectResponse(url(request, "/overview"), status_code=303)
-        from urllib.parse import quote
-
         return RedirectResponse(url(request, "/customers/" + quote(key, safe="")), status_code=303)
 
     # -- scenarios -----------------------------------------------------------------------------------------------
