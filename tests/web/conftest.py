@@ -107,6 +107,31 @@ def _fill_store(store, contact_key: str) -> dict[str, str]:
     return keys
 
 
+MEASURED = {"scenario": "winback", "treated": 80, "holdout": 40}
+
+
+def _measured_campaign(path: Path, store) -> None:
+    """120 messages of one scenario sent in the shop's past (a third held out), measured by `ltv crm results`."""
+    from ltvkit import Workspace
+    from ltvkit.actions import crm_results
+    from ltvkit.actions._ops import outbox
+
+    with Workspace(path) as ws:
+        keys = ws.read_result("segments_rfm").select("customer_key").order_by("customer_key").to_pandas()
+        day = ws.last_order_date() - dt.timedelta(days=90)
+        when = dt.datetime.combine(day, dt.time(3, 0))
+        rows = [{"key": f"10000000-0000-4000-8000-{i:012d}", "scenario": MEASURED["scenario"], "customer_key": k,
+                 "occurrence": "m", "channel": "line", "state": "holdout" if i % 3 == 2 else "sent",
+                 "holdout": i % 3 == 2, "priority": 50, "lang": "ja", "context": "{}", "run_id": 1, "as_of": day,
+                 "planned_at": when, "send_at": when, "expires_at": when + dt.timedelta(days=7),
+                 "next_attempt_at": when, "attempts": 0 if i % 3 == 2 else 1,
+                 "sent_at": None if i % 3 == 2 else when}
+                for i, k in enumerate(keys["customer_key"].head(120))]
+        with store.begin() as conn:
+            store.insert_ignore(conn, outbox, rows, ["key"])
+        crm_results(ws, store, scenario=MEASURED["scenario"], window_days=30, save=True)
+
+
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory):
     """The template shop: workspace, ops store and scenarios folder (copied per test module)."""
@@ -116,6 +141,7 @@ def shop(tmp_path_factory):
     contact_key = _build_workspace(base / "ltv.duckdb")
     store = OpsStore("sqlite:///" + str(base / "ltv.ops.sqlite"))
     keys = _fill_store(store, contact_key)
+    _measured_campaign(base / "ltv.duckdb", store)
     store.close()
     (base / "scenarios").mkdir()
     (base / "scenarios" / "web-vip.yaml").write_text(SCENARIO_YAML, encoding="utf-8")

@@ -68,7 +68,7 @@ def test_pages_read_the_stored_results(client, shop):
     assert week[0]["now"] + week[0]["week_before"] > 0  # orders in the last two weeks of the shop
     kpis = {k["key"]: k["value"] for s in overview["sections"] for k in s["kpis"]}
     assert kpis["customers"] > 300
-    assert overview["outbox"] == {"expired": 1, "failed": 1, "holdout": 1, "planned": 1, "sent": 1}
+    assert overview["outbox"] == {"expired": 1, "failed": 1, "holdout": 41, "planned": 1, "sent": 81}
     pred = client.get("/predictions.json").json()
     assert {s["key"] for s in pred["sections"]} == {"predictive"}
     assert {t["key"] for t in pred["tables"]} >= {"buy_this_week", "buy_next_week", "runout_this_week"}
@@ -83,6 +83,12 @@ def test_pages_read_the_stored_results(client, shop):
     assert z and all(0 <= v <= 1 for v in z)
     recs = client.get("/recommendations.json").json()
     assert recs["tables"][0]["rows"][0]["customers"] >= 1
+    from conftest import MEASURED
+
+    results = client.get("/results.json").json()
+    rows = [r for s in results["sections"] for tb in s["tables"] if tb["key"] == "crm_results" for r in tb["rows"]]
+    assert (MEASURED["scenario"], MEASURED["treated"], MEASURED["holdout"]) in [
+        (r["scenario"], r["treated"], r["holdout"]) for r in rows]
 
 
 def test_segment_drill_down_and_csv(client):
@@ -168,7 +174,7 @@ def test_forms_need_the_csrf_token(client, served):
     assert_error_shape(client.post(f"/outbox/{key}/retry", data={"csrf": "0" * 64}), 403)
     assert_error_shape(client.post("/scenarios/winback/enabled", data={"enabled": "0", "csrf": "abc"}), 403)
     with httpx.Client(base_url=str(client.base_url)) as other:  # a token that fits another browser's cookie
-        token = csrf_of(other.get("/outbox").text)
+        token = csrf_of(other.get("/outbox", params={"state": "failed"}).text)
     with httpx.Client(base_url=str(client.base_url), cookies={"ltv_csrf": "forged"}) as forged:
         assert_error_shape(forged.post(f"/outbox/{key}/retry", data={"csrf": token}), 403)
     assert _state(store, key) == "failed"
