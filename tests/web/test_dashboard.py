@@ -89,6 +89,10 @@ def test_pages_read_the_stored_results(client, shop):
     rows = [r for s in results["sections"] for tb in s["tables"] if tb["key"] == "crm_results" for r in tb["rows"]]
     assert (MEASURED["scenario"], MEASURED["treated"], MEASURED["holdout"]) in [
         (r["scenario"], r["treated"], r["holdout"]) for r in rows]
+    trace = results["charts"][0]["figure"]["data"][0]
+    measured = next(r for r in rows if r["treated"] == MEASURED["treated"])
+    assert trace["y"] == [measured["uplift"]]  # the other month has no holdout, so no uplift to draw
+    assert trace["error_y"]["arrayminus"][0] == pytest.approx(measured["uplift"] - measured["uplift_ci_low"])
 
 
 def test_segment_drill_down_and_csv(client):

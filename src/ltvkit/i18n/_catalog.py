@@ -903,6 +903,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "web.overview.last_7_days": {"ja": "直近7日間と、その前の7日間", "en": "The last 7 days and the 7 days before"},
     "web.overview.days_to": {"ja": "{start}〜{end}", "en": "{start} to {end}"},
     "web.overview.buyers": {"ja": "購入者数", "en": "buyers"},
+    "web.results.uplift_chart": {"ja": "シナリオ・送信月ごとの購入率の差（送信群−ホールドアウト、95%区間）", "en": "Conversion uplift by scenario and send month (treated − holdout, 95% interval)"},
     "web.overview.history": {"ja": "実行ごとの主要指標", "en": "Key figures by run"},
     "web.overview.change": {"ja": "変化", "en": "Change"},
     "web.overview.no_week_before": {"ja": "1週間以上前の実行がまだないため、比較できません。", "en": "There is no run from a week or more before to compare with yet."},

@@ -348,9 +348,23 @@ def recommendations(q: Query) -> dict[str, Any]:
 
 
 def results(q: Query) -> dict[str, Any]:
+    lang = q.lang
     with _need_workspace(q) as ws:
-        out = _sections(ws, ("crm_results",), q.lang, None)
-    return {"title": t("web.page.results", q.lang), **out}
+        out = _sections(ws, ("crm_results",), lang, None)
+    rows = [r for s in out["sections"] for tb in s["tables"] if tb["key"] == "crm_results" for r in tb["rows"]
+            if r.get("uplift") is not None]
+    charts = []
+    if rows:  # the uplift of each scenario and send month with its 95% interval
+        fig = bar([f"{r['scenario']} {str(r['send_month'])[:7]}" for r in rows],
+                  {t("report.crm.uplift", lang): [r["uplift"] for r in rows]}, y_format=".1%",
+                  y_title=t("report.crm.uplift", lang))
+        fig["data"][0]["error_y"] = {
+            "type": "data", "symmetric": False,
+            "array": [(r["uplift_ci_high"] - r["uplift"]) if r.get("uplift_ci_high") is not None else 0 for r in rows],
+            "arrayminus": [(r["uplift"] - r["uplift_ci_low"]) if r.get("uplift_ci_low") is not None else 0
+                           for r in rows]}
+        charts.append({"key": "uplift", "title": t("web.results.uplift_chart", lang), "figure": fig})
+    return {"title": t("web.page.results", lang), **out, "charts": charts}
 
 
 def customer(q: Query) -> dict[str, Any]:
