@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from webhelp import (  # noqa: E402
     CONTACT,
     FORMULA_CUSTOMER,
     LINE_USER,
+    MEASURED,
     OPS_EMAIL,
-    SECRET,
     TOKEN,
     XSS_CATEGORY,
     XSS_CUSTOMER,
@@ -26,9 +25,9 @@ from webhelp import (  # noqa: E402
     XSS_PRODUCT,
     XSS_SCENARIO,
     AppServer,
+    copy_shop,
+    make_app,
 )
-
-from ltvkit.config import SETTINGS  # noqa: E402
 
 SCENARIO_YAML = f"""\
 name: web-vip
@@ -107,9 +106,6 @@ def _fill_store(store, contact_key: str) -> dict[str, str]:
     return keys
 
 
-MEASURED = {"scenario": "winback", "treated": 80, "holdout": 40}
-
-
 def _measured_campaign(path: Path, store) -> None:
     """120 messages of one scenario sent in the shop's past (a third held out), measured by `ltv crm results`."""
     from ltvkit import Workspace
@@ -154,38 +150,6 @@ def fake_line():
 
     with FakeLineServer(token=TOKEN) as line:
         yield line
-
-
-def make_app(folder: Path, fake_line, *, token: str | None = None, require_token: bool = False, **env: str):
-    """`ltv serve`'s app over ``folder`` (settings from a clean environment), and its ops store."""
-    from ltvkit.actions import OpsStore
-    from ltvkit.config import load_settings
-    from ltvkit.web import create_app
-
-    mp = pytest.MonkeyPatch()
-    try:
-        for s in SETTINGS:
-            mp.delenv(s.env_var, raising=False)
-            if s.secret:
-                mp.delenv(s.file_var, raising=False)
-        values = {"LTV_LINE_CHANNEL_SECRET": SECRET, "LTV_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
-                  "LTV_LINE_API_BASE": fake_line.url, "LTV_LINE_BOT_USER_ID": "Ubot", "LTV_LANG": "ja",
-                  "LTV_CRM_SCENARIOS": str(folder / "scenarios"), "LTV_CRM_SHOP_NAME": "テスト店", **env}
-        if token:
-            values["LTV_SERVE_TOKEN"] = token
-        for k, v in values.items():
-            mp.setenv(k, v)
-        settings = load_settings(folder / "ltv.duckdb")
-        store = OpsStore("sqlite:///" + str(folder / "ltv.ops.sqlite"))
-        app = create_app(folder / "ltv.duckdb", settings=settings, store=store, require_token=require_token)
-    finally:
-        mp.undo()
-    return app, store
-
-
-def copy_shop(shop, dest: Path) -> Path:
-    shutil.copytree(shop["dir"], dest)
-    return dest
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_shop, make_app
-from webhelp import PAGES, AppServer, assert_error_shape, csrf_of, free_port, wait_until
+from webhelp import PAGES, AppServer, assert_error_shape, copy_shop, csrf_of, free_port, make_app, wait_until
 
 from ltvkit.exceptions import SettingsError
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import copy_shop, make_app
-from webhelp import AppServer, line_text, signed_post, wait_until
+from webhelp import AppServer, copy_shop, line_text, make_app, signed_post, wait_until
 
 from ltvkit.actions._ops import inbound, webhook_events
 

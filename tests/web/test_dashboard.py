@@ -83,7 +83,7 @@ def test_pages_read_the_stored_results(client, shop):
     assert z and all(0 <= v <= 1 for v in z)
     recs = client.get("/recommendations.json").json()
     assert recs["tables"][0]["rows"][0]["customers"] >= 1
-    from conftest import MEASURED
+    from webhelp import MEASURED
 
     results = client.get("/results.json").json()
     rows = [r for s in results["sections"] for tb in s["tables"] if tb["key"] == "crm_results" for r in tb["rows"]]
@@ -292,8 +292,7 @@ def test_pages_before_any_import(shop, fake_line, tmp_path):
     do (404, one error shape), and they appear once the workspace file does."""
     import shutil
 
-    from conftest import make_app
-    from webhelp import AppServer
+    from webhelp import AppServer, make_app
 
     (tmp_path / "scenarios").mkdir()
     app, store = make_app(tmp_path, fake_line)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
+import pytest
 
 from ltvkit.actions.webhook import line_signature
+from ltvkit.config import SETTINGS
 
 SECRET = "channel-secret-for-web-tests"
 TOKEN = "line-token-for-web-tests"
@@ -89,3 +93,38 @@ def assert_error_shape(response: httpx.Response, status: int) -> None:
     body = response.json()
     assert body == {"ok": False, "error": body["error"], "status": status}
     assert isinstance(body["error"], str) and body["error"]
+
+
+MEASURED = {"scenario": "winback", "treated": 80, "holdout": 40}  # the campaign conftest measures
+
+
+def make_app(folder: Path, fake_line, *, token: str | None = None, require_token: bool = False, **env: str):
+    """`ltv serve`'s app over ``folder`` (settings from a clean environment), and its ops store."""
+    from ltvkit.actions import OpsStore
+    from ltvkit.config import load_settings
+    from ltvkit.web import create_app
+
+    mp = pytest.MonkeyPatch()
+    try:
+        for s in SETTINGS:
+            mp.delenv(s.env_var, raising=False)
+            if s.secret:
+                mp.delenv(s.file_var, raising=False)
+        values = {"LTV_LINE_CHANNEL_SECRET": SECRET, "LTV_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+                  "LTV_LINE_API_BASE": fake_line.url, "LTV_LINE_BOT_USER_ID": "Ubot", "LTV_LANG": "ja",
+                  "LTV_CRM_SCENARIOS": str(folder / "scenarios"), "LTV_CRM_SHOP_NAME": "テスト店", **env}
+        if token:
+            values["LTV_SERVE_TOKEN"] = token
+        for k, v in values.items():
+            mp.setenv(k, v)
+        settings = load_settings(folder / "ltv.duckdb")
+        store = OpsStore("sqlite:///" + str(folder / "ltv.ops.sqlite"))
+        app = create_app(folder / "ltv.duckdb", settings=settings, store=store, require_token=require_token)
+    finally:
+        mp.undo()
+    return app, store
+
+
+def copy_shop(shop, dest: Path) -> Path:
+    shutil.copytree(shop["dir"], dest)
+    return dest
