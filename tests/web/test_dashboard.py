@@ -58,6 +58,9 @@ def test_every_page_and_its_json_twin(client, lang):
         for section in data.get("sections", []):  # the page shows each section of its twin
             assert str(escape(section["title"])) in page.text, (name, section["title"])
     assert client.get("/").headers["location"] == "/overview"
+    found = client.get("/customers", params={"key": XSS_CUSTOMER, "lang": "en"})
+    assert found.status_code == 303
+    assert found.headers["location"] == f"/customers/{quote(XSS_CUSTOMER, safe='')}?lang=en"
 
 
 def test_pages_read_the_stored_results(client, shop):
@@ -107,6 +110,10 @@ def test_segment_drill_down_and_csv(client):
     assert margins == sorted(margins, reverse=True)
     page = client.get("/segments", params={"segment": seg["segment"]})
     assert f'/customers/{quote(members["rows"][0]["customer_key"], safe="")}' in page.text
+    second = client.get("/segments.json", params={"segment": seg["segment"], "page": 2}).json()["tables"][1]
+    assert len(second["rows"]) == max(0, min(100, seg["customers"] - 100)) and second["total"] == seg["customers"]
+    small = client.get("/segments.json", params={"segment": seg["segment"], "page": 1}).json()["tables"][1]
+    assert small["rows"] == members["rows"]
     csv = client.get("/segments.csv", params={"segment": seg["segment"]})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.lstrip("\ufeff").strip().splitlines()
@@ -182,6 +189,16 @@ def test_forms_need_the_csrf_token(client, served):
     with httpx.Client(base_url=str(client.base_url), cookies={"ltv_csrf": "forged"}) as forged:
         assert_error_shape(forged.post(f"/outbox/{key}/retry", data={"csrf": token}), 403)
     assert _state(store, key) == "failed"
+
+
+def test_outbox_pages(client):
+    one = client.get("/outbox.json").json()["tables"][0]
+    two = client.get("/outbox.json", params={"page": 2}).json()["tables"][0]
+    assert one["total"] == two["total"] == 125 and (len(one["rows"]), len(two["rows"])) == (100, 25)
+    assert not {r["key"] for r in one["rows"]} & {r["key"] for r in two["rows"]}
+    assert 'href="/outbox?page=2"' in client.get("/outbox").text
+    sent = client.get("/outbox.json", params={"state": "sent", "scenario": "winback"}).json()["tables"][0]
+    assert sent["total"] == 80 and {(r["state"], r["scenario"]) for r in sent["rows"]} == {("sent", "winback")}
 
 
 def test_a_form_too_large_is_refused(client):
