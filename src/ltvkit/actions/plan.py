@@ -34,14 +34,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from ..config import Settings
 from ..exceptions import MissingDataError, ScenarioError
 from ..store import Run, Workspace
 from ._ops import OpsStore, outbox, utcnow
 from .channels import available_channels, staff_list_channels
 from .contacts import consent_frame
+from .dashboard import disabled_scenarios
 from .scenarios import Scenario, render, sample_context
 
-__all__ = ["PlanReport", "holdout_draw", "idempotency_key", "plan", "quiet_hours_shift"]
+__all__ = ["PlanReport", "holdout_draw", "idempotency_key", "plan", "preview", "quiet_hours_shift"]
 
 SKIP_REASONS = ("already_planned", "once_per_days", "one_per_plan", "no_contact", "opted_out", "unreachable",
                 "frequency_cap")
@@ -535,8 +537,12 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
 
     # 1. candidates per scenario; every validation error surfaces here, before anything is written
     parts = []
+    disabled = set() if explicit else disabled_scenarios(store)
     for s in scenarios:
         report.scenarios[s.name] = ScenarioCounts()
+        if s.name in disabled:  # switched off on the dashboard: planned only when named
+            report.scenarios[s.name].not_planned = "disabled"
+            continue
         mask = audience_mask(s, frame, inputs.missing)
         for lang in s.template:
             render(s, lang, sample_context(s, settings.crm_shop_name))
@@ -693,3 +699,28 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     report.seconds = time.perf_counter() - t0
     report.timings = timings
     return report
+
+
+def preview(ws: Workspace, store: OpsStore, scenario: Scenario, *, as_of: dt.date | None = None,
+            samples: int = 3, lang: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
+    """What planning ``scenario`` now would do, writing nothing: the counts of a dry run (eligible, planned,
+    holdout, skipped) and ``samples`` messages rendered for the first eligible customers, as the sender would
+    (with the shop name and message language of ``settings``, default: the workspace's)."""
+    report = plan(ws, store, [scenario], as_of=as_of, dry_run=True, explicit=True)
+    counts = report.scenarios[scenario.name].to_dict()
+    settings = settings or ws.settings()
+    lang = lang or settings.crm_lang
+    inputs = read_inputs(ws, report.as_of, run_id=report.run_id)
+    frame_keys = pd.Index(inputs.customers["customer_key"].to_numpy(dtype=object))
+    cand, _ = _candidates(scenario, inputs, _day(report.as_of))
+    if len(cand):
+        cand = cand[audience_mask(scenario, inputs.customers, inputs.missing)[cand["pos"].to_numpy()]]
+    rows = cand.head(samples).reset_index(drop=True)
+    out = []
+    if len(rows):
+        rows = rows.assign(customer_key=frame_keys.to_numpy()[rows["pos"].to_numpy()])
+        for key, ctx in zip(rows["customer_key"], _context_rows(inputs, ws, rows, frame_keys), strict=True):
+            context = {**json.loads(ctx), "shop": settings.crm_shop_name, "scenario": scenario.name}
+            out.append({"customer_key": key, "lang": lang, "text": render(scenario, lang, context)})
+    return {"scenario": scenario.name, "as_of": report.as_of.isoformat(), "run_id": report.run_id,
+            "counts": counts, "samples": out}

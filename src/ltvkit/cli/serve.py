@@ -1,4 +1,4 @@
-"""``ltv serve``: the LINE webhook and unsubscribe links (FastAPI + uvicorn); the dashboard joins later."""
+"""``ltv serve``: the shop team's dashboard, the LINE webhook and unsubscribe links (FastAPI + uvicorn)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ def serve(
     workspace: WorkspaceOpt = DEFAULT_WS,
     lang: LangOpt = None,
 ) -> None:
-    """Serve POST /webhooks/line (LINE's webhook URL) and the unsubscribe links of e-mails.
+    """Serve the dashboard (http://127.0.0.1:8000/overview), POST /webhooks/line and the unsubscribe links.
 
-    Uses only the ops store, so it keeps answering while an import holds the workspace.
+    Every page /x has a JSON twin /x.json (docs/web.md). Pages read a private copy of the workspace, refreshed
+    when the file changes, so they stay up while an import or a pipeline run holds it; the webhook uses only the
+    ops store.
 
     \b
     Example:

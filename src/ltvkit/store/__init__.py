@@ -4,8 +4,10 @@ Ingest writes through it, features read Ibis tables from it, and the pipeline st
 run. Nothing outside ``store`` and ``ingest`` holds a DuckDB connection or writes SQL.
 """
 
+from . import _reads as reads
+from ._snapshot import WorkspaceSnapshot
 from ._workspace import EngineError, Run, Workspace, engine_error_key
 from .migrations import MIGRATIONS, Migration, applied_migrations, migrate, pending_migrations
 
-__all__ = ["MIGRATIONS", "EngineError", "Migration", "Run", "Workspace", "applied_migrations", "engine_error_key", "migrate",
-           "pending_migrations"]
+__all__ = ["MIGRATIONS", "EngineError", "Migration", "Run", "Workspace", "WorkspaceSnapshot", "applied_migrations",
+           "engine_error_key", "migrate", "pending_migrations", "reads"]

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..actions import open_ops_store
 from ..actions._ops import OpsStore
@@ -19,12 +20,15 @@ from ..actions.contacts import opt_out
 from ..actions.unsubscribe import verify_unsubscribe_token
 from ..actions.webhook import WebhookRejected, accept_line_webhook, inbox, process_line_events
 from ..config import Settings, load_settings
+from ..store import WorkspaceSnapshot
+from .dashboard import CSRF_COOKIE, SESSION_COOKIE, install_dashboard, new_csrf_seed, session_value
 from .errors import error_response, install_error_handlers
 
 __all__ = ["create_app", "is_loopback"]
 
-# Paths that carry their own proof (LINE's signature, a signed unsubscribe token) and need no serve token.
-OPEN_PATHS = ("/webhooks/line", "/unsubscribe/", "/healthz")
+# Paths that carry their own proof (LINE's signature, a signed unsubscribe token) and need no serve token; the
+# login form and the static files (CSS, plotly.js) hold nothing of the shop.
+OPEN_PATHS = ("/webhooks/line", "/unsubscribe/", "/healthz", "/login", "/static/")
 MAX_WEBHOOK_BYTES = 1_000_000  # LINE's webhook bodies are a few kB
 
 
@@ -39,10 +43,13 @@ def is_loopback(host: str) -> bool:
 
 
 def create_app(workspace: str | Path | None = None, *, settings: Settings | None = None,
-               store: OpsStore | None = None, require_token: bool = False) -> FastAPI:
-    """The FastAPI app: ``POST /webhooks/line``, ``GET|POST /unsubscribe/{token}``, ``GET /line/inbox.json``
-    (token-protected when a serve token is set or required), ``GET /healthz``."""
+               store: OpsStore | None = None, require_token: bool = False, dashboard: bool = True) -> FastAPI:
+    """The FastAPI app: ``POST /webhooks/line``, ``GET|POST /unsubscribe/{token}``, ``GET /healthz`` and the
+    dashboard (every page ``/x`` with its twin ``/x.json``, docs/web.md), token-protected when a serve token is set
+    or required. The dashboard reads the workspace through a private copy (:class:`ltvkit.store.WorkspaceSnapshot`),
+    so pages stay up while an import or a pipeline run holds the file."""
     settings = settings or load_settings(workspace)
+    ws_path = Path(workspace) if workspace is not None else Path(settings.workspace)
     own_store = store is None
     store = store or open_ops_store(workspace, settings)
     token = settings.secret("serve_token")
@@ -56,6 +63,7 @@ def create_app(workspace: str | Path | None = None, *, settings: Settings | None
 
         line = LineChannel.from_settings(settings)
     lock = threading.Lock()
+    snapshot = WorkspaceSnapshot(ws_path) if dashboard else None  # read on the first page (the file may come later)
 
     def process(ids: list[str] | None) -> None:
         with lock:  # one processor per server; the claim in the store guards against other servers
@@ -69,20 +77,37 @@ def create_app(workspace: str | Path | None = None, *, settings: Settings | None
             line.close()
         if own_store:
             store.close()
+        if snapshot is not None:
+            snapshot.close()
 
     app = FastAPI(title="ltvkit", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
     app.state.settings = settings
+    app.state.snapshot = snapshot
     install_error_handlers(app)
+    session = session_value(token) if token else ""
 
     @app.middleware("http")
     async def _token(request: Request, call_next: Any) -> Response:
         path = request.url.path
         if token and not path.startswith(OPEN_PATHS):
             given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return error_response(401, "This page needs the serve token (Authorization: Bearer …).")
-        return await call_next(request)
+            cookie = request.cookies.get(SESSION_COOKIE, "")
+            if not (hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+                    or hmac.compare_digest(cookie.encode(), session.encode())):
+                if request.method == "GET" and not path.endswith((".json", ".csv")) and not given:
+                    return RedirectResponse("/login?" + urlencode({"next": str(request.url.path)}), status_code=303)
+                return error_response(401, "This page needs the serve token (log in at /login, or send "
+                                           "Authorization: Bearer …).")
+        request.state.new_csrf = new_csrf_seed()
+        response = await call_next(request)
+        if CSRF_COOKIE not in request.cookies and response.headers.get("content-type", "").startswith("text/html"):
+            response.set_cookie(CSRF_COOKIE, request.state.new_csrf, httponly=True, samesite="strict", path="/",
+                                secure=require_token)
+        response.headers.setdefault("x-content-type-options", "nosniff")
+        response.headers.setdefault("x-frame-options", "DENY")
+        response.headers.setdefault("referrer-policy", "same-origin")
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -126,6 +151,9 @@ def create_app(workspace: str | Path | None = None, *, settings: Settings | None
     @app.post("/unsubscribe/{token_}")
     def unsubscribe(token_: str) -> Response:  # RFC 8058 one-click: POST List-Unsubscribe=One-Click
         return _unsubscribe(token_, confirm=True)
+
+    if dashboard:
+        install_dashboard(app, snapshot=snapshot, store=store, settings=settings, line=line, token=token)
 
     @app.get("/line/inbox.json")
     def inbox_json() -> dict[str, Any]:
