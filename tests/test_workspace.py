@@ -79,3 +79,40 @@ def test_public_surface_is_complete():
     public = {n for n, v in vars(ltvkit).items() if not n.startswith("_") and not inspect.ismodule(v)}
     public.discard("annotations")
     assert sorted(ltvkit.__all__, key=str.casefold) == sorted(public, key=str.casefold)
+
+
+def _hold(path, seconds):
+    """Another process holding the workspace file read-only for ``seconds`` (as the dashboard's copy does)."""
+    import subprocess
+    import sys
+
+    code = (f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}, read_only=True); print('held', flush=True); "
+            f"time.sleep({seconds}); c.close()")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p
+
+
+def test_opening_waits_briefly_for_a_reader_to_let_go(tmp_path):
+    import time
+
+    from ltvkit.exceptions import StoreError
+
+    path = tmp_path / "ltv.duckdb"
+    Workspace(path).close()
+    p = _hold(path, 1.0)
+    t0 = time.monotonic()
+    with Workspace(path) as ws:  # waited for the copy to finish instead of failing
+        assert ws.has_table("order_lines")
+    assert time.monotonic() - t0 < Workspace.LOCK_WAIT_S
+    p.wait()
+    p = _hold(path, Workspace.LOCK_WAIT_S + 5)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(StoreError) as err:
+            Workspace(path)
+        assert err.value.key == "err.workspace_locked"
+        assert time.monotonic() - t0 >= Workspace.LOCK_WAIT_S
+    finally:
+        p.kill()
+        p.wait()

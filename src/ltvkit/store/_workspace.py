@@ -121,10 +121,7 @@ class Workspace:
                  read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
-        try:
-            self.con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
-        except duckdb.Error as exc:
-            raise _engine_error(exc, self.path) from exc
+        self.con = self._connect(read_only)
         try:
             if self.path is not None and self._foreign():
                 raise StoreError(key="err.not_a_workspace", path=str(self.path))
@@ -141,6 +138,22 @@ class Workspace:
         if timezone is not None and not read_only:
             self.set_meta("timezone", timezone)
         self._ibis: Any = None
+
+    LOCK_WAIT_S = 3.0
+    """How long opening waits for another process to let go of the file (a dashboard copying it, a short
+    command) before saying that the workspace is locked."""
+
+    def _connect(self, read_only: bool) -> Any:
+        import time
+
+        end = time.monotonic() + self.LOCK_WAIT_S
+        while True:
+            try:
+                return duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+            except duckdb.Error as exc:
+                if engine_error_key(str(exc)) != "err.workspace_locked" or time.monotonic() >= end:
+                    raise _engine_error(exc, self.path) from exc
+            time.sleep(0.1)
 
     def _foreign(self) -> bool:
         """True for a DuckDB file with tables but no ltvkit migration log: someone else's database."""
