@@ -4,8 +4,9 @@ Ingest writes through it, features read Ibis tables from it, and the pipeline st
 run. Nothing outside ``store`` and ``ingest`` holds a DuckDB connection or writes SQL.
 """
 
+from ._spark import ENGINES, parse_spark_conf, spark_available, stop_spark
 from ._workspace import EngineError, Run, Workspace, engine_error_key
 from .migrations import MIGRATIONS, Migration, applied_migrations, migrate, pending_migrations
 
-__all__ = ["MIGRATIONS", "EngineError", "Migration", "Run", "Workspace", "applied_migrations", "engine_error_key", "migrate",
-           "pending_migrations"]
+__all__ = ["ENGINES", "MIGRATIONS", "EngineError", "Migration", "Run", "Workspace", "applied_migrations",
+           "engine_error_key", "migrate", "parse_spark_conf", "pending_migrations", "spark_available", "stop_spark"]

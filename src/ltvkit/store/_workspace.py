@@ -141,6 +141,9 @@ class Workspace:
         if timezone is not None and not read_only:
             self.set_meta("timezone", timezone)
         self._ibis: Any = None
+        self.engine = "duckdb"
+        self._input: Any = None  # the backend the canonical tables are read from (None: this file's DuckDB)
+        self._export_dir: Path | None = None
 
     def _foreign(self) -> bool:
         """True for a DuckDB file with tables but no ltvkit migration log: someone else's database."""
@@ -156,7 +159,80 @@ class Workspace:
             self._ibis = ibis.duckdb.from_connection(self.con)
         return self._ibis
 
+    @property
+    def input_backend(self) -> Any:
+        """The Ibis backend that reads the canonical tables: this file's DuckDB, or Spark (:meth:`use_engine`)."""
+        return self._input if self._input is not None else self.backend
+
+    def use_engine(self, engine: str, *, master: str | None = None, conf: dict[str, str] | None = None,
+                   data_dir: str | os.PathLike[str] | None = None) -> None:
+        """Run the analytics on ``engine`` (``duckdb`` or ``spark``); results are still stored in this workspace.
+
+        With ``spark`` the canonical tables are read by a Spark session (``master``, extra ``conf``) from the
+        Parquet under ``data_dir`` (the layout of :meth:`publish_parquet`), by default this workspace's tables
+        exported to a temporary folder.
+        """
+        from ._spark import ENGINES, spark_backend
+
+        if engine not in ENGINES:
+            raise InputError(key="err.unknown_engine", value=engine, choices=list(ENGINES))
+        if engine == "duckdb":
+            self.engine, self._input = "duckdb", None
+            return
+        if data_dir is None:
+            import tempfile
+
+            self._export_dir = Path(tempfile.mkdtemp(prefix="ltv-spark-"))
+            self.publish_parquet(self._export_dir)
+            data_dir = self._export_dir
+        self._input = spark_backend(Path(data_dir), master=master or "local[*]", conf=conf)
+        self.engine = "spark"
+
+    def publish_parquet(self, directory: str | os.PathLike[str]) -> dict[str, int]:
+        """Write the canonical tables as Parquet that Spark (or any engine) reads; return rows per table.
+
+        ``order_lines/order_month=YYYY-MM/*.parquet`` (partitioned by the month of ``order_date``),
+        ``products/products.parquet`` and ``customers/customers.parquet``. Timestamps are naive microseconds.
+        Folders of an earlier publish are replaced.
+        """
+        import shutil
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        counts: dict[str, int] = {}
+        lines = out / "order_lines"
+        if lines.exists():
+            shutil.rmtree(lines)
+        cols = ", ".join(c.name for c in ORDER_LINES)
+        self.con.execute(
+            f"COPY (SELECT {cols}, strftime(order_date, '%Y-%m') AS order_month FROM order_lines) "
+            f"TO {_sql_path(lines)} (FORMAT parquet, PARTITION_BY (order_month))")
+        counts["order_lines"] = int(self.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0])
+        for name in ("products", "customers"):
+            if not self.has_table(name):
+                continue
+            folder = out / name
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir()
+            self.con.execute(f"COPY {name} TO {_sql_path(folder / (name + '.parquet'))} (FORMAT parquet)")
+            counts[name] = int(self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+        return counts
+
+    def engine_table(self, name: str, data: Any) -> ibis.Table:
+        """Materialise an expression over the canonical tables, or a frame, on the engine that reads them."""
+        if self._input is None:
+            return self.temp_table(name, data)
+        if isinstance(data, ibis.Expr):
+            return data.cache()
+        return ibis.memtable(_to_arrow(data))
+
     def close(self) -> None:
+        if self._export_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._export_dir, ignore_errors=True)
+            self._export_dir = None
         self.con.close()
 
     def __enter__(self) -> Workspace:
@@ -223,11 +299,11 @@ class Workspace:
 
     def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
         """Canonical order lines as an Ibis table (optionally without cancelled lines)."""
-        t = self.backend.table("order_lines")
+        t = self.input_backend.table("order_lines")
         if self._products_with_categories():
             # one category per product: the products table's (set by `ltv products import`, else the latest the
             # source gave), the line's own where the product has none
-            p = self.backend.table("products")
+            p = self.input_backend.table("products")
             p = p.filter(p.category.notnull()).select(_p_sku=p.sku, _p_category=p.category)
             j = t.left_join(p, t.sku == p._p_sku)
             t = j.select(*[j._p_category.coalesce(j.category).name("category") if c == "category" else j[c]
@@ -356,6 +432,7 @@ class Workspace:
         if run_id is None:
             run_id = self.start_run(kind or base[len(_RESULT_PREFIX):], as_of=as_of, params=params)
         physical = _run_table(base, run_id)
+        data = self._local(data)
         with self.transaction() as con:
             if isinstance(data, ibis.Expr):
                 sql = ibis.to_sql(data, dialect="duckdb")
@@ -464,7 +541,9 @@ class Workspace:
     def products_with_rows(self) -> ibis.Table | None:
         """The products table when it holds rows (for per-SKU costs), else ``None``."""
         n = self.con.execute("SELECT count(*) FROM products").fetchall()[0][0]
-        return self.table("products") if n else None
+        if not n:
+            return None
+        return self.input_backend.table("products") if self._input is not None else self.table("products")
 
     def product_names(self, skus: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """Latest product name and the category per SKU (the products table's, else the order lines')."""
@@ -491,6 +570,7 @@ class Workspace:
 
     def temp_table(self, name: str, data: Any) -> ibis.Table:
         """Materialise an Ibis expression or a frame as a temporary table of this connection."""
+        data = self._local(data)
         if isinstance(data, ibis.Expr):
             self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {ibis.to_sql(data, dialect="duckdb")}')
         else:
@@ -500,6 +580,12 @@ class Workspace:
             finally:
                 self.con.unregister("_temp_in")
         return self.backend.table(name)
+
+    def _local(self, data: Any) -> Any:
+        """An expression of another engine (Spark) as an Arrow table: its rows come back to be stored here."""
+        if self._input is not None and isinstance(data, ibis.Expr):
+            return data.to_pyarrow()
+        return data
 
     def drop_temp_table(self, name: str) -> None:
         self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -565,6 +651,10 @@ class Workspace:
             "last_order_at": last.isoformat(sep=" ") if last else None,
             "sources": sources,
         }
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _to_arrow(data: Any) -> pa.Table:
