@@ -11,6 +11,7 @@ from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
+    EngineOpt,
     CostRateOpt,
     CsvOpt,
     JsonOpt,
@@ -24,6 +25,7 @@ from ._common import (
     open_workspace,
     parse_date,
     scoped_label,
+    use_engine,
     use_lang,
     use_wide,
 )
@@ -51,6 +53,7 @@ def predict(
         "--timing", help="Model of the next-purchase timing columns: regular (MBG/CNBD-k, uses purchase rhythm) "
         "or model (the transaction model).")] = "regular",
     lang: LangOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Score every customer: P(alive), expected purchases (30/90/365 days), expected spend, CLV, churn risk,
     and when each will buy next (expected_next_purchase_date, p_purchase_7d … 90d).
@@ -66,6 +69,7 @@ def predict(
 
     lang = use_lang(lang)
     with open_workspace(workspace) as ws:
+        use_engine(ws, engine)
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                     margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing,
                                     settings=_margin(margin_config, cost_rate))

@@ -32,6 +32,7 @@ _LOCAL_DEFAULTS = {
     # order_month=2024-01 is a partition name, not a date to guess a type for
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
 }
 
 

@@ -590,20 +590,6 @@ class Workspace:
     def drop_temp_table(self, name: str) -> None:
         self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
-    def rfm_groups(self, table: str, *, litt: bool = False) -> dict[str, Any]:
-        """Distinct ``(frequency, recency, T)`` rows of an RFM table with their count ``n`` (and mean ``litt``)."""
-        litt_sql = ", avg(litt) AS litt" if litt else ""
-        return self.con.execute(f'SELECT frequency, recency, "T", count(*) AS n{litt_sql} FROM "{table}" '
-                                'GROUP BY frequency, recency, "T" ORDER BY frequency, recency, "T"').fetchnumpy()
-
-    def repeat_spend_groups(self, table: str) -> tuple[dict[str, Any], float]:
-        """Distinct ``(frequency, monetary_value)`` rows of repeat buyers with counts, and their mean spend."""
-        rows = self.con.execute(
-            f'SELECT frequency, monetary_value, count(*) AS n FROM "{table}" '
-            "WHERE frequency > 0 AND monetary_value > 0 GROUP BY ALL ORDER BY ALL").fetchnumpy()
-        mean = self.con.execute(f'SELECT avg(monetary_value) FROM "{table}" WHERE frequency > 0').fetchall()[0][0]
-        return rows, float(mean or 0.0)
-
     # -- import and info ----------------------------------------------------------------------------------
     def order_date_range(self) -> tuple[dt.date | None, dt.date | None]:
         """The first and last order dates in the store (``None`` when it holds no orders)."""
