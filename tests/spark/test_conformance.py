@@ -55,7 +55,7 @@ def assert_same(a, b, path="$"):
             assert_same(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, list) and isinstance(b, list):
         assert len(a) == len(b), f"{path}: {len(a)} rows vs {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_same(x, y, f"{path}[{i}]")
     elif isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) \
             or not isinstance(b, (int, float)):

@@ -11,9 +11,9 @@ from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
-    EngineOpt,
     CostRateOpt,
     CsvOpt,
+    EngineOpt,
     JsonOpt,
     LangOpt,
     MarginOpt,

@@ -13,8 +13,8 @@ from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
-    EngineOpt,
     CsvOpt,
+    EngineOpt,
     JsonOpt,
     LangOpt,
     OutOpt,

@@ -14,8 +14,8 @@ from ._app import app
 from ._common import (
     DEFAULT_WS,
     AsOfOpt,
-    EngineOpt,
     CostRateOpt,
+    EngineOpt,
     LangOpt,
     MarginOpt,
     WorkspaceOpt,
