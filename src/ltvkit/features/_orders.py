@@ -53,14 +53,32 @@ def _as_date(value: Any) -> dt.date:
     return value.date()
 
 
-def campaign_flag(t: ibis.Table, calendar: CampaignCalendar, start: dt.date, end: dt.date) -> Any:
-    """Boolean expression: the order time falls in a campaign of the mall its source belongs to."""
-    branches = []
+def campaign_windows(calendar: CampaignCalendar, start: dt.date, end: dt.date) -> ibis.Table:
+    """The campaign intervals of each mall source between two dates: ``source, start_at, end_at`` (disjoint per
+    source, end exclusive), a table of a few hundred rows."""
+    frames = []
     for source, mall in sorted(MALL_OF_SOURCE.items()):
-        branches.append((t.source == source, calendar.expr(t.ordered_at, mall, start, end)))
-    if not branches:
-        return ibis.literal(False)
-    return ibis.cases(*branches, else_=ibis.literal(False))
+        f = calendar.intervals(start, end, mall)
+        frames.append(f.assign(source=source)[["source", "start_at", "end_at"]])
+    frame = pd.concat(frames, ignore_index=True)
+    return ibis.memtable(frame, schema={"source": "string", "start_at": "timestamp", "end_at": "timestamp"})
+
+
+def with_campaign_flag(t: ibis.Table, calendar: CampaignCalendar, start: dt.date, end: dt.date) -> ibis.Table:
+    """``t`` (one row per ``source, order_id, customer_key``) with ``in_campaign``: the order time falls in a
+    campaign of the mall its source belongs to.
+
+    A range join against :func:`campaign_windows` (its intervals are disjoint, so an order meets at most one),
+    not a chain of ORs over every window: both engines plan it as a join against a small table.
+    """
+    w = campaign_windows(calendar, start, end)
+    w = w.select(_w_source=w.source, _w_start=w.start_at, _w_end=w.end_at)
+    hits = t.join(w, [t.source == w._w_source, t.ordered_at >= w._w_start, t.ordered_at < w._w_end])
+    hits = hits.select(_h_source=hits.source, _h_order=hits.order_id, _h_customer=hits.customer_key,
+                       _hit=ibis.literal(True))
+    j = t.left_join(hits, [t.source == hits._h_source, t.order_id == hits._h_order,
+                           t.customer_key == hits._h_customer])
+    return j.select(*[j[c] for c in t.columns], in_campaign=j._hit.notnull())
 
 
 def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings | None = None,
@@ -92,7 +110,8 @@ def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings 
     )
     cal = calendar or CampaignCalendar.default()
     lo, hi = bounds or date_bounds(valid_lines(orders, as_of))
-    return o.mutate(in_campaign=campaign_flag(o, cal, lo, hi), channel=o.channel.coalesce(o.source))
+    o = with_campaign_flag(o, cal, lo, hi)
+    return o.mutate(channel=o.channel.coalesce(o.source))
 
 
 def ranked_orders(o: ibis.Table) -> ibis.Table:

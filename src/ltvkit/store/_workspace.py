@@ -188,35 +188,45 @@ class Workspace:
         self._input = spark_backend(Path(data_dir), master=master or "local[*]", conf=conf)
         self.engine = "spark"
 
-    def publish_parquet(self, directory: str | os.PathLike[str]) -> dict[str, int]:
+    def publish_parquet(self, directory: str | os.PathLike[str], *, part: str | None = None,
+                        tables: tuple[str, ...] = ("order_lines", "products", "customers")) -> dict[str, int]:
         """Write the canonical tables as Parquet that Spark (or any engine) reads; return rows per table.
 
-        ``order_lines/order_month=YYYY-MM/*.parquet`` (partitioned by the month of ``order_date``),
-        ``products/products.parquet`` and ``customers/customers.parquet``. Timestamps are naive microseconds.
-        Folders of an earlier publish are replaced.
+        ``order_lines/order_month=YYYY-MM/*.parquet`` (partitioned by the month of ``order_date``), and
+        ``products/``, ``customers/`` (one file each). Timestamps are naive microseconds. Without ``part`` the
+        folders of an earlier publish are replaced; with ``part`` (a name such as ``<file>-<hash>``) the files are
+        named after it and added beside those of other parts, replacing only that part's earlier files, so that
+        many imports can write into one folder in parallel.
         """
         import shutil
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         counts: dict[str, int] = {}
-        lines = out / "order_lines"
-        if lines.exists():
-            shutil.rmtree(lines)
-        cols = ", ".join(c.name for c in ORDER_LINES)
-        self.con.execute(
-            f"COPY (SELECT {cols}, strftime(order_date, '%Y-%m') AS order_month FROM order_lines) "
-            f"TO {_sql_path(lines)} (FORMAT parquet, PARTITION_BY (order_month))")
-        counts["order_lines"] = int(self.con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0])
-        for name in ("products", "customers"):
+        for name in tables:
             if not self.has_table(name):
                 continue
             folder = out / name
-            if folder.exists():
+            if part is None and folder.exists():
                 shutil.rmtree(folder)
-            folder.mkdir()
-            self.con.execute(f"COPY {name} TO {_sql_path(folder / (name + '.parquet'))} (FORMAT parquet)")
-            counts[name] = int(self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+            elif part is not None:
+                for old in folder.glob(f"**/{part}_*.parquet"):
+                    old.unlink()
+            folder.mkdir(parents=True, exist_ok=True)
+            n = int(self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+            counts[name] = n
+            pattern = f"{part or name}_{{i}}"
+            if name == "order_lines":
+                if n == 0:
+                    continue
+                cols = ", ".join(c.name for c in ORDER_LINES)
+                self.con.execute(
+                    f"COPY (SELECT {cols}, strftime(order_date, '%Y-%m') AS order_month FROM order_lines) "
+                    f"TO {_sql_path(folder)} (FORMAT parquet, PARTITION_BY (order_month), OVERWRITE_OR_IGNORE, "
+                    f"FILENAME_PATTERN {_sql_path(Path(pattern))})")
+            else:
+                target = folder / pattern.replace("{i}", "0")
+                self.con.execute(f"COPY {name} TO {_sql_path(target.with_suffix('.parquet'))} (FORMAT parquet)")
         return counts
 
     def engine_table(self, name: str, data: Any) -> ibis.Table:
@@ -585,6 +595,10 @@ class Workspace:
         """An expression of another engine (Spark) as an Arrow table: its rows come back to be stored here."""
         if self._input is not None and isinstance(data, ibis.Expr):
             return data.to_pyarrow()
+        if isinstance(data, ibis.Expr):
+            # small in-memory tables in the expression (the campaign windows) are registered on this connection
+            # before its SQL runs there, as Ibis does before it executes an expression
+            self.backend._run_pre_execute_hooks(data)
         return data
 
     def drop_temp_table(self, name: str) -> None:
