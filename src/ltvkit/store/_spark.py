@@ -24,7 +24,7 @@ ENGINES = ("duckdb", "spark")
 # one session per process: start-up takes seconds, and every command of a test run can share it
 _SESSIONS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 
-# what a local session needs to be quick and quiet; LTV_SPARK_CONF overrides any of them
+# what a local session needs to be quick and quiet (a cluster keeps its own); LTV_SPARK_CONF overrides any of them
 _LOCAL_DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
@@ -68,7 +68,8 @@ def spark_session(master: str, conf: dict[str, str] | None = None) -> Any:
     reason = spark_available()
     if reason is not None:
         raise StoreError(key="err.spark_unavailable", reason=reason)
-    settings = {**_LOCAL_DEFAULTS, **(conf or {})}
+    local = master.startswith("local")
+    settings = {**(_LOCAL_DEFAULTS if local else {"spark.sql.session.timeZone": "UTC"}), **(conf or {})}
     key = (master, tuple(sorted(settings.items())))
     if key not in _SESSIONS:
         from pyspark.sql import SparkSession
@@ -93,12 +94,12 @@ def spark_backend(data_dir: Path, *, master: str, conf: dict[str, str] | None = 
     """An Ibis PySpark backend with the canonical Parquet under ``data_dir`` registered as tables.
 
     ``data_dir/order_lines`` (Parquet parts, optionally in ``order_month=YYYY-MM`` folders) is required;
-    ``data_dir/products`` is used when present.
+    ``data_dir/products`` is used when present (without it the lines' own categories and costs count).
     """
     session = spark_session(master, conf)
+    # Ibis sets the session time zone to UTC: naive order times and the calendar's windows then compare as wall
+    # clock times, whatever the machine's zone (docs/spark.md)
     con = ibis.pyspark.connect(session)
-    for key, value in (conf or {}).items():  # ibis sets the session time zone to UTC; a user's choice wins
-        session.conf.set(key, value)
     lines = Path(data_dir) / "order_lines"
     if not lines.exists():
         raise InputError(key="err.parquet_no_order_lines", path=str(data_dir))
@@ -106,6 +107,8 @@ def spark_backend(data_dir: Path, *, master: str, conf: dict[str, str] | None = 
     products = Path(data_dir) / "products"
     if products.exists() and any(products.rglob("*.parquet")):
         _register(session, products, "products", [c.name for c in PRODUCTS])
+    else:  # no catalogue in this folder: the lines' own categories and costs (a view of an earlier folder goes)
+        session.catalog.dropTempView("products")
     return con
 
 

@@ -172,7 +172,7 @@ class Workspace:
         Parquet under ``data_dir`` (the layout of :meth:`publish_parquet`), by default this workspace's tables
         exported to a temporary folder.
         """
-        from ._spark import ENGINES, spark_backend
+        from ._spark import ENGINES, spark_backend, spark_session
 
         if engine not in ENGINES:
             raise InputError(key="err.unknown_engine", value=engine, choices=list(ENGINES))
@@ -186,6 +186,7 @@ class Workspace:
             self.publish_parquet(self._export_dir)
             data_dir = self._export_dir
         self._input = spark_backend(Path(data_dir), master=master or "local[*]", conf=conf)
+        self._spark = spark_session(master or "local[*]", conf)
         self.engine = "spark"
 
     def publish_parquet(self, directory: str | os.PathLike[str], *, part: str | None = None,
@@ -235,7 +236,9 @@ class Workspace:
             return self.temp_table(name, data)
         if isinstance(data, ibis.Expr):
             return data.cache()
-        return ibis.memtable(_to_arrow(data))
+        # a Spark view of the rows (not an Ibis memtable), so that Spark itself can also write what joins it
+        self._spark.createDataFrame(_to_arrow(data)).createOrReplaceTempView(name)
+        return self._input.table(name)
 
     def close(self) -> None:
         if self._export_dir is not None:
@@ -310,7 +313,7 @@ class Workspace:
     def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
         """Canonical order lines as an Ibis table (optionally without cancelled lines)."""
         t = self.input_backend.table("order_lines")
-        if self._products_with_categories():
+        if self._products_with_categories() and self._input_has("products"):
             # one category per product: the products table's (set by `ltv products import`, else the latest the
             # source gave), the line's own where the product has none
             p = self.input_backend.table("products")
@@ -551,9 +554,13 @@ class Workspace:
     def products_with_rows(self) -> ibis.Table | None:
         """The products table when it holds rows (for per-SKU costs), else ``None``."""
         n = self.con.execute("SELECT count(*) FROM products").fetchall()[0][0]
-        if not n:
+        if not n or not self._input_has("products"):
             return None
         return self.input_backend.table("products") if self._input is not None else self.table("products")
+
+    def _input_has(self, name: str) -> bool:
+        """Whether the engine that reads the canonical tables has ``name`` (a Parquet folder may lack products)."""
+        return self._input is None or name in self._input.list_tables()
 
     def product_names(self, skus: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """Latest product name and the category per SKU (the products table's, else the order lines')."""
