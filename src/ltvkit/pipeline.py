@@ -374,7 +374,7 @@ def view(ws: Workspace, as_of: Any = None, kind: str = "monthly", *, settings: M
     if kind not in VIEWS:
         raise InputError(key="err.unknown_view", value=kind, choices=list(VIEWS))
     day = resolve_as_of(ws, as_of)
-    customers = ws.table("customers") if ws.has_table("customers") else None
+    customers = ws.on_engine("_ltv_customers", ws.table("customers")) if ws.has_table("customers") else None
     params = {"kind": kind, "margin": _margin_params(settings)}
     return _step(ws, f"view_{kind}", "view", day, params,
                  lambda: compute_view(kind, ws.orders(), day, settings=settings, products=ws.products_with_rows(),
@@ -387,7 +387,8 @@ def at_risk(ws: Workspace, as_of: Any, scores: ibis.Table, *, top: int = 20) -> 
     alive, ranked by value at stake)."""
     from .features import at_risk_customers
 
-    return at_risk_customers(ws.orders(), scores, resolve_as_of(ws, as_of), top=top)
+    return at_risk_customers(ws.orders(), ws.on_engine("_ltv_at_risk_scores", scores), resolve_as_of(ws, as_of),
+                             top=top)
 
 
 # -- predictions and recommendations ----------------------------------------------------------------------------

@@ -49,3 +49,24 @@ def test_json_is_the_same_on_spark(name, capsys, spark_env, demo_shop, engine_wo
     spark = _run(capsys, [*args, "--workspace", str(engine_workspaces["spark"]), "--json", "--engine", "spark"])
     assert duck, "the command printed nothing to compare"
     assert_same(_normal(duck), _normal(spark))
+
+
+def test_report_data_is_the_same_on_spark(spark_env, demo_shop, tmp_path):
+    """`ltv report` has no --json: the report's data (every section's tables and figures) is compared instead, each
+    engine on a fresh copy of the demo workspace so that every section is computed, not read from a stored run."""
+    import shutil
+
+    from ltvkit import Workspace
+    from ltvkit.reports import build_report
+
+    got = {}
+    for engine in ("duckdb", "spark"):
+        path = tmp_path / f"{engine}.duckdb"
+        shutil.copyfile(demo_shop["workspace"], path)
+        with Workspace(path) as ws:
+            ws.use_engine(engine, master="local[2]")
+            data = build_report(ws, out=tmp_path / f"{engine}.html", lang="en").data
+            got[engine] = json.loads(json.dumps(data.to_dict(), default=str))
+            got[engine].pop("generated_at")
+    assert len(got["duckdb"]["sections"]) >= 5
+    assert_same(_normal(got["duckdb"]), _normal(got["spark"]))

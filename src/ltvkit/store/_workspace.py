@@ -235,7 +235,9 @@ class Workspace:
         if self._input is None:
             return self.temp_table(name, data)
         if isinstance(data, ibis.Expr):
-            return data.cache()
+            if self._on_input(data):
+                return data.cache()
+            data = data.to_pyarrow()
         # a Spark view of the rows (not an Ibis memtable), so that Spark itself can also write what joins it
         self._spark.createDataFrame(_to_arrow(data)).createOrReplaceTempView(name)
         return self._input.table(name)
@@ -557,6 +559,19 @@ class Workspace:
         if not n or not self._input_has("products"):
             return None
         return self.input_backend.table("products") if self._input is not None else self.table("products")
+
+    def on_engine(self, name: str, table: ibis.Table) -> ibis.Table:
+        """``table`` where the canonical tables are read, so that the two can be joined: as it is on DuckDB; on
+        Spark a stored result (a table of this file) is copied into a view ``name`` of the session."""
+        if self._input is None or self._on_input(table):
+            return table
+        return self.engine_table(name, table)
+
+    def _on_input(self, expr: ibis.Expr) -> bool:
+        try:
+            return expr._find_backend(use_default=False) is self._input
+        except Exception:  # an expression of in-memory tables only: no backend of its own
+            return False
 
     def _input_has(self, name: str) -> bool:
         """Whether the engine that reads the canonical tables has ``name`` (a Parquet folder may lack products)."""
