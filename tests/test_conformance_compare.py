@@ -13,3 +13,11 @@ def test_the_comparison_itself_catches_differences():
                  ([{"a": 1}], [{"a": 1}, {"a": 1}]), ({"x": 1}, {"y": 1}), ({"x": "a"}, {"x": "b"})):
         with pytest.raises(AssertionError):
             assert_same(_normal(a), _normal(b))
+
+
+def test_rows_whose_floats_differ_in_the_last_bits_still_line_up():
+    a = [{"w": 1, "x": 0.30000000000000004}, {"w": 2, "x": 0.3}]
+    b = [{"w": 2, "x": 0.30000000000000004}, {"w": 1, "x": 0.3}]
+    assert_same(_normal(a), _normal(b))
+    with pytest.raises(AssertionError):
+        assert_same(_normal(a), _normal([{"w": 1, "x": 0.3}, {"w": 3, "x": 0.3}]))

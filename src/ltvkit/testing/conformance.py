@@ -1,7 +1,8 @@
 """What "the same answer on two engines" means for a command's ``--json`` output (tests/spark, bench/engines.py).
 
 Integers compare exactly, floats to a relative tolerance (an integral float equals the same integer, NaN equals
-NaN), rows (lists of objects) in any order; keys that hold seconds a step took are left out.
+NaN), rows (lists of objects) in any order (ordered by their values with floats rounded, so that noise in the
+last bits does not reorder them); keys that hold seconds a step took are left out.
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ def normalise_json(value: Any) -> Any:
     if isinstance(value, list):
         items = [normalise_json(v) for v in value]
         if items and all(isinstance(v, dict) for v in items):
-            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, default=str))
+            return sorted(items, key=lambda v: json.dumps(_rounded(v), sort_keys=True, default=str))
         return items
+    return value
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to 8 significant digits, for ordering rows only: noise in the last bits must not reorder them."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.8g}")
     return value
 
 
