@@ -155,7 +155,7 @@ class Settings(BaseSettings):
                                "with N threads; spark://host:7077, yarn or k8s://… use a cluster.")
     spark_conf: str = _field("", "Extra Spark settings of the Spark engine, key=value pairs separated by ; (e.g. "
                              "spark.driver.memory=8g;spark.sql.shuffle.partitions=200).", shown="empty")
-    spark_data: Path | None = _field(None, "Folder of canonical Parquet (from `ltv publish --parquet` or `ltv "
+    spark_data: str | None = _field(None, "Folder or URL (hdfs://, s3a:// …) of canonical Parquet (from `ltv publish --parquet` or `ltv "
                                      "import --out-parquet`) that the Spark engine reads instead of exporting the "
                                      "workspace's tables.", shown="the workspace's tables, exported per command")
 

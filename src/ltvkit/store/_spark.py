@@ -90,28 +90,33 @@ def stop_spark() -> None:
     _SESSIONS.clear()
 
 
-def spark_backend(data_dir: Path, *, master: str, conf: dict[str, str] | None = None) -> Any:
+def spark_backend(data_dir: str | Path, *, master: str, conf: dict[str, str] | None = None) -> Any:
     """An Ibis PySpark backend with the canonical Parquet under ``data_dir`` registered as tables.
 
-    ``data_dir/order_lines`` (Parquet parts, optionally in ``order_month=YYYY-MM`` folders) is required;
-    ``data_dir/products`` is used when present (without it the lines' own categories and costs count).
+    ``data_dir`` is a local folder or a URL Spark reads (``hdfs://``, ``s3a://`` …). ``data_dir/order_lines``
+    (Parquet parts, optionally in ``order_month=YYYY-MM`` folders) is required; ``data_dir/products`` is used
+    when present (without it the lines' own categories and costs count).
     """
+    root = str(data_dir).rstrip("/")
+    local = "://" not in root
+    if local and not (Path(root) / "order_lines").exists():
+        raise InputError(key="err.parquet_no_order_lines", path=root)
     session = spark_session(master, conf)
     # Ibis sets the session time zone to UTC: naive order times and the calendar's windows then compare as wall
     # clock times, whatever the machine's zone (docs/spark.md)
     con = ibis.pyspark.connect(session)
-    lines = Path(data_dir) / "order_lines"
-    if not lines.exists():
-        raise InputError(key="err.parquet_no_order_lines", path=str(data_dir))
-    _register(session, lines, "order_lines", [c.name for c in ORDER_LINES])
-    products = Path(data_dir) / "products"
-    if products.exists() and any(products.rglob("*.parquet")):
-        _register(session, products, "products", [c.name for c in PRODUCTS])
-    else:  # no catalogue in this folder: the lines' own categories and costs (a view of an earlier folder goes)
-        session.catalog.dropTempView("products")
+    _register(session, f"{root}/order_lines", "order_lines", [c.name for c in ORDER_LINES])
+    products = Path(root) / "products"
+    if local and not (products.exists() and any(products.rglob("*.parquet"))):
+        session.catalog.dropTempView("products")  # no catalogue here: the lines' own categories and costs count
+    else:
+        try:
+            _register(session, f"{root}/products", "products", [c.name for c in PRODUCTS])
+        except Exception:  # a remote folder without products/ (Spark's AnalysisException: path does not exist)
+            session.catalog.dropTempView("products")
     return con
 
 
-def _register(session: Any, path: Path, name: str, columns: list[str]) -> None:
-    df = session.read.option("recursiveFileLookup", "false").parquet(str(path))
+def _register(session: Any, path: str, name: str, columns: list[str]) -> None:
+    df = session.read.parquet(path)
     df.select(*columns).createOrReplaceTempView(name)

@@ -185,7 +185,7 @@ class Workspace:
             self._export_dir = Path(tempfile.mkdtemp(prefix="ltv-spark-"))
             self.publish_parquet(self._export_dir)
             data_dir = self._export_dir
-        self._input = spark_backend(Path(data_dir), master=master or "local[*]", conf=conf)
+        self._input = spark_backend(data_dir, master=master or "local[*]", conf=conf)
         self._spark = spark_session(master or "local[*]", conf)
         self.engine = "spark"
 
