@@ -74,8 +74,8 @@ SCORING_SCRIPT = textwrap.dedent("""
 """)
 
 
-def make_shop(path: Path, lines: int, seed: int = 3) -> int:
-    """A workspace with a synthetic shop of about ``lines`` order lines; returns its customers."""
+def make_shop(path: Path, lines: int, seed: int = 3) -> tuple[int, int]:
+    """A workspace with a synthetic shop of about ``lines`` order lines; returns its customers and lines."""
     from ltvkit import Workspace
     from ltvkit.synth import generate_shop
 
@@ -84,7 +84,8 @@ def make_shop(path: Path, lines: int, seed: int = 3) -> int:
     with Workspace(path) as ws:
         ws.append_order_lines(shop.order_lines)
         ws.upsert_products(shop.catalog[["sku", "product_name", "category", "unit_cost"]])
-        return int(ws.info()["customers"])
+        info = ws.info()
+        return int(info["customers"]), int(info["order_lines"])
 
 
 def _tree(pid: int) -> list[int]:
@@ -181,8 +182,8 @@ def main() -> int:
            "LTV_SPARK_MASTER": "local[2]", "PYSPARK_PYTHON": sys.executable}
     base = work / "shop.duckdb"
     t0 = time.perf_counter()
-    customers = make_shop(base, args.lines)
-    print(f"shop: about {args.lines:,} lines, {customers:,} customers, built in {time.perf_counter() - t0:.1f} s "
+    customers, lines = make_shop(base, args.lines)
+    print(f"shop: {lines:,} order lines, {customers:,} customers, built in {time.perf_counter() - t0:.1f} s "
           f"(log: {log})", flush=True)
     copies = {}
     for engine in ("duckdb", "spark"):
@@ -217,7 +218,7 @@ def main() -> int:
 
     if not args.no_scoring:
         quarter = work / "quarter.duckdb"
-        q_customers = make_shop(quarter, args.lines // 4, seed=4)
+        q_customers, _ = make_shop(quarter, args.lines // 4, seed=4)
         small = scoring_run(quarter, work, env, log, "quarter")
         full = scoring_run(base, work, env, log, "full")
         print(f"\nscoring on Spark (driver = the Python process): {q_customers:,} customers -> "

@@ -143,6 +143,7 @@ class Workspace:
         self._ibis: Any = None
         self.engine = "duckdb"
         self._input: Any = None  # the backend the canonical tables are read from (None: this file's DuckDB)
+        self._spark: Any = None
         self._export_dir: Path | None = None
 
     def _foreign(self) -> bool:
@@ -176,6 +177,7 @@ class Workspace:
 
         if engine not in ENGINES:
             raise InputError(key="err.unknown_engine", value=engine, choices=list(ENGINES))
+        self._drop_export()
         if engine == "duckdb":
             self.engine, self._input = "duckdb", None
             return
@@ -242,12 +244,15 @@ class Workspace:
         self._spark.createDataFrame(_to_arrow(data)).createOrReplaceTempView(name)
         return self._input.table(name)
 
-    def close(self) -> None:
+    def _drop_export(self) -> None:
         if self._export_dir is not None:
             import shutil
 
             shutil.rmtree(self._export_dir, ignore_errors=True)
             self._export_dir = None
+
+    def close(self) -> None:
+        self._drop_export()
         self.con.close()
 
     def __enter__(self) -> Workspace:
@@ -615,7 +620,7 @@ class Workspace:
 
     def _local(self, data: Any) -> Any:
         """An expression of another engine (Spark) as an Arrow table: its rows come back to be stored here."""
-        if self._input is not None and isinstance(data, ibis.Expr):
+        if self._input is not None and isinstance(data, ibis.Expr) and self._on_input(data):
             return data.to_pyarrow()
         if isinstance(data, ibis.Expr):
             # small in-memory tables in the expression (the campaign windows) are registered on this connection
