@@ -49,3 +49,28 @@ def test_spark_conf_pairs():
     assert parse_spark_conf("") == {}
     with pytest.raises(ValueError, match="key=value"):
         parse_spark_conf("spark.driver.memory")
+
+
+def test_scores_parquet_holds_the_scores_predict_stores(shop, tmp_path, capsys):
+    import json
+    import shutil
+
+    import pyarrow.dataset as ds
+
+    stored, lake = tmp_path / "stored.duckdb", tmp_path / "lake.duckdb"
+    for p in (stored, lake):
+        shutil.copyfile(shop, p)
+    assert main(["predict", "--workspace", str(stored), "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main(["predict", "--workspace", str(lake), "--json", "--scores-parquet", str(tmp_path / "scores")]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["table"] is None and got["run_id"] is None and got["customers"] == want["customers"] > 0
+    with Workspace(stored, read_only=True) as ws:
+        expected = ws.read_result("predictions").to_pyarrow().to_pandas().sort_values("customer_key", ignore_index=True)
+    with Workspace(lake, read_only=True) as ws:
+        assert not ws.has_result("predictions")  # written to the folder, not to the workspace
+    written = ds.dataset(tmp_path / "scores").to_table().to_pandas().sort_values("customer_key", ignore_index=True)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False, rtol=1e-12)
+    assert main(["predict", "--workspace", str(lake), "--scores-parquet", str(tmp_path / "s"), "--csv"]) == 1

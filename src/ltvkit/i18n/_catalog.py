@@ -311,6 +311,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err.spark_unavailable": {"ja": "Spark エンジンを起動できません: {reason}。", "en": "The Spark engine cannot start: {reason}."},
     "err.parquet_no_order_lines": {"ja": "{path} に order_lines フォルダがありません。`ltv publish --parquet` か `ltv import --out-parquet` で書いたフォルダを指定してください。", "en": "{path} has no order_lines folder; give a folder written by `ltv publish --parquet` or `ltv import --out-parquet`."},
     "err.out_parquet_secret": {"ja": "{file} の顧客キーは連絡先のハッシュです。並行して取り込んでも同じ顧客が同じキーになるよう、LTV_IDENTITY_SECRET を設定してから --out-parquet を使ってください。", "en": "The customer keys of {file} are hashes of contact data; set LTV_IDENTITY_SECRET before using --out-parquet, so that parallel imports give a customer the same key."},
+    "err.scores_parquet_alone": {"ja": "--scores-parquet はスコアをフォルダに書くので、--out や --csv と一緒には使えません。", "en": "--scores-parquet writes the scores to a folder; it cannot be combined with --out or --csv."},
     "err.unknown_timing": {"ja": "次回購入時期のモデル「{value}」はありません。regular か model を指定してください。", "en": "Unknown timing model '{value}'; use regular or model."},
     "err.positive": {"ja": "{option} は正の値にしてください。", "en": "{option} must be positive."},
     "err.margin_rate": {"ja": "--margin-rate は0より大きく1以下にしてください。", "en": "--margin-rate must be in (0, 1]."},

@@ -251,6 +251,25 @@ class Workspace:
             shutil.rmtree(self._export_dir, ignore_errors=True)
             self._export_dir = None
 
+    def write_parquet(self, expr: ibis.Table, directory: str | os.PathLike[str]) -> ibis.Table:
+        """Write an expression's rows as Parquet under ``directory`` (replaced), by the engine that computes it,
+        and return them as a table of that engine. On Spark the executors write the files: no row comes back to
+        the driver."""
+        out = str(directory).rstrip("/")
+        if self._input is None:
+            import shutil
+
+            folder = Path(out)
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            data = self._local(expr)
+            self.con.execute(f"COPY ({ibis.to_sql(data, dialect='duckdb')}) TO "
+                             f"{_sql_path(folder / 'part-0.parquet')} (FORMAT parquet)")
+            return self.backend.read_parquet(str(folder / "*.parquet"))
+        self._spark.sql(self._input.compile(expr)).write.mode("overwrite").parquet(out)
+        return self._input.read_parquet(out)
+
     def close(self) -> None:
         self._drop_export()
         self.con.close()
