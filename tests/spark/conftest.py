@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from ltvkit import Workspace
-from ltvkit.store import spark_available
+from ltvkit.store import spark_available, stop_spark
 from ltvkit.synth import generate_shop, write_export
 
 # the session every Spark test and every `--engine spark` command of this process shares
@@ -26,10 +26,12 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def spark_env():
-    """LTV_SPARK_* for the tests' session (local[2], two shuffle partitions), restored afterwards."""
+    """LTV_SPARK_* for the tests' session (local[2], two shuffle partitions), restored afterwards, and the session
+    stopped after the last Spark test."""
     old = {k: os.environ.get(k) for k in SPARK_ENV}
     os.environ.update(SPARK_ENV)
     yield SPARK_ENV
+    stop_spark()
     for k, v in old.items():
         if v is None:
             os.environ.pop(k, None)
