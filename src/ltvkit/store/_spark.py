@@ -9,6 +9,7 @@ the workspace, which stays the result store.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,8 @@ def spark_session(master: str, conf: dict[str, str] | None = None) -> Any:
     if reason is not None:
         raise StoreError(key="err.spark_unavailable", reason=reason)
     local = master.startswith("local")
-    settings = {**(_LOCAL_DEFAULTS if local else {"spark.sql.session.timeZone": "UTC"}), **(conf or {})}
+    defaults = {**_LOCAL_DEFAULTS, "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "ltv-spark-warehouse")}
+    settings = {**(defaults if local else {"spark.sql.session.timeZone": "UTC"}), **(conf or {})}
     key = (master, tuple(sorted(settings.items())))
     if key not in _SESSIONS:
         from pyspark.sql import SparkSession
