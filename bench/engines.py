@@ -67,7 +67,7 @@ SCORING_SCRIPT = textwrap.dedent("""
     ws.use_engine("spark", master="local[2]", data_dir=sys.argv[2])
     t0 = time.perf_counter()
     scored = scoring.score_customers(ws, model="bgnbd", timing="model")
-    ws.input_backend.to_parquet_dir(scored["expr"], sys.argv[3])
+    ws.write_parquet(scored["expr"], sys.argv[3])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"driver_peak_rss_gb": round(peak / 2**30, 3), "unique_rows": scored["unique_rows"],
                       "seconds": round(time.perf_counter() - t0, 2)}))
