@@ -54,31 +54,37 @@ def _as_date(value: Any) -> dt.date:
 
 
 def campaign_windows(calendar: CampaignCalendar, start: dt.date, end: dt.date) -> ibis.Table:
-    """The campaign intervals of each mall source between two dates: ``source, start_at, end_at`` (disjoint per
-    source, end exclusive), a table of a few hundred rows."""
-    frames = []
+    """The campaign time of each mall source between two dates, cut at midnight: ``source, day, start_at,
+    end_at`` (disjoint per source, end exclusive), a table of about one row per campaign day."""
+    rows = []
     for source, mall in sorted(MALL_OF_SOURCE.items()):
         f = calendar.intervals(start, end, mall)
-        frames.append(f.assign(source=source)[["source", "start_at", "end_at"]])
-    frame = pd.concat(frames, ignore_index=True)
-    return ibis.memtable(frame, schema={"source": "string", "start_at": "timestamp", "end_at": "timestamp"})
+        for s, e in zip(f["start_at"], f["end_at"], strict=True):
+            s, e = pd.Timestamp(s).to_pydatetime(), pd.Timestamp(e).to_pydatetime()
+            while s < e:
+                midnight = dt.datetime.combine(s.date() + dt.timedelta(days=1), dt.time())
+                rows.append((source, s.date(), s, min(e, midnight)))
+                s = midnight
+    frame = pd.DataFrame(rows, columns=["source", "day", "start_at", "end_at"])
+    frame["start_at"] = frame["start_at"].astype("datetime64[us]")
+    frame["end_at"] = frame["end_at"].astype("datetime64[us]")
+    return ibis.memtable(frame, schema={"source": "string", "day": "date", "start_at": "timestamp",
+                                        "end_at": "timestamp"})
 
 
 def with_campaign_flag(t: ibis.Table, calendar: CampaignCalendar, start: dt.date, end: dt.date) -> ibis.Table:
     """``t`` (one row per ``source, order_id, customer_key``) with ``in_campaign``: the order time falls in a
     campaign of the mall its source belongs to.
 
-    A range join against :func:`campaign_windows` (its intervals are disjoint, so an order meets at most one),
-    not a chain of ORs over every window: both engines plan it as a join against a small table.
+    A join against :func:`campaign_windows` on source and day, then the time range, not a chain of ORs over every
+    window: both engines plan it as an equi-join against a small table, and as its pieces are disjoint an order
+    meets at most one, so a left join keeps one row per order.
     """
     w = campaign_windows(calendar, start, end)
-    w = w.select(_w_source=w.source, _w_start=w.start_at, _w_end=w.end_at)
-    hits = t.join(w, [t.source == w._w_source, t.ordered_at >= w._w_start, t.ordered_at < w._w_end])
-    hits = hits.select(_h_source=hits.source, _h_order=hits.order_id, _h_customer=hits.customer_key,
-                       _hit=ibis.literal(True))
-    j = t.left_join(hits, [t.source == hits._h_source, t.order_id == hits._h_order,
-                           t.customer_key == hits._h_customer])
-    return j.select(*[j[c] for c in t.columns], in_campaign=j._hit.notnull())
+    w = w.select(_w_source=w.source, _w_day=w.day, _w_start=w.start_at, _w_end=w.end_at)
+    j = t.left_join(w, [t.source == w._w_source, t.ordered_at.date() == w._w_day,
+                        t.ordered_at >= w._w_start, t.ordered_at < w._w_end])
+    return j.select(*[j[c] for c in t.columns], in_campaign=j._w_start.notnull())
 
 
 def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings | None = None,
