@@ -67,3 +67,22 @@ def test_bad_calendar_file_is_one_sentence(tmp_path):
 def test_round_trip_through_dict():
     again = CampaignCalendar.from_dict(CAL.to_dict())
     assert again.windows == CAL.windows and again.rules == CAL.rules
+
+
+def test_the_windows_join_flags_what_the_scalar_rule_flags():
+    from ltvkit.features._orders import with_campaign_flag
+
+    rng = np.random.default_rng(1)
+    start = np.datetime64("2024-09-01T00:00", "m")
+    times = (start + rng.integers(0, 60 * 24 * 400, 600).astype("timedelta64[m]")).astype("datetime64[us]")
+    sources = np.array(["rakuten", "yahoo", "shopify"])[rng.integers(0, 3, len(times))]
+    t = ibis.memtable({"source": sources, "order_id": [f"o{i}" for i in range(len(times))],
+                       "customer_key": ["c"] * len(times), "ordered_at": times})
+    got = with_campaign_flag(t, CAL, dt.date(2024, 9, 1), dt.date(2025, 12, 31)).to_pandas()
+    got = got.set_index("order_id").loc[[f"o{i}" for i in range(len(times))], "in_campaign"].to_numpy()
+    want = np.array([src in ("rakuten", "yahoo") and CAL.is_campaign(x.astype(dt.datetime), src)
+                     for src, x in zip(sources, times, strict=True)])
+    assert want.any() and not want.all()
+    np.testing.assert_array_equal(got, want)
+    merged = CAL.intervals(dt.date(2024, 9, 1), dt.date(2025, 12, 31), "rakuten")
+    assert (merged["start_at"].iloc[1:].to_numpy() > merged["end_at"].iloc[:-1].to_numpy()).all()

@@ -178,6 +178,23 @@ class CampaignCalendar:
         frame = pd.DataFrame(rows, columns=["mall", "name", "kind", "start_at", "end_at", "estimated"])
         return frame.sort_values(["start_at", "mall", "name"], ignore_index=True)
 
+    def intervals(self, start: dt.date, end: dt.date, mall: str) -> pd.DataFrame:
+        """The campaign time of ``mall`` between two dates as disjoint ``[start_at, end_at)`` intervals, sorted.
+
+        Windows and day-rule days that overlap or touch are merged, so that a time falls in at most one row: the
+        small table that order times are joined against to flag campaign orders (rather than a chain of ORs).
+        """
+        frame = self.to_frame(start, end, mall)
+        merged: list[list[dt.datetime]] = []
+        for s, e in sorted(zip(frame["start_at"], frame["end_at"], strict=True)):
+            s, e = pd.Timestamp(s).to_pydatetime(), pd.Timestamp(e).to_pydatetime()
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        return pd.DataFrame({"start_at": pd.Series([m[0] for m in merged], dtype="datetime64[us]"),
+                             "end_at": pd.Series([m[1] for m in merged], dtype="datetime64[us]")})
+
     # -- flags ------------------------------------------------------------------------------------------
     def is_campaign(self, when: dt.datetime, mall: str) -> bool:
         """Whether one order time falls in a campaign of ``mall``."""

@@ -148,6 +148,17 @@ class Settings(BaseSettings):
     bench_cache: Path | None = _field(None, "Cache directory of the generated data of "
                                       "bench/recommend_vs_als.py.", shown="<temp dir>/ltv-bench-recommend")
 
+    engine: str = _field("duckdb", "Engine that runs the analytics and scoring (also `--engine`): duckdb (the "
+                         "workspace file) or spark (the canonical tables read as Parquet by a Spark session; "
+                         "docs/spark.md). Results are stored in the workspace either way.")
+    spark_master: str = _field("local[*]", "Spark master URL of the Spark engine: local[N] runs in this process "
+                               "with N threads; spark://host:7077, yarn or k8s://… use a cluster.")
+    spark_conf: str = _field("", "Extra Spark settings of the Spark engine, key=value pairs separated by ; (e.g. "
+                             "spark.driver.memory=8g;spark.sql.shuffle.partitions=200).", shown="empty")
+    spark_data: str | None = _field(None, "Folder or URL (hdfs://, s3a:// …) of canonical Parquet (from `ltv publish --parquet` or `ltv "
+                                     "import --out-parquet`) that the Spark engine reads instead of exporting the "
+                                     "workspace's tables.", shown="the workspace's tables, exported per command")
+
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
     _toml_path: Path | None = PrivateAttr(default=None)
 
@@ -186,6 +197,13 @@ class Settings(BaseSettings):
     def _crm_lang(cls, value: str) -> str:
         if value not in ("ja", "en"):
             raise ValueError(f"{value!r} is not ja or en")
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value not in ("duckdb", "spark"):
+            raise ValueError(f"{value!r} is not duckdb or spark")
         return value
 
     @field_validator("timezone")

@@ -374,7 +374,7 @@ def view(ws: Workspace, as_of: Any = None, kind: str = "monthly", *, settings: M
     if kind not in VIEWS:
         raise InputError(key="err.unknown_view", value=kind, choices=list(VIEWS))
     day = resolve_as_of(ws, as_of)
-    customers = ws.table("customers") if ws.has_table("customers") else None
+    customers = ws.on_engine("_ltv_customers", ws.table("customers")) if ws.has_table("customers") else None
     params = {"kind": kind, "margin": _margin_params(settings)}
     return _step(ws, f"view_{kind}", "view", day, params,
                  lambda: compute_view(kind, ws.orders(), day, settings=settings, products=ws.products_with_rows(),
@@ -387,7 +387,8 @@ def at_risk(ws: Workspace, as_of: Any, scores: ibis.Table, *, top: int = 20) -> 
     alive, ranked by value at stake)."""
     from .features import at_risk_customers
 
-    return at_risk_customers(ws.orders(), scores, resolve_as_of(ws, as_of), top=top)
+    return at_risk_customers(ws.orders(), ws.on_engine("_ltv_at_risk_scores", scores), resolve_as_of(ws, as_of),
+                             top=top)
 
 
 # -- predictions and recommendations ----------------------------------------------------------------------------
@@ -407,7 +408,8 @@ def shop_margin_rate(ws: Workspace, as_of: Any = None, settings: MarginSettings 
 def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", horizon_days: float = 365.0,
                 discount_rate: float = 0.10, margin_rate: float | None = None, timing: str = "regular",
                 chunk_size: int = 200_000, reuse: bool = False, compute: bool = True,
-                stale_ok: bool = False, store: bool = True, settings: MarginSettings | None = None) -> Result | None:
+                stale_ok: bool = False, store: bool = True, settings: MarginSettings | None = None,
+                parquet: str | Path | None = None) -> Result | None:
     """Per-customer BTYD scores (:func:`ltvkit.scoring.score_customers`) stored as ``result_predictions``.
 
     ``predicted_clv`` is margin: spend × ``margin_rate``, by default the shop's margin rate under ``settings``
@@ -415,7 +417,8 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
 
     ``details`` holds the fitted parameters and the summary :func:`predict_customers` prints. With ``reuse``, any
     stored scores as of the same day are read (the latest run, whatever its options). ``store=False`` (or a
-    read-only workspace) scores into a temporary table and records no run.
+    read-only workspace) scores into a temporary table and records no run. ``parquet`` (a folder) has the engine
+    write the per-customer scores there instead, recording no run: on Spark no per-customer row reaches the driver.
     """
     day = resolve_as_of(ws, as_of)
     if reuse or not compute:
@@ -446,7 +449,9 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
         if scored.get("timing_k"):
             details["timing_k"] = scored["timing_k"]
         expr = scored["expr"]
-        if ws.read_only or not store:
+        if parquet is not None:
+            table, run = ws.write_parquet(expr, parquet), None
+        elif ws.read_only or not store:
             table, run = ws.temp_table("_ltv_predictions", expr), None
         else:
             run_id = ws.start_run("predictions", as_of=day, params=params, details=details)
@@ -472,15 +477,16 @@ def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
 def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float = 365.0,
                       discount_rate: float = 0.10, margin_rate: float | None = None, as_of: Any = None,
                       chunk_size: int = 200_000, timing: str = "regular", write: bool = True,
-                      settings: MarginSettings | None = None) -> dict[str, Any]:
+                      settings: MarginSettings | None = None, parquet: str | Path | None = None) -> dict[str, Any]:
     """Score every customer (:func:`predictions`) and return the summary ``ltv predict`` prints.
 
     Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
     ``expected_spend``, ``predicted_clv``, ``churn_risk`` and the next-purchase timing columns) under a new run
-    unless ``write`` is false.
+    unless ``write`` is false, or as Parquet files in the folder ``parquet`` (written by the engine).
     """
     res = predictions(ws, as_of, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                      margin_rate=margin_rate, timing=timing, chunk_size=chunk_size, store=write, settings=settings)
+                      margin_rate=margin_rate, timing=timing, chunk_size=chunk_size, store=write, settings=settings,
+                      parquet=parquet)
     assert res is not None
     t = res.data
     totals = t.aggregate(n=t.count(), p=t.p_alive.mean(), e=t.expected_purchases_365d.sum(),

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from .exceptions import ConvergenceError, InputError, StatisticalWarning
 from .features import rfm_summary
+from .features.rfm import repeat_spend_groups, rfm_groups
 from .models import (
     BetaGeoModel,
     GammaGammaModel,
@@ -105,8 +106,17 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
     return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols, **extra})
 
 
-def _fit_spend(ws: Any, rfm_table: str) -> tuple[GammaGammaModel | None, float]:
-    rows, fallback = ws.repeat_spend_groups(rfm_table)
+def _numpy(table: Any) -> dict[str, np.ndarray]:
+    """A small result of the engine (the compressed rows) as numpy columns."""
+    arrow = table.to_pyarrow()
+    return {name: arrow[name].to_numpy() for name in arrow.column_names}
+
+
+def _fit_spend(r: Any) -> tuple[GammaGammaModel | None, float]:
+    groups, mean = repeat_spend_groups(r)
+    rows = _numpy(groups)
+    value = mean.execute()
+    fallback = float(value) if value is not None and value == value else 0.0
     if len(rows["n"]) < 20:
         warnings.warn("Fewer than 20 repeat-spend groups: expected spend is the mean repeat spend, not Gamma-Gamma.",
                       StatisticalWarning, stacklevel=3)
@@ -135,12 +145,13 @@ def groups_fingerprint(groups: dict[str, Any]) -> str:
     return h.hexdigest()[:16]
 
 
-def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float = 365.0,
+def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float = 365.0,
                     discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000,
                     as_of: dt.date | None = None, timing_model: Any = None,
                     timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Fit ``model`` and Gamma-Gamma on a workspace table of (customer_key, frequency, recency, T,
-    monetary_value) in days, score its unique groups in chunks and return the per-customer Ibis expression.
+    """Fit ``model`` and Gamma-Gamma on a table of (customer_key, frequency, recency, T, monetary_value) in days
+    (a workspace table's name, or an Ibis table on the workspace's engine), score its unique groups in chunks
+    and return the per-customer Ibis expression.
 
     Only the distinct (frequency, recency, T) groups and repeat-spend groups come back to Python; the join
     that produces one row per customer runs in the engine. An unfitted ``timing_model`` (a regularity model,
@@ -151,7 +162,8 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
     """
     t0 = time.perf_counter()
     with_litt = timing_model is not None
-    groups = ws.rfm_groups(rfm_table, litt=with_litt)
+    r = ws.backend.table(rfm_table) if isinstance(rfm_table, str) else rfm_table
+    groups = _numpy(rfm_groups(r, litt=with_litt))
     if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
         raise InputError(key="err.all_first_on_last_day")
     k_info = None
@@ -184,7 +196,7 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
             k_info["k"] = int(timing_model.k_)
         else:
             k_info = None
-    gg, fallback = _fit_spend(ws, rfm_table)
+    gg, fallback = _fit_spend(r)
     t_fit = time.perf_counter() - t0
     t1 = time.perf_counter()
     scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
@@ -192,9 +204,8 @@ def score_rfm_table(ws: Any, rfm_table: str, model: Any, *, horizon_days: float 
                           chunk_size=chunk_size, as_of=as_of, timing_model=timing_model)
     n_groups = len(groups["n"])
     del groups
-    sc = ws.temp_table("_ltv_scored", scored)
+    sc = ws.engine_table("_ltv_scored", scored)  # the scores of the distinct rows go to the engine and are joined
     del scored
-    r = ws.backend.table(rfm_table)
     if gg is not None:
         p, q, v = (float(gg.params_[k]) for k in ("p", "q", "v"))
         spend = ibis.cases(((r.frequency > 0) & (r.monetary_value > 0),
@@ -259,8 +270,7 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     obs = _observation_end(ws, as_of)
     t0 = time.perf_counter()
     rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=timing == "regular")
-    ws.temp_table("_ltv_rfm", rfm)
-    scored = score_rfm_table(ws, "_ltv_rfm", model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
+    scored = score_rfm_table(ws, ws.engine_table("_ltv_rfm", rfm), model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
                              margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
                              timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None,
                              timing_k=timing_k)

@@ -52,6 +52,12 @@ MarginOpt = Annotated[
 CostRateOpt = Annotated[
     float | None, typer.Option("--cost-rate", help="Cost of goods as a share of sales when no SKU cost is known (default 0.4).")
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", help="Engine of the analytics: duckdb (the workspace file) or spark (a Spark session "
+                                  "over the canonical tables as Parquet; docs/spark.md). Default: LTV_ENGINE, else "
+                                  "duckdb.", show_default=False),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Analyse as of this date (YYYY-MM-DD); later orders are ignored.")
 ]
@@ -69,6 +75,18 @@ def open_workspace(path: Path, *, must_exist: bool = True, read_only: bool = Fal
     if Path(path).is_dir():
         raise InputError(key="err.workspace_is_folder", path=str(path), example=str(Path(path) / "ltv.duckdb"))
     return Workspace(path, read_only=read_only)
+
+
+def use_engine(ws: Workspace, engine: str | None) -> Workspace:
+    """Point the workspace's analytics at ``--engine`` (else LTV_ENGINE / ltv.toml, else DuckDB)."""
+    from ..store import parse_spark_conf
+
+    settings = ws.settings()
+    name = engine or settings.engine
+    if name != "duckdb" or engine is not None:
+        ws.use_engine(name, master=settings.spark_master, conf=parse_spark_conf(settings.spark_conf),
+                      data_dir=settings.spark_data)
+    return ws
 
 
 def use_lang(lang: str | None) -> str:

@@ -30,6 +30,7 @@ from ._common import (
     AsOfOpt,
     CostRateOpt,
     CsvOpt,
+    EngineOpt,
     JsonOpt,
     LangOpt,
     MarginOpt,
@@ -41,6 +42,7 @@ from ._common import (
     open_workspace,
     parse_date,
     scoped_label,
+    use_engine,
     use_lang,
     use_wide,
     write_frame,
@@ -69,10 +71,11 @@ def _margin(path: Path | None, cost_rate: float | None) -> MarginSettings:
         raise InputError(key="err.margin_invalid", detail="; ".join(first[:2])) from None
 
 
-def _context(workspace: Path, as_of: str | None, lang: str) -> tuple[Any, dt.date]:
+def _context(workspace: Path, as_of: str | None, lang: str, engine: str | None = None) -> tuple[Any, dt.date]:
     day = parse_date(as_of)
     ws = open_workspace(workspace)
     ws.require_orders()
+    use_engine(ws, engine)
     if day is not None:
         _note_as_of(ws, day, lang)
     return ws, pipeline.resolve_as_of(ws, day)
@@ -101,13 +104,13 @@ def _show(df: Any, lang: str, *, json_: bool, csv_: bool, out: Path | None, titl
 def summary(workspace: WorkspaceOpt = DEFAULT_WS, as_of: AsOfOpt = None, json_: JsonOpt = False,
             csv_: CsvOpt = False, out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
             discount_rate: Annotated[float, typer.Option("--discount-rate", help="Annual discount rate d.")] = 0.10,
-            margin_config: MarginOpt = None, cost_rate: CostRateOpt = None) -> None:
+            margin_config: MarginOpt = None, cost_rate: CostRateOpt = None, engine: EngineOpt = None) -> None:
     """The shop's LTV KPIs: AOV, purchases per year, retention, lifespan, textbook and retention LTV, F2."""
     lang = use_lang(lang)
     use_wide(wide)
     if discount_rate < 0:
         raise InputError(key="err.negative_discount_rate", value=discount_rate)
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of, lang, engine)
     with ws:
         data = pipeline.summary(ws, day, settings=_margin(margin_config, cost_rate), discount_rate=discount_rate).data
     if json_ or csv_ or out is not None:
@@ -134,14 +137,14 @@ def cohorts(
     long: Annotated[bool, typer.Option("--long", help="Output every metric in long form (one row per cohort and period).")] = False,
     show_incomplete: Annotated[bool, typer.Option("--show-incomplete", help="Fill cells of periods not yet complete.")] = False,
     all_columns: Annotated[bool, typer.Option("--all-columns", help="Print every period column (files and --csv/--json always have all).")] = False,
-    margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
+    margin_config: MarginOpt = None, cost_rate: CostRateOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Cohort matrix: first-purchase month/week × elapsed days (or months); 粗利LTV at 12 and 24 months marked ★."""
     lang = use_lang(lang)
     use_wide(wide)
     if metric not in COHORT_METRICS:
         raise InputError(key="err.unknown_metric", value=metric, choices=list(COHORT_METRICS))
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of, lang, engine)
     settings = _margin(margin_config, cost_rate)
     with ws:
         table = pipeline.cohorts(ws, day, by=by, split=split, period=period, step_days=step_days,
@@ -177,6 +180,7 @@ def f2(
     golden: Annotated[bool, typer.Option("--golden", help="Show the days-to-second-purchase life table and golden time per first category instead.")] = False,
     bin_days: Annotated[int, typer.Option("--bin-days", help="Bin width of the golden-time life table.")] = 7,
     min_at_risk: Annotated[int, typer.Option("--min-at-risk", help="Least customers at risk for a golden-time bin.")] = 30,
+    engine: EngineOpt = None,
 ) -> None:
     """F2/F3 conversion per cohort within fixed windows (step and from-first), or the golden time (--golden)."""
     lang = use_lang(lang)
@@ -185,7 +189,7 @@ def f2(
         wins = tuple(int(w) for w in windows.replace(" ", "").split(",") if w)
     except ValueError:
         raise InputError(key="err.windows", value=windows) from None
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of, lang, engine)
     with ws:
         if golden:
             life, summ = pipeline.golden(ws, day, bin_days=bin_days, min_at_risk=min_at_risk)
@@ -212,11 +216,12 @@ def segments(
     spend_yen: Annotated[int, typer.Option("--spend-yen", help="CPM: cumulative spend for 流行/優良.")] = 70_000,
     pareto: Annotated[bool, typer.Option("--pareto", help="Show the Pareto share of margin instead of the segments.")] = False,
     customers: CustomersOpt = None, margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """RFM groups or CPM segments; per-customer segments are stored as result_segments_<kind>."""
     lang = use_lang(lang)
     use_wide(wide)
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of, lang, engine)
     try:
         cpm = CpmSettings(lapse_days=lapse_days, young_days=young_days, prime_days=prime_days, spend_yen=spend_yen)
     except ValueError:
@@ -236,6 +241,7 @@ def points(
     calendar: Annotated[Path | None, typer.Option("--calendar", help="Campaign calendar YAML (default: the one shipped).")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Show point-acquired vs organic retention and 12/24-month margin LTV with 95% CIs.")] = False,
     customers: CustomersOpt = None, margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Point dependence per customer (stored as result_point_dependence) and the point-driven/mixed/loyal mix."""
     lang = use_lang(lang)
@@ -243,7 +249,7 @@ def points(
     from ..calendar import CampaignCalendar
 
     cal = CampaignCalendar.from_file(calendar) if calendar is not None else CampaignCalendar.default()
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of, lang, engine)
     settings = _margin(margin_config, cost_rate)
     with ws:
         if compare:
@@ -266,7 +272,7 @@ def cac(
     out: OutOpt = None, lang: LangOpt = None, wide: WideOpt = False,
     window_days: Annotated[int, typer.Option("--ltv-window-days", help="LTV window in days (180, 365, 730 …).")] = 365,
     profit_goal: Annotated[float, typer.Option("--profit-goal", help="Profit to keep per customer: yen, or a share of the LTV when below 1. Without it 目標CPA is left empty.")] = 0.0,
-    margin_config: MarginOpt = None, cost_rate: CostRateOpt = None,
+    margin_config: MarginOpt = None, cost_rate: CostRateOpt = None, engine: EngineOpt = None,
 ) -> None:
     """LTV vs CAC per acquisition channel: 限界CPA, 目標CPA, payback months and LTV/CAC.
 
@@ -276,7 +282,7 @@ def cac(
     lang = use_lang(lang)
     use_wide(wide)
     table_costs = read_costs(costs) if costs is not None else None
-    ws, day = _context(workspace, as_of, lang)
+    ws, day = _context(workspace, as_of, lang, engine)
     with ws:
         res = pipeline.cac(ws, day, costs=table_costs, window_days=window_days, profit_goal=profit_goal,
                            settings=_margin(margin_config, cost_rate))

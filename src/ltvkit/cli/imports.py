@@ -9,7 +9,7 @@ import typer
 
 from ..exceptions import InputError, UnknownFormatError
 from ..i18n import format_number, t
-from ..ingest import import_orders
+from ..ingest import import_orders, import_to_parquet
 from ..ingest.products import looks_like_catalogue
 from ._app import app
 from ._common import (
@@ -46,6 +46,9 @@ def import_(
     csv_: CsvOpt = False,
     out: OutOpt = None,
     lang: LangOpt = None,
+    out_parquet: Annotated[Path | None, typer.Option(
+        "--out-parquet", help="Write the canonical lines as Parquet parts into this folder (by order month) instead "
+                              "of a workspace: one task per file can fill one folder for Spark (docs/spark.md).")] = None,
 ) -> None:
     """Import an order export (Rakuten, Yahoo!, Shopify, Amazon, Next Engine or any CSV/Parquet/Excel file).
 
@@ -58,18 +61,23 @@ def import_(
         ltv import rakuten_202401.csv
         ltv import yahoo_order.csv yahoo_item.csv
         ltv import own_shop.xlsx --preset generic --mapping map.yaml
+        ltv import rakuten_202401.csv --out-parquet lake/
     """
     lang = use_lang(lang)
     if len(files) > 2:
         raise InputError(key="err.import_files")
-    with open_workspace(workspace, must_exist=False) as ws:
-        try:
-            result = import_orders(ws, files if len(files) > 1 else files[0], preset=preset, source=source,
-                                   mapping=mapping, keep_contacts=keep_contacts, strict=strict, timezone=timezone)
-        except UnknownFormatError:
-            if len(files) == 1 and looks_like_catalogue(files[0]):  # a 商品マスタ given to the order import
-                raise InputError(key="err.import_is_catalogue", file=str(files[0])) from None
-            raise
+    options = {"preset": preset, "source": source, "mapping": mapping, "keep_contacts": keep_contacts,
+               "strict": strict, "timezone": timezone}
+    try:
+        if out_parquet is not None:
+            result = import_to_parquet(files, out_parquet, **options)
+        else:
+            with open_workspace(workspace, must_exist=False) as ws:
+                result = import_orders(ws, files if len(files) > 1 else files[0], **options)
+    except UnknownFormatError:
+        if len(files) == 1 and looks_like_catalogue(files[0]):  # a 商品マスタ given to the order import
+            raise InputError(key="err.import_is_catalogue", file=str(files[0])) from None
+        raise
     if json_ or csv_ or out is not None:
         payload = result.to_dict()
         if csv_ or out is not None:
@@ -94,3 +102,32 @@ def import_(
     if result.valid_rows == 0:
         raise InputError(key="err.no_valid_rows", file=str(result.file))
     raise typer.Exit(0)
+
+
+@app.command()
+def publish(
+    parquet: Annotated[Path, typer.Option("--parquet", help="Folder to write the canonical tables to as Parquet.",
+                                          show_default=False)],
+    workspace: WorkspaceOpt = DEFAULT_WS,
+    json_: JsonOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """Write the workspace's canonical tables as Parquet for Spark: order_lines partitioned by order month
+    (order_month=YYYY-MM), products and customers. A folder written before is replaced.
+
+    \b
+    Example:
+        ltv publish --parquet lake/
+        LTV_SPARK_DATA=lake/ ltv summary --engine spark
+    """
+    lang = use_lang(lang)
+    if parquet.exists() and not parquet.is_dir():
+        raise InputError(key="err.out_under_file", path=str(parquet / "order_lines"), parent=str(parquet))
+    with open_workspace(workspace, read_only=True) as ws:
+        ws.require_orders()
+        counts = ws.publish_parquet(parquet)
+    if json_:
+        emit({"folder": str(parquet), **counts}, json_=True)
+        return
+    console.print(t("cli.publish.wrote", lang, path=str(parquet),
+                    rows=format_number(counts.get("order_lines", 0), lang)), markup=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..exceptions import InputError
 from ..i18n import format_value, t
 from ._app import app
 from ._common import (
@@ -13,6 +15,7 @@ from ._common import (
     AsOfOpt,
     CostRateOpt,
     CsvOpt,
+    EngineOpt,
     JsonOpt,
     LangOpt,
     MarginOpt,
@@ -24,6 +27,7 @@ from ._common import (
     open_workspace,
     parse_date,
     scoped_label,
+    use_engine,
     use_lang,
     use_wide,
 )
@@ -51,6 +55,11 @@ def predict(
         "--timing", help="Model of the next-purchase timing columns: regular (MBG/CNBD-k, uses purchase rhythm) "
         "or model (the transaction model).")] = "regular",
     lang: LangOpt = None,
+    engine: EngineOpt = None,
+    scores_parquet: Annotated[Path | None, typer.Option(
+        "--scores-parquet", help="Have the engine write the per-customer scores as Parquet into this folder instead "
+                                 "of storing them in the workspace (with --engine spark no per-customer row reaches "
+                                 "this machine; docs/spark.md).")] = None,
 ) -> None:
     """Score every customer: P(alive), expected purchases (30/90/365 days), expected spend, CLV, churn risk,
     and when each will buy next (expected_next_purchase_date, p_purchase_7d … 90d).
@@ -65,10 +74,13 @@ def predict(
     from .analytics import _margin
 
     lang = use_lang(lang)
+    if scores_parquet is not None and (csv_ or out is not None):
+        raise InputError(key="err.scores_parquet_alone")
     with open_workspace(workspace) as ws:
+        use_engine(ws, engine)
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                     margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing,
-                                    settings=_margin(margin_config, cost_rate))
+                                    settings=_margin(margin_config, cost_rate), parquet=scores_parquet)
         if csv_ or out is not None:
             frame = ws.read_result("predictions").order_by("customer_key").to_pandas()
             emit(frame, csv_=csv_, out=out)

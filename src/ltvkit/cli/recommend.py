@@ -14,6 +14,7 @@ from ._common import (
     DEFAULT_WS,
     AsOfOpt,
     CsvOpt,
+    EngineOpt,
     JsonOpt,
     LangOpt,
     OutOpt,
@@ -24,6 +25,7 @@ from ._common import (
     open_workspace,
     parse_date,
     records,
+    use_engine,
     use_lang,
     use_wide,
 )
@@ -54,6 +56,7 @@ def recommend(
     out: OutOpt = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Recommend the next items for every customer: re-buys due, items bought together, category next steps.
 
@@ -83,6 +86,7 @@ def recommend(
     if evaluate:
         with open_workspace(workspace, read_only=True) as ws:
             ws.require_orders()
+            use_engine(ws, engine)
             if cut is None:
                 cut = pipeline.resolve_as_of(ws) - dt.timedelta(days=horizon_days)
             table = evaluate_recommenders(ws.orders(), cut, horizon_days=horizon_days, k=k)
@@ -115,6 +119,7 @@ def recommend(
             raise InputError(key="err.rules_level", value=rules)
         with open_workspace(workspace, read_only=True) as ws:
             ws.require_orders()
+            use_engine(ws, engine)
             if rules is not None:
                 frame = association_rules(ws.orders(), level=rules, window_days=window_days, as_of=cut)
             elif upsell:
@@ -125,10 +130,12 @@ def recommend(
         return
     if due_soon:
         with open_workspace(workspace) as ws:
+            use_engine(ws, engine)
             frame = pipeline.replenishment(ws, cut, within_days=within_days).data
         emit(frame, json_=json_, csv_=csv_, out=out, title=t("cli.recommend.due_soon", lang, days=within_days))
         return
     with open_workspace(workspace) as ws:
+        use_engine(ws, engine)
         frame = pipeline.recommend_workspace(ws, as_of=cut, k=k, horizon_days=horizon_days, lang=lang)
     if frame.empty:
         console.print(t("cli.recommend.none", lang), markup=False)

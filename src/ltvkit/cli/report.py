@@ -15,6 +15,7 @@ from ._common import (
     DEFAULT_WS,
     AsOfOpt,
     CostRateOpt,
+    EngineOpt,
     LangOpt,
     MarginOpt,
     WorkspaceOpt,
@@ -22,6 +23,7 @@ from ._common import (
     console,
     open_workspace,
     parse_date,
+    use_engine,
     use_lang,
 )
 
@@ -64,6 +66,7 @@ def report(
     read_only: Annotated[bool, typer.Option("--read-only", help="Only show stored results; compute nothing missing.")] = False,
     margin_config: MarginOpt = None,
     cost_rate: CostRateOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Write the report: one self-contained HTML page (opens offline) and, with --xlsx, an Excel workbook.
 
@@ -80,6 +83,7 @@ def report(
             check_out(path, lang)
     margin = _margin(margin_config, cost_rate) if margin_config is not None or cost_rate is not None else None
     with open_workspace(workspace, read_only=read_only) as ws:
+        use_engine(ws, engine)
         paths = write_report(ws, lang=lang, out=out, xlsx=xlsx, as_of=day, compute_missing=not read_only, costs=costs,
                              margin=margin)
     data = paths.data

@@ -53,14 +53,38 @@ def _as_date(value: Any) -> dt.date:
     return value.date()
 
 
-def campaign_flag(t: ibis.Table, calendar: CampaignCalendar, start: dt.date, end: dt.date) -> Any:
-    """Boolean expression: the order time falls in a campaign of the mall its source belongs to."""
-    branches = []
+def campaign_windows(calendar: CampaignCalendar, start: dt.date, end: dt.date) -> ibis.Table:
+    """The campaign time of each mall source between two dates, cut at midnight: ``source, day, start_at,
+    end_at`` (disjoint per source, end exclusive), a table of about one row per campaign day."""
+    rows = []
     for source, mall in sorted(MALL_OF_SOURCE.items()):
-        branches.append((t.source == source, calendar.expr(t.ordered_at, mall, start, end)))
-    if not branches:
-        return ibis.literal(False)
-    return ibis.cases(*branches, else_=ibis.literal(False))
+        f = calendar.intervals(start, end, mall)
+        for s, e in zip(f["start_at"], f["end_at"], strict=True):
+            s, e = pd.Timestamp(s).to_pydatetime(), pd.Timestamp(e).to_pydatetime()
+            while s < e:
+                midnight = dt.datetime.combine(s.date() + dt.timedelta(days=1), dt.time())
+                rows.append((source, s.date(), s, min(e, midnight)))
+                s = midnight
+    frame = pd.DataFrame(rows, columns=["source", "day", "start_at", "end_at"])
+    frame["start_at"] = frame["start_at"].astype("datetime64[us]")
+    frame["end_at"] = frame["end_at"].astype("datetime64[us]")
+    return ibis.memtable(frame, schema={"source": "string", "day": "date", "start_at": "timestamp",
+                                        "end_at": "timestamp"})
+
+
+def with_campaign_flag(t: ibis.Table, calendar: CampaignCalendar, start: dt.date, end: dt.date) -> ibis.Table:
+    """``t`` (one row per ``source, order_id, customer_key``) with ``in_campaign``: the order time falls in a
+    campaign of the mall its source belongs to.
+
+    A join against :func:`campaign_windows` on source and day, then the time range, not a chain of ORs over every
+    window: both engines plan it as an equi-join against a small table, and as its pieces are disjoint an order
+    meets at most one, so a left join keeps one row per order.
+    """
+    w = campaign_windows(calendar, start, end)
+    w = w.select(_w_source=w.source, _w_day=w.day, _w_start=w.start_at, _w_end=w.end_at)
+    j = t.left_join(w, [t.source == w._w_source, t.ordered_at.date() == w._w_day,
+                        t.ordered_at >= w._w_start, t.ordered_at < w._w_end])
+    return j.select(*[j[c] for c in t.columns], in_campaign=j._w_start.notnull())
 
 
 def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings | None = None,
@@ -92,7 +116,8 @@ def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings 
     )
     cal = calendar or CampaignCalendar.default()
     lo, hi = bounds or date_bounds(valid_lines(orders, as_of))
-    return o.mutate(in_campaign=campaign_flag(o, cal, lo, hi), channel=o.channel.coalesce(o.source))
+    o = with_campaign_flag(o, cal, lo, hi)
+    return o.mutate(channel=o.channel.coalesce(o.source))
 
 
 def ranked_orders(o: ibis.Table) -> ibis.Table:

@@ -241,8 +241,9 @@ def f2_table(orders: ibis.Table, as_of: dt.date | None = None, *, windows: tuple
     g = x.group_by(["segment", "cohort", "window_days"]).aggregate(
         customers=x.count(),
         eligible=x.count(where=eligible),
-        f2_customers=x.count(where=eligible & (x.d2 <= x.window_days)),
-        f3_customers=x.count(where=eligible & (x.d3 <= x.window_days)),
+        # no 2nd order leaves d2 NULL: a NULL condition is counted as no on every engine (Spark sums 0/1 flags)
+        f2_customers=x.count(where=(eligible & (x.d2 <= x.window_days)).fill_null(False)),
+        f3_customers=x.count(where=(eligible & (x.d3 <= x.window_days)).fill_null(False)),
     )
     df = g.order_by(["segment", "cohort", "window_days"]).to_pandas()
     elig = df["eligible"].where(df["eligible"] > 0)

@@ -153,7 +153,7 @@ def acquisition_comparison(orders: ibis.Table, as_of: dt.date | None = None, *,
             repeat=(within & (r.order_no >= 2)).any(),
         )
         c = c.filter(ibis.literal(as_of).delta(c.first_date, unit="day") >= horizon - 1).join(f, "customer_key")
-        c = c.mutate(ret=c.repeat.ifelse(1.0, 0.0), m=c.margin.coalesce(0).cast("float64"))
+        c = c.mutate(ret=c.repeat.cast("int64").cast("float64"), m=c.margin.coalesce(0).cast("float64"))
         g = c.group_by("group").aggregate(n=c.count(), retention=c.ret.mean(), retention_sd=c.ret.std(),
                                           margin_ltv=c.m.mean(), margin_sd=c.m.std()).to_pandas()
         for rec in g.to_dict("records"):

@@ -24,7 +24,7 @@ import pandas as pd
 from .._dates import parse_date
 from ..exceptions import InputError, MissingDataError
 
-__all__ = ["WORKSPACE_MONEY", "rfm_summary"]
+__all__ = ["WORKSPACE_MONEY", "repeat_spend_groups", "rfm_groups", "rfm_summary"]
 
 #: Money of a canonical order line in the summaries: what the buyer paid for the goods after shop and mall
 #: coupons and points (``line_amount - shop_coupon - mall_coupon - points_used``); returned lines count as a
@@ -201,3 +201,20 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
 
         return pl.from_pandas(frame)
     return frame.set_index(customer_col)
+
+
+def rfm_groups(rfm: ir.Table, *, litt: bool = False) -> ir.Table:
+    """The distinct ``(frequency, recency, T)`` rows of an RFM table with their count ``n`` (and mean ``litt``),
+    ordered: what a transaction model is fitted on and scores, however many customers share a row."""
+    extra = {"litt": rfm.litt.mean()} if litt else {}
+    g = rfm.group_by(["frequency", "recency", "T"]).aggregate(n=rfm.count(), **extra)
+    return g.order_by(["frequency", "recency", "T"])
+
+
+def repeat_spend_groups(rfm: ir.Table) -> tuple[ir.Table, ir.Scalar]:
+    """Distinct ``(frequency, monetary_value)`` rows of repeat buyers with their count ``n`` (ordered), and the
+    mean repeat spend of customers with a repeat purchase: what Gamma-Gamma is fitted on."""
+    rep = rfm.filter((rfm.frequency > 0) & (rfm.monetary_value > 0))
+    g = rep.group_by(["frequency", "monetary_value"]).aggregate(n=rep.count())
+    mean = rfm.filter(rfm.frequency > 0).monetary_value.mean()
+    return g.order_by(["frequency", "monetary_value", "n"]), mean

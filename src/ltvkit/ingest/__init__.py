@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._reader import Reader
 from .generic import load_mapping, reader_from_mapping
-from .pipeline import ImportResult, import_orders
+from .pipeline import ImportResult, import_orders, import_to_parquet
 from .quarantine import REASONS
 from .registry import detect_reader, get_reader, preset_names, readers, register_reader
 
@@ -20,6 +20,7 @@ __all__ = [
     "detect_reader",
     "get_reader",
     "import_orders",
+    "import_to_parquet",
     "load_mapping",
     "preset_names",
     "reader_from_mapping",

@@ -942,3 +942,38 @@ def _default_status(getter: Any) -> str:
     from ._reader import status_sql
 
     return status_sql(getter("status"))
+
+
+def import_to_parquet(path_or_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                      directory: str | os.PathLike[str], preset: str = "auto", **options: Any) -> ImportResult:
+    """Import an export straight to canonical Parquet parts under ``directory``, with no workspace file.
+
+    The file is read, cleaned and quarantined exactly as :func:`import_orders` does (CP932 included), in a
+    throw-away in-memory store, and its lines are written as ``order_lines/order_month=YYYY-MM/<part>_N.parquet``
+    (and its quarantined rows as ``quarantine/<part>_0.parquet``), where ``<part>`` is the file name and a hash of
+    its content. Many files can thus be imported into one folder in parallel (one task per file), and importing
+    a file again replaces its own parts. Spark reads the folder (``LTV_SPARK_DATA``; docs/spark.md).
+
+    Contact data become the same keyed-hash customer keys in every task only with a shared secret: when a file's
+    customers are keyed by hash, ``LTV_IDENTITY_SECRET`` must be set.
+    """
+    import hashlib
+    import re
+
+    from ..store import Workspace
+
+    paths = _paths(path_or_paths)
+    digest = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(block)
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", paths[0].stem) or "import"
+    part = f"{stem}-{digest.hexdigest()[:12]}"
+    with Workspace() as ws:
+        result = import_orders(ws, paths if len(paths) > 1 else paths[0], preset=preset, **options)
+        hashed = ws.con.execute("SELECT count(*) FROM order_lines WHERE customer_key LIKE 'h:%'").fetchall()[0][0]
+        if hashed and not ws.settings().secret("identity_secret"):
+            raise InputError(key="err.out_parquet_secret", file=str(paths[0]))
+        ws.publish_parquet(directory, part=part, tables=("order_lines", "quarantine"))
+    return result

@@ -6,8 +6,10 @@ run. Nothing outside ``store`` and ``ingest`` holds a DuckDB connection or write
 
 from . import _reads as reads
 from ._snapshot import WorkspaceSnapshot
+from ._spark import ENGINES, parse_spark_conf, spark_available, stop_spark
 from ._workspace import EngineError, Run, Workspace, engine_error_key
 from .migrations import MIGRATIONS, Migration, applied_migrations, migrate, pending_migrations
 
-__all__ = ["MIGRATIONS", "EngineError", "Migration", "Run", "Workspace", "WorkspaceSnapshot", "applied_migrations",
-           "engine_error_key", "migrate", "pending_migrations", "reads"]
+__all__ = ["ENGINES", "MIGRATIONS", "EngineError", "Migration", "Run", "Workspace", "WorkspaceSnapshot",
+           "applied_migrations", "engine_error_key", "migrate", "parse_spark_conf", "pending_migrations", "reads",
+           "spark_available", "stop_spark"]

@@ -138,6 +138,10 @@ class Workspace:
         if timezone is not None and not read_only:
             self.set_meta("timezone", timezone)
         self._ibis: Any = None
+        self.engine = "duckdb"
+        self._input: Any = None  # the backend the canonical tables are read from (None: this file's DuckDB)
+        self._spark: Any = None
+        self._export_dir: Path | None = None
 
     LOCK_WAIT_S = 3.0
     """How long opening waits for another process to let go of the file (a dashboard copying it, a short
@@ -169,7 +173,118 @@ class Workspace:
             self._ibis = ibis.duckdb.from_connection(self.con)
         return self._ibis
 
+    @property
+    def input_backend(self) -> Any:
+        """The Ibis backend that reads the canonical tables: this file's DuckDB, or Spark (:meth:`use_engine`)."""
+        return self._input if self._input is not None else self.backend
+
+    def use_engine(self, engine: str, *, master: str | None = None, conf: dict[str, str] | None = None,
+                   data_dir: str | os.PathLike[str] | None = None) -> None:
+        """Run the analytics on ``engine`` (``duckdb`` or ``spark``); results are still stored in this workspace.
+
+        With ``spark`` the canonical tables are read by a Spark session (``master``, extra ``conf``) from the
+        Parquet under ``data_dir`` (the layout of :meth:`publish_parquet`), by default this workspace's tables
+        exported to a temporary folder.
+        """
+        from ._spark import ENGINES, spark_backend, spark_session
+
+        if engine not in ENGINES:
+            raise InputError(key="err.unknown_engine", value=engine, choices=list(ENGINES))
+        self._drop_export()
+        if engine == "duckdb":
+            self.engine, self._input = "duckdb", None
+            return
+        if data_dir is None:
+            import tempfile
+
+            self._export_dir = Path(tempfile.mkdtemp(prefix="ltv-spark-"))
+            self.publish_parquet(self._export_dir)
+            data_dir = self._export_dir
+        self._input = spark_backend(data_dir, master=master or "local[*]", conf=conf)
+        self._spark = spark_session(master or "local[*]", conf)
+        self.engine = "spark"
+
+    def publish_parquet(self, directory: str | os.PathLike[str], *, part: str | None = None,
+                        tables: tuple[str, ...] = ("order_lines", "products", "customers")) -> dict[str, int]:
+        """Write the canonical tables as Parquet that Spark (or any engine) reads; return rows per table.
+
+        ``order_lines/order_month=YYYY-MM/*.parquet`` (partitioned by the month of ``order_date``), and
+        ``products/``, ``customers/`` (one file each). Timestamps are naive microseconds. Without ``part`` the
+        folders of an earlier publish are replaced; with ``part`` (a name such as ``<file>-<hash>``) the files are
+        named after it and added beside those of other parts, replacing only that part's earlier files, so that
+        many imports can write into one folder in parallel.
+        """
+        import shutil
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        counts: dict[str, int] = {}
+        for name in tables:
+            if not self.has_table(name):
+                continue
+            folder = out / name
+            if part is None and folder.exists():
+                shutil.rmtree(folder)
+            elif part is not None:
+                for old in folder.glob(f"**/{part}_*.parquet"):
+                    old.unlink()
+            folder.mkdir(parents=True, exist_ok=True)
+            n = int(self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+            counts[name] = n
+            pattern = f"{part or name}_{{i}}"
+            if name == "order_lines":
+                if n == 0:
+                    continue
+                cols = ", ".join(c.name for c in ORDER_LINES)
+                self.con.execute(
+                    f"COPY (SELECT {cols}, strftime(order_date, '%Y-%m') AS order_month FROM order_lines) "
+                    f"TO {_sql_path(folder)} (FORMAT parquet, PARTITION_BY (order_month), OVERWRITE_OR_IGNORE, "
+                    f"FILENAME_PATTERN {_sql_path(Path(pattern))})")
+            else:
+                target = folder / pattern.replace("{i}", "0")
+                self.con.execute(f"COPY {name} TO {_sql_path(target.with_suffix('.parquet'))} (FORMAT parquet)")
+        return counts
+
+    def engine_table(self, name: str, data: Any) -> ibis.Table:
+        """Materialise an expression over the canonical tables, or a frame, on the engine that reads them."""
+        if self._input is None:
+            return self.temp_table(name, data)
+        if isinstance(data, ibis.Expr):
+            if self._on_input(data):
+                return data.cache()
+            data = data.to_pyarrow()
+        # a Spark view of the rows (not an Ibis memtable), so that Spark itself can also write what joins it
+        self._spark.createDataFrame(_to_arrow(data)).createOrReplaceTempView(name)
+        return self._input.table(name)
+
+    def _drop_export(self) -> None:
+        if self._export_dir is not None:
+            import shutil
+
+            shutil.rmtree(self._export_dir, ignore_errors=True)
+            self._export_dir = None
+
+    def write_parquet(self, expr: ibis.Table, directory: str | os.PathLike[str]) -> ibis.Table:
+        """Write an expression's rows as Parquet under ``directory`` (replaced), by the engine that computes it,
+        and return them as a table of that engine. On Spark the executors write the files: no row comes back to
+        the driver."""
+        out = str(directory).rstrip("/")
+        if self._input is None:
+            import shutil
+
+            folder = Path(out)
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            data = self._local(expr)
+            self.con.execute(f"COPY ({ibis.to_sql(data, dialect='duckdb')}) TO "
+                             f"{_sql_path(folder / 'part-0.parquet')} (FORMAT parquet)")
+            return self.backend.read_parquet(str(folder / "*.parquet"))
+        self._spark.sql(self._input.compile(expr)).write.mode("overwrite").parquet(out)
+        return self._input.read_parquet(out)
+
     def close(self) -> None:
+        self._drop_export()
         self.con.close()
 
     def __enter__(self) -> Workspace:
@@ -236,11 +351,11 @@ class Workspace:
 
     def orders(self, *, include_cancelled: bool = True) -> ibis.Table:
         """Canonical order lines as an Ibis table (optionally without cancelled lines)."""
-        t = self.backend.table("order_lines")
-        if self._products_with_categories():
+        t = self.input_backend.table("order_lines")
+        if self._products_with_categories() and self._input_has("products"):
             # one category per product: the products table's (set by `ltv products import`, else the latest the
             # source gave), the line's own where the product has none
-            p = self.backend.table("products")
+            p = self.input_backend.table("products")
             p = p.filter(p.category.notnull()).select(_p_sku=p.sku, _p_category=p.category)
             j = t.left_join(p, t.sku == p._p_sku)
             t = j.select(*[j._p_category.coalesce(j.category).name("category") if c == "category" else j[c]
@@ -369,6 +484,7 @@ class Workspace:
         if run_id is None:
             run_id = self.start_run(kind or base[len(_RESULT_PREFIX):], as_of=as_of, params=params)
         physical = _run_table(base, run_id)
+        data = self._local(data)
         with self.transaction() as con:
             if isinstance(data, ibis.Expr):
                 sql = ibis.to_sql(data, dialect="duckdb")
@@ -477,7 +593,26 @@ class Workspace:
     def products_with_rows(self) -> ibis.Table | None:
         """The products table when it holds rows (for per-SKU costs), else ``None``."""
         n = self.con.execute("SELECT count(*) FROM products").fetchall()[0][0]
-        return self.table("products") if n else None
+        if not n or not self._input_has("products"):
+            return None
+        return self.input_backend.table("products") if self._input is not None else self.table("products")
+
+    def on_engine(self, name: str, table: ibis.Table) -> ibis.Table:
+        """``table`` where the canonical tables are read, so that the two can be joined: as it is on DuckDB; on
+        Spark a stored result (a table of this file) is copied into a view ``name`` of the session."""
+        if self._input is None or self._on_input(table):
+            return table
+        return self.engine_table(name, table)
+
+    def _on_input(self, expr: ibis.Expr) -> bool:
+        try:
+            return expr._find_backend(use_default=False) is self._input
+        except Exception:  # an expression of in-memory tables only: no backend of its own
+            return False
+
+    def _input_has(self, name: str) -> bool:
+        """Whether the engine that reads the canonical tables has ``name`` (a Parquet folder may lack products)."""
+        return self._input is None or name in self._input.list_tables()
 
     def product_names(self, skus: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """Latest product name and the category per SKU (the products table's, else the order lines')."""
@@ -504,6 +639,7 @@ class Workspace:
 
     def temp_table(self, name: str, data: Any) -> ibis.Table:
         """Materialise an Ibis expression or a frame as a temporary table of this connection."""
+        data = self._local(data)
         if isinstance(data, ibis.Expr):
             self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {ibis.to_sql(data, dialect="duckdb")}')
         else:
@@ -514,22 +650,18 @@ class Workspace:
                 self.con.unregister("_temp_in")
         return self.backend.table(name)
 
+    def _local(self, data: Any) -> Any:
+        """An expression of another engine (Spark) as an Arrow table: its rows come back to be stored here."""
+        if self._input is not None and isinstance(data, ibis.Expr) and self._on_input(data):
+            return data.to_pyarrow()
+        if isinstance(data, ibis.Expr):
+            # small in-memory tables in the expression (the campaign windows) are registered on this connection
+            # before its SQL runs there, as Ibis does before it executes an expression
+            self.backend._run_pre_execute_hooks(data)
+        return data
+
     def drop_temp_table(self, name: str) -> None:
         self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
-
-    def rfm_groups(self, table: str, *, litt: bool = False) -> dict[str, Any]:
-        """Distinct ``(frequency, recency, T)`` rows of an RFM table with their count ``n`` (and mean ``litt``)."""
-        litt_sql = ", avg(litt) AS litt" if litt else ""
-        return self.con.execute(f'SELECT frequency, recency, "T", count(*) AS n{litt_sql} FROM "{table}" '
-                                'GROUP BY frequency, recency, "T" ORDER BY frequency, recency, "T"').fetchnumpy()
-
-    def repeat_spend_groups(self, table: str) -> tuple[dict[str, Any], float]:
-        """Distinct ``(frequency, monetary_value)`` rows of repeat buyers with counts, and their mean spend."""
-        rows = self.con.execute(
-            f'SELECT frequency, monetary_value, count(*) AS n FROM "{table}" '
-            "WHERE frequency > 0 AND monetary_value > 0 GROUP BY ALL ORDER BY ALL").fetchnumpy()
-        mean = self.con.execute(f'SELECT avg(monetary_value) FROM "{table}" WHERE frequency > 0').fetchall()[0][0]
-        return rows, float(mean or 0.0)
 
     # -- import and info ----------------------------------------------------------------------------------
     def order_date_range(self) -> tuple[dt.date | None, dt.date | None]:
@@ -578,6 +710,10 @@ class Workspace:
             "last_order_at": last.isoformat(sep=" ") if last else None,
             "sources": sources,
         }
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _to_arrow(data: Any) -> pa.Table:
