@@ -54,7 +54,9 @@ outbox = sa.Table(
     sa.Column("provider_id", sa.String(200)),
     sa.Column("last_error", sa.String(500)),
 )
-sa.Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+# the sender's claim: per state, highest priority first, then the oldest due time (see send._claim)
+ix_outbox_claim = sa.Index("ix_outbox_claim", outbox.c.state, outbox.c.priority.desc(), outbox.c.next_attempt_at,
+                           outbox.c.id)
 sa.Index("ix_outbox_customer", outbox.c.customer_key, outbox.c.send_at)
 
 attempts = sa.Table(
@@ -194,9 +196,16 @@ def _m002_channels(conn: Connection) -> None:
     metadata.create_all(conn, tables=[line_users, link_codes, webhook_events, inbound, ops_meta])
 
 
+def _m003_claim_index(conn: Connection) -> None:
+    # (state, next_attempt_at) made every claim sort all due rows; the claim index serves its order directly
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_outbox_due")
+    ix_outbox_claim.create(conn, checkfirst=True)
+
+
 OPS_MIGRATIONS: tuple[OpsMigration, ...] = (
     OpsMigration("m001_crm_outbox_contacts_consent", _m001_crm),
     OpsMigration("m002_channels_links_webhooks_inbound", _m002_channels),
+    OpsMigration("m003_outbox_claim_index", _m003_claim_index),
 )
 
 

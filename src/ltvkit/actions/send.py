@@ -75,21 +75,34 @@ def backoff_seconds(attempt: int, base: float, rng: random.Random | None = None)
 
 
 def _claim(store: OpsStore, worker: str, n: int, channels: list[str], lease: float) -> list[Any]:
+    """Lease up to ``n`` due rows to ``worker``, returned in claim order: highest priority, oldest due time, id.
+
+    Each state is asked on its own (``ix_outbox_claim`` serves its order, so a claim reads about ``n`` index
+    entries however long the outbox is); the best ``n`` of the three answers are updated in the same transaction
+    (SQLite: under ``BEGIN IMMEDIATE``; PostgreSQL: the candidates are locked with ``SKIP LOCKED``)."""
     now = utcnow()
-    due = sa.and_(
-        outbox.c.channel.in_(channels),
-        sa.or_(sa.and_(outbox.c.state.in_(("planned", "retry")), outbox.c.next_attempt_at <= now),
-               sa.and_(outbox.c.state == "sending", outbox.c.lease_until < now)))
-    sub = sa.select(outbox.c.id).where(due).order_by(outbox.c.priority.desc(), outbox.c.next_attempt_at,
-                                                     outbox.c.id).limit(n)
-    if store.dialect == "postgresql":
-        sub = sub.with_for_update(skip_locked=True)
-    stmt = (sa.update(outbox).where(outbox.c.id.in_(sub.scalar_subquery()))
-            .values(state="sending", claimed_by=worker, lease_until=now + dt.timedelta(seconds=lease),
-                    attempts=outbox.c.attempts + 1)
-            .returning(*_RETURN))
+    due = (sa.and_(outbox.c.state == "planned", outbox.c.next_attempt_at <= now),
+           sa.and_(outbox.c.state == "retry", outbox.c.next_attempt_at <= now),
+           sa.and_(outbox.c.state == "sending", outbox.c.lease_until < now))
     with store.begin() as conn:
-        return list(conn.execute(stmt).all())
+        found: list[Any] = []
+        for cond in due:
+            q = (sa.select(outbox.c.id, outbox.c.priority, outbox.c.next_attempt_at)
+                 .where(cond, outbox.c.channel.in_(channels))
+                 .order_by(outbox.c.priority.desc(), outbox.c.next_attempt_at, outbox.c.id).limit(n))
+            if store.dialect == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            found.extend(conn.execute(q).all())
+        found.sort(key=lambda r: (-r.priority, r.next_attempt_at, r.id))
+        ids = [r.id for r in found[:n]]
+        if not ids:
+            return []
+        stmt = (sa.update(outbox).where(outbox.c.id.in_(ids))
+                .values(state="sending", claimed_by=worker, lease_until=now + dt.timedelta(seconds=lease),
+                        attempts=outbox.c.attempts + 1)
+                .returning(*_RETURN))
+        rank = {i: k for k, i in enumerate(ids)}
+        return sorted(conn.execute(stmt).all(), key=lambda r: rank[r.id])  # RETURNING keeps no order
 
 
 def _renew(store: OpsStore, worker: str, ids: list[int], lease: float) -> set[int]:
