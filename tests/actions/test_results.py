@@ -254,5 +254,9 @@ def test_full_loop_on_a_small_synthetic_shop(tmp_path, monkeypatch):
     if "vip-thanks" in truth:
         assert truth["vip-thanks"] <= 0
     rows = cmp.dropna(subset=["uplift_ci_low"])
-    assert len(rows) and ((rows["uplift_ci_low"] <= rows["true_conversion_uplift"])
-                          & (rows["true_conversion_uplift"] <= rows["uplift_ci_high"])).all()
+    # one shop: a 95% interval misses the truth one time in twenty, so each side is widened to 99.9% (× 3.29/1.96
+    # about the estimate); a wrong sign or a biased estimate still fails. 95% coverage is tested over 40 shops above.
+    k = 3.2905 / 1.96
+    low = rows["uplift"] - k * (rows["uplift"] - rows["uplift_ci_low"])
+    high = rows["uplift"] + k * (rows["uplift_ci_high"] - rows["uplift"])
+    assert len(rows) and ((low <= rows["true_conversion_uplift"]) & (rows["true_conversion_uplift"] <= high)).all()

@@ -74,3 +74,21 @@ def test_demo_never_overwrites_a_workspace_it_did_not_make(tmp_path, capsys):
     assert rc == 1
     assert "did not make" in capsys.readouterr().err
     assert own.exists()
+
+
+def test_the_same_seed_gives_the_same_customer_keys_and_another_seed_other_keys(tmp_path):
+    def keys(name: str, seed: int) -> set[str]:
+        ctx = DemoContext(out=tmp_path / name, workspace=tmp_path / name / "ltv.duckdb", customers=300, seed=seed,
+                          lang="en")
+        try:
+            done = run_demo(ctx, steps=[s for s in DEMO_STEPS if s.key in ("generate", "export", "import")])
+        finally:
+            if ctx.ws is not None:
+                ctx.ws.close()
+        assert [r.status for r in done] == ["done"] * 3
+        with duckdb.connect(str(ctx.workspace), read_only=True) as con:
+            return {r[0] for r in con.execute("SELECT DISTINCT customer_key FROM order_lines").fetchall()}
+
+    first, again, other = keys("a", 1), keys("b", 1), keys("c", 2)
+    assert len(first) > 100 and first == again
+    assert not first & other
