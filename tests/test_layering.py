@@ -172,8 +172,7 @@ def _layers_graph() -> dict[str, set[str]]:
         graph.setdefault(src, set())
         for m in _imports(path):
             dst = _layer(m)
-            if dst and dst != src and dst not in ("__init__.py", "exceptions.py", "config.py", "_version.py",
-                                                  "calendar.py"):
+            if dst and dst != src and dst != "__init__.py":  # top-level modules count as layers too
                 graph[src].add(dst)
     return graph
 

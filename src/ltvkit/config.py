@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ._defaults import DEFAULT_TIMEZONE
 from .exceptions import SettingsError
 
 if sys.version_info >= (3, 11):
@@ -53,7 +54,6 @@ __all__ = [
 ENV_PREFIX = "LTV_"
 TOML_NAME = "ltv.toml"
 DEFAULT_WORKSPACE = "ltv.duckdb"
-DEFAULT_TIMEZONE = "Asia/Tokyo"
 MASK = "****"
 
 

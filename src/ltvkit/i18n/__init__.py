@@ -6,7 +6,7 @@ its ``{placeholders}``. Numbers, money, shares and dates are formatted with Babe
 :func:`format_number`, :func:`format_currency`, :func:`format_percent` and :func:`format_date`; :func:`fmt` picks one
 of them by the *kind* of a value (``yen``, ``pct``, ``days`` …), as the report's tables do.
 
-This module is a leaf of the package: it imports nothing from ltvkit but :mod:`ltvkit.config`, so the library
+This module is a leaf of the package: it imports nothing from ltvkit but :mod:`ltvkit._defaults`, so the library
 layers (features, models, recommend) and the shells (cli, reports) can all use it.
 
 Examples
@@ -32,6 +32,7 @@ from typing import Any
 from babel import dates as _dates
 from babel import numbers as _numbers
 
+from .._defaults import DEFAULT_TIMEZONE
 from ._catalog import MESSAGES
 
 __all__ = [
@@ -215,8 +216,6 @@ def _shop_zone(tz: str | None) -> Any:
     from zoneinfo import ZoneInfo
 
     if tz is None:
-        from ..config import DEFAULT_TIMEZONE
-
         tz = DEFAULT_TIMEZONE
     return ZoneInfo(tz)
 

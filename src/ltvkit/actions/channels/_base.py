@@ -7,6 +7,7 @@ exports later). The outbox sender is its only caller. Adding a channel is a new 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,17 +57,17 @@ class Delivery:
         return cls(True, False, status_code, provider_id, answer)
 
 
-class BaseChannel:
+class BaseChannel(ABC):
     """A channel the outbox sends through. Subclasses set ``name`` and implement :meth:`send`."""
 
     name: str = ""
 
+    @abstractmethod
     def send(self, message: Message) -> Delivery:
         """Deliver one message; never raise for a provider's answer (return a :class:`Delivery`)."""
-        raise NotImplementedError
 
-    def close(self) -> None:
-        """Release connections."""
+    def close(self) -> None:  # noqa: B027 - an optional hook: a channel without connections keeps it
+        """Release connections (nothing to release by default)."""
 
 
 ChannelFactory = Callable[["Settings"], BaseChannel]
