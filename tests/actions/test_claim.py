@@ -15,10 +15,12 @@ from ltvkit.actions import OpsStore
 from ltvkit.actions._ops import outbox, utcnow
 from ltvkit.actions.send import _claim
 
+NOW = utcnow()
+
 
 def _row(i: int, state: str, priority: int, due_minutes: float, *, channel: str = "line",
          lease_minutes: float | None = None) -> dict:
-    now = utcnow()
+    now = NOW  # one clock for every row: equal due times are real ties
     return {"key": f"k{i:04d}", "scenario": "s", "customer_key": f"c{i}", "occurrence": "o", "channel": channel,
             "state": state, "holdout": state == "holdout", "priority": priority, "lang": "ja", "context": "{}",
             "planned_at": now, "send_at": now, "next_attempt_at": now + dt.timedelta(minutes=due_minutes),
@@ -48,9 +50,9 @@ def _claimed(url: str, n: int) -> list[str]:
         first = [r.key for r in _claim(store, "w1", n, ["line"], 60)]
         rest = [r.key for r in _claim(store, "w2", 100, ["line"], 60)]
         with store.engine.connect() as conn:
-            states = dict(conn.execute(sa.select(outbox.c.key, outbox.c.claimed_by)).all())
-    assert {k for k, w in states.items() if w == "w1"} == set(first)
-    assert {k for k, w in states.items() if w == "w2"} == set(rest)
+            claimed_by = dict(conn.execute(sa.select(outbox.c.key, outbox.c.claimed_by)).all())
+    assert {k for k, w in claimed_by.items() if w == "w1"} == set(first)
+    assert {k for k, w in claimed_by.items() if w == "w2"} == set(rest)
     return first + ["|"] + sorted(rest)
 
 
