@@ -72,6 +72,31 @@ def test_pareto_nbd_params_and_ll(pnbd):
     np.testing.assert_allclose(pnbd.standard_errors_, [0.0476264, 0.8427222, 0.1872594, 6.2105448], rtol=0.01)
 
 
+def test_pareto_nbd_warm_start_from_a_subset_reaches_the_full_optimum(cdnow, monkeypatch):
+    """From 2,000 distinct rows the quasi-Newton search runs on a weighted subset and Newton steps on all rows
+    finish the fit: the optimum, log-likelihood and standard errors are those of the search on all rows."""
+    from ltvkit.models import _base
+
+    rng = np.random.default_rng(7)
+    reps = 3
+    x = np.tile(cdnow["frequency"].to_numpy(float), reps)
+    tx = np.tile(cdnow["recency"].to_numpy(float) * 7, reps)
+    T = np.tile(cdnow["T"].to_numpy(float) * 7, reps) + rng.integers(0, 3, len(x))
+    tx = np.where(x > 0, np.minimum(np.round(tx) + rng.integers(0, 3, len(x)), T), 0.0)
+    drawn = []
+    original = _base._weighted_subsample
+    monkeypatch.setattr(_base, "_weighted_subsample", lambda *a: drawn.append(1) or original(*a))
+    sub = ParetoNBDModel().fit(x, tx, T)
+    assert sub.n_unique_rows_ > ParetoNBDModel._subsample_above and drawn
+    monkeypatch.setattr(ParetoNBDModel, "_subsample_above", 10**9)
+    drawn.clear()
+    full = ParetoNBDModel().fit(x, tx, T)
+    assert not drawn
+    np.testing.assert_allclose(sub.params_, full.params_, rtol=1e-6)
+    assert sub.log_likelihood_ == pytest.approx(full.log_likelihood_, abs=1e-6)
+    np.testing.assert_allclose(sub.standard_errors_, full.standard_errors_, rtol=1e-3)
+
+
 def test_pareto_nbd_customer_1516():
     m = ParetoNBDModel.from_params({"r": 0.55315, "alpha": 10.57633, "s": 0.60625, "beta": 11.67150})
     assert m.expected_purchases(52, 26, 30.857, 31) == pytest.approx(25.45647, abs=5e-3)

@@ -53,6 +53,11 @@ class ParetoNBDModel(RFMModel):
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    # one evaluation costs 16 quadrature nodes per row, so the quasi-Newton search runs on a weight-proportional
+    # subset from 2,000 distinct rows on (not 30,000 as for the closed-form models); Newton steps on all rows
+    # then reach the same optimum (the base class's warm start)
+    _subsample_above: ClassVar[int] = 2_000
+    _subsample_size: ClassVar[int] = 1_000
 
     def _terms(self, params, data, need_grad):
         r, alpha, s, beta = params
