@@ -396,11 +396,12 @@ def at_risk(ws: Workspace, as_of: Any, scores: ibis.Table, *, top: int = 20) -> 
 def shop_margin_rate(ws: Workspace, as_of: Any = None, settings: MarginSettings | None = None) -> float:
     """Margin ÷ revenue of the shop's valid orders up to ``as_of`` under the margin settings (SKU costs, cost rate,
     mall fees): the one margin that turns predicted spend into predicted margin, as every other analysis uses."""
-    from .features._orders import order_table
+    from .features._orders import margin_lines, valid_lines
 
     day = resolve_as_of(ws, as_of)
-    o = order_table(ws.orders(), as_of=day, settings=settings, products=ws.products_with_rows(), detail=False)
-    row = o.aggregate(revenue=o.revenue.sum(), margin=o.margin.sum()).to_pandas().iloc[0]
+    # the sums over the order lines (an order's margin is the sum of its lines'): no grouping by order needed
+    lines = margin_lines(valid_lines(ws.orders(), day), settings, ws.products_with_rows())
+    row = lines.aggregate(revenue=lines.revenue.sum(), margin=lines.margin.sum()).to_pandas().iloc[0]
     revenue, margin = float(row["revenue"] or 0), float(row["margin"] or 0)
     return round(margin / revenue, 6) if revenue > 0 else 1.0
 

@@ -154,19 +154,18 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
     periods = (base.filter(base.day <= end)
                .mutate(period=_period_expr(base.day, freq))
                .group_by(["customer", "period"]).aggregate(amount=ibis._.amount.sum()))
-    first = periods.period.min().over(group_by=periods.customer)
-    periods = periods.mutate(first_period=first)
     end_idx = _period_of(end, freq)
     extra: dict[str, Any] = {}
     if litt:
         previous = periods.period.lag().over(ibis.window(group_by=periods.customer, order_by=periods.period))
         periods = periods.mutate(log_gap=((periods.period - previous).cast("float64") / mult).ln())
         extra["litt"] = periods.log_gap.sum()
+    # the first period's amount by arg-min, not a window over each customer's periods: one sort fewer
     summary = periods.group_by("customer").aggregate(
         n=periods.period.count(),
-        first_period=periods.first_period.min(),
+        first_period=periods.period.min(),
         last_period=periods.period.max(),
-        repeat_amount=ibis.cases((periods.period != periods.first_period, periods.amount), else_=0.0).sum(),
+        repeat_amount=periods.amount.sum() - periods.amount.argmin(periods.period),
         **extra,
     )
     summary = summary.select(

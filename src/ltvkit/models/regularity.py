@@ -120,82 +120,98 @@ class RegularBetaGeoModel(BaseModel):
     def _k(self) -> int:
         return int(getattr(self, "_k_fit", None) or getattr(self, "k_", None) or self.k or 1)
 
-    def _parts(self, params, x, t_x, T):
+    def _prepare(self, data):
+        # functions of the purchase count alone (gammaln, betaln, digamma) are evaluated once per distinct count
+        xu, inv = np.unique(data[0], return_inverse=True)
+        return (*data[:3], xu, inv.reshape(-1))
+
+    def _parts(self, params, x, t_x, T, by_x=None):
         """log of the alive and dropped-out branches (without the Erlang constant), the phase log-weights
         (rows x k) and their log-sum over the phases.
 
         ``gammaln(r+kx+i)`` comes from ``gammaln(r+kx)`` by the recurrence ``Gamma(z+1) = z Gamma(z)`` and the
         log-sum over the k phases is written out (no per-call overhead of scipy's general ``logsumexp``): this
-        runs once per likelihood evaluation of the fit and once per scored chunk.
+        runs once per likelihood evaluation of the fit and once per scored chunk. Every function of the purchase
+        count alone is evaluated once per distinct count (``by_x``: the distinct counts and each row's index into
+        them, from ``_prepare``; computed here when not given) and gathered to the rows.
         """
         r, alpha, a, b = params
         k = self._k()
         shift = 1 if self.modified else 0
-        rk = r + k * x
+        xu, inv = np.unique(x, return_inverse=True) if by_x is None else by_x
+        inv = inv.reshape(-1)
+        rk_u = r + k * xu
+        rk = rk_u[inv]
         d0 = np.maximum(T - t_x, 0.0)
         log_A = np.log(alpha + T)
         log_phase = np.empty((len(x), k))
-        g = special.gammaln(rk)
-        log_phase[:, 0] = g - rk * log_A
+        g0_u = special.gammaln(rk_u)
+        g0 = g0_u[inv]
+        log_phase[:, 0] = g0 - rk * log_A
         if k > 1:
             with np.errstate(divide="ignore"):
                 log_d0 = np.log(d0)
             silent = d0 <= 0
+            g_u = g0_u
             for i in range(1, k):
-                g = g + np.log(rk + (i - 1))
-                col = i * log_d0 - math.lgamma(i + 1) + g - (rk + i) * log_A
+                g_u = g_u + np.log(rk_u + (i - 1))
+                col = i * log_d0 - math.lgamma(i + 1) + g_u[inv] - (rk + i) * log_A
                 log_phase[:, i] = np.where(silent, -np.inf, col)
         lse = _logsumexp_rows(log_phase)
         base = -special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
-        alive = base + special.betaln(a, b + x + shift) + lse
-        has_drop = np.ones_like(x, dtype=bool) if shift else x > 0
-        bx = np.where(has_drop, b + x + shift - 1, 1.0)
-        drop = np.where(has_drop, base + special.betaln(a + 1, bx) + special.gammaln(rk) - rk * np.log(alpha + t_x),
-                        -np.inf)
+        alive = base + special.betaln(a, b + xu + shift)[inv] + lse
+        has_drop_u = np.ones_like(xu, dtype=bool) if shift else xu > 0
+        bx_u = np.where(has_drop_u, b + xu + shift - 1, 1.0)
+        drop_u = np.where(has_drop_u, base + special.betaln(a + 1, bx_u) + g0_u, -np.inf)
+        drop = drop_u[inv] - rk * np.log(alpha + t_x)
         return alive, drop, log_phase, lse
 
     def _loglik(self, params, data):
-        x, t_x, T = data
+        x, t_x, T = data[:3]
         with np.errstate(all="ignore"):
-            alive, drop, _, _ = self._parts(params, x, t_x, T)
+            alive, drop, _, _ = self._parts(params, x, t_x, T, data[3:5] if len(data) > 3 else None)
             return np.logaddexp(alive, drop)
 
     def _loglik_grad(self, params, data):
         r, alpha, a, b = params
-        x, t_x, T = data
+        x, t_x, T = data[:3]
+        xu, inv = (data[3], data[4]) if len(data) > 3 else np.unique(x, return_inverse=True)
+        inv = inv.reshape(-1)
         k = self._k()
         shift = 1 if self.modified else 0
-        rk = r + k * x
+        rk_u = r + k * xu
+        rk = rk_u[inv]
         with np.errstate(all="ignore"):
-            alive, drop, log_phase, lse = self._parts(params, x, t_x, T)
+            alive, drop, log_phase, lse = self._parts(params, x, t_x, T, (xu, inv))
             ll = np.logaddexp(alive, drop)
             q = np.exp(alive - ll)
             pi = np.exp(log_phase - lse[:, None])
             dg = special.digamma
-            dg_rk = dg(rk)
+            dg_rk_u = dg(rk_u)
+            dg_rk = dg_rk_u[inv]
             log_A = np.log(alpha + T)
             # sum_i pi_i digamma(r+kx+i) and sum_i pi_i (r+kx+i), digamma(z+1) = digamma(z) + 1/z
             s_dg = pi[:, 0] * dg_rk
             s_rk = pi[:, 0] * rk
-            dgi = dg_rk
+            dgi_u = dg_rk_u
             for i in range(1, k):
-                dgi = dgi + 1.0 / (rk + (i - 1))
-                s_dg = s_dg + pi[:, i] * dgi
+                dgi_u = dgi_u + 1.0 / (rk_u + (i - 1))
+                s_dg = s_dg + pi[:, i] * dgi_u[inv]
                 s_rk = s_rk + pi[:, i] * (rk + i)
             d_base = np.array([-dg(r) + np.log(alpha), r / alpha, dg(a + b) - dg(a), dg(a + b) - dg(b)])
-            bx = b + x + shift - 1
-            dg_abx = dg(a + b + x + shift)
+            bx_u = b + xu + shift - 1
+            dg_abx_u = dg(a + b + xu + shift)
+            dg_a1bx_u = dg(a + 1 + bx_u)
             al = np.empty((len(x), 4))
             al[:, 0] = d_base[0] + s_dg - pi.sum(axis=1) * log_A
             al[:, 1] = d_base[1] - s_rk / (alpha + T)
-            al[:, 2] = d_base[2] + dg(a) - dg_abx
-            al[:, 3] = d_base[3] + dg(b + x + shift) - dg_abx
+            al[:, 2] = (d_base[2] + dg(a) - dg_abx_u)[inv]
+            al[:, 3] = (d_base[3] + dg(b + xu + shift) - dg_abx_u)[inv]
             dr = np.empty((len(x), 4))
             dr[:, 0] = d_base[0] + dg_rk - np.log(alpha + t_x)
             dr[:, 1] = d_base[1] - rk / (alpha + t_x)
-            dg_a1bx = dg(a + 1 + bx)
-            dr[:, 2] = d_base[2] + dg(a + 1) - dg_a1bx
-            dr[:, 3] = d_base[3] + dg(bx) - dg_a1bx
+            dr[:, 2] = (d_base[2] + dg(a + 1) - dg_a1bx_u)[inv]
+            dr[:, 3] = (d_base[3] + dg(bx_u) - dg_a1bx_u)[inv]
             dr = np.where(np.isfinite(dr), dr, 0.0)
         g = q[:, None] * al + (1 - q)[:, None] * dr
         return ll, g
@@ -246,7 +262,8 @@ class RegularBetaGeoModel(BaseModel):
             cols, wc = compress([x, t_x, t], weights)
             if len(wc) > self._subsample_above:
                 idx, weights_k = _weighted_subsample(wc, self._subsample_size, self.random_state)
-                data, sub = tuple(c[idx] for c in cols), True
+                data, sub = self._prepare(tuple(c[idx] for c in cols)), True
+                cols = self._prepare(cols)
         best = None
         lls = {}
         for j, k in enumerate(ks):
@@ -429,9 +446,9 @@ class RegularBetaGeoModel(BaseModel):
 
     def _alive_median(self, x, t_x, T, window=None):
         """Median wait given alive; with ``window``, given also that the purchase comes within it."""
-        key = np.column_stack([x, T - t_x, T])
-        uniq, inv = np.unique(key, axis=0, return_inverse=True)
-        ux, ud, uT = uniq.T
+        d = T - t_x
+        first, inv = _distinct_rows(x, d, T)
+        ux, ud, uT = x[first], d[first], T[first]
         ut_x = uT - ud
         w = self._phase_weights(ux, ut_x, uT)  # the same at every trial horizon: computed once
         if window is None:
@@ -446,12 +463,14 @@ class RegularBetaGeoModel(BaseModel):
             if not grow.any() or hi.max() > 1e9:
                 break
             hi = np.where(grow, hi * 2, hi)
-        for _ in range(60):
+        for _ in range(60):  # until every bracket is below 1e-13 of its end (about 45 halvings)
             mid = (lo + hi) / 2
             above = self._surv_diag(mid, ux, ut_x, uT, w) > level
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
-        return ((lo + hi) / 2)[inv.ravel()]
+            if np.all(hi - lo <= 1e-13 * hi):
+                break
+        return ((lo + hi) / 2)[inv]
 
     def _surv_diag(self, t, x, t_x, T, w=None):
         """Survival at a per-row horizon ``t`` (``w``: the phase weights, computed when not given)."""
@@ -477,6 +496,21 @@ class RegularBetaGeoModel(BaseModel):
                 term = np.where(shape > 1, (k - i) * A / np.maximum(shape - 1, 1e-300), np.inf)
             out += np.where(w[:, i] > 0, w[:, i] * term, 0.0)
         return out
+
+
+def _distinct_rows(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first index of each distinct row of the columns (in lexicographic order) and each row's index into
+    them: what ``np.unique(np.column_stack(cols), axis=0, return_inverse=True)`` gives, by one ``lexsort``
+    instead of a sort of packed rows (several times faster on 100,000s of rows)."""
+    order = np.lexsort(cols[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for c in cols:
+        sc = c[order]
+        new[1:] |= sc[1:] != sc[:-1]
+    inv = np.empty(len(order), dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    return order[new], inv
 
 
 def _logsumexp_rows(a: np.ndarray) -> np.ndarray:
