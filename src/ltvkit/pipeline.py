@@ -406,7 +406,7 @@ def shop_margin_rate(ws: Workspace, as_of: Any = None, settings: MarginSettings 
     return round(margin / revenue, 6) if revenue > 0 else 1.0
 
 
-def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", horizon_days: float = 365.0,
+def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizon_days: float = 365.0,
                 discount_rate: float = 0.10, margin_rate: float | None = None, timing: str = "regular",
                 chunk_size: int = 200_000, reuse: bool = False, compute: bool = True,
                 stale_ok: bool = False, store: bool = True, settings: MarginSettings | None = None,
@@ -449,6 +449,8 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "mbgnbd", hori
                    "fit_seconds": round(scored["fit_seconds"], 3)}
         if scored.get("timing_k"):
             details["timing_k"] = scored["timing_k"]
+        if scored.get("model_choice"):
+            details["model_choice"] = scored["model_choice"]
         expr = scored["expr"]
         if parquet is not None:
             table, run = ws.write_parquet(expr, parquet), None
@@ -475,7 +477,7 @@ def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
     return None
 
 
-def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float = 365.0,
+def predict_customers(ws: Workspace, model: str = "auto", horizon_days: float = 365.0,
                       discount_rate: float = 0.10, margin_rate: float | None = None, as_of: Any = None,
                       chunk_size: int = 200_000, timing: str = "regular", write: bool = True,
                       settings: MarginSettings | None = None, parquet: str | Path | None = None) -> dict[str, Any]:
@@ -503,7 +505,18 @@ def predict_customers(ws: Workspace, model: str = "mbgnbd", horizon_days: float 
         "expected_purchases_365d_total": float(totals["e"] or 0), "predicted_clv_total": float(totals["c"] or 0),
         "horizon_days": horizon_days, "discount_rate": discount_rate, "margin_rate": res.params["margin_rate"],
         "fit_seconds": d["fit_seconds"], "score_seconds": d["score_seconds"],
+        **_choice_summary(d.get("model_choice")),
     }
+
+
+def _choice_summary(choice: dict[str, Any] | None) -> dict[str, Any]:
+    """What ``--model auto`` compared: the holdout split and each model's holdout MAE (flat keys)."""
+    if not choice:
+        return {}
+    out = {"choice_calibration_end": choice["calibration_end"], "choice_holdout_days": choice["holdout_days"],
+           "choice_customers": choice["customers"], "choice_rows": choice["rows"]}
+    out.update({f"holdout_mae_{name}": round(value, 6) for name, value in choice["mae"].items()})
+    return out
 
 
 def validation(ws: Workspace, as_of: Any = None, *, calibration_end: Any = None, reuse: bool = False,

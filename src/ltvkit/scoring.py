@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ibis
@@ -38,7 +39,7 @@ from .models import (
 from .models.timing import HORIZONS_DAYS, days_to_dates, next_purchase_timing
 from .models.timing_validation import timing_validation_table
 
-__all__ = ["MODELS", "drop_scoring_tables", "score_customers", "score_groups", "score_rfm_table", "validate_models"]
+__all__ = ["AUTO_MODELS", "MODELS", "choose_model", "drop_scoring_tables", "holdout_split", "score_customers", "score_groups", "score_rfm_table", "validate_models"]
 
 MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}
 PREDICTION_COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
@@ -80,8 +81,9 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
         sl = slice(start, min(start + chunk_size, n))
         x, tx, t = frequency[sl], recency[sl], T[sl]
         cols["p_alive"][sl] = model.p_alive(x, tx, t)
-        for days in (30, 90, 365):
-            cols[f"expected_purchases_{days}d"][sl] = model.expected_purchases(float(days), x, tx, t)
+        for days, values in zip((30, 90, 365), model.expected_purchases_at([30.0, 90.0, 365.0], x, tx, t),
+                                strict=True):
+            cols[f"expected_purchases_{days}d"][sl] = values
         cols["discounted_purchases"][sl] = discounted_expected_transactions(
             model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
     for start in range(0, n, chunk_size):  # next-purchase timing (issue 7)
@@ -174,29 +176,34 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
                 and getattr(timing_model, "k", 0) is None):
             timing_model.k = int(timing_k["k"])  # the same data: the k chosen before
             k_info["chosen_by"] = "stored"
-    try:
-        tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
-    except ConvergenceError:
-        if getattr(model, "penalizer", 0.0):
-            raise
-        warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
-                      StatisticalWarning, stacklevel=2)
-        tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
-                                              weights=groups["n"])
-    if with_litt:
+    # The regularity model is fitted in a second thread while this one fits the transaction model and, through
+    # the engine, Gamma-Gamma: numpy and DuckDB release the GIL in their loops, so the two fits share the
+    # machine's cores (the models are separate objects and warn through flags, not warnings filters).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        timing_fit = pool.submit(timing_model.fit, groups["frequency"], groups["recency"], groups["T"],
+                                 litt=groups["litt"], weights=groups["n"]) if with_litt else None
         try:
-            timing_model = timing_model.fit(groups["frequency"], groups["recency"], groups["T"],
-                                            litt=groups["litt"], weights=groups["n"])
+            tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
         except ConvergenceError:
-            warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
-                          f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
-            timing_model = None
+            if getattr(model, "penalizer", 0.0):
+                raise
+            warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
+                          StatisticalWarning, stacklevel=2)
+            tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
+                                                  weights=groups["n"])
+        gg, fallback = _fit_spend(r)
+        if timing_fit is not None:
+            try:
+                timing_model = timing_fit.result()
+            except ConvergenceError:
+                warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
+                              f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
+                timing_model = None
     if k_info is not None:
         if timing_model is not None:
             k_info["k"] = int(timing_model.k_)
         else:
             k_info = None
-    gg, fallback = _fit_spend(r)
     t_fit = time.perf_counter() - t0
     t1 = time.perf_counter()
     scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
@@ -224,7 +231,7 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
-def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0, discount_rate: float = 0.10,
+def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, discount_rate: float = 0.10,
                     margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 200_000,
                     timing: str = "regular", timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders as of ``as_of`` and score every customer.
@@ -236,8 +243,9 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     ----------
     ws : Workspace
     model : {"bgnbd", "mbgnbd", "pnbd", "auto"}
-        Transaction model (time unit: days); "auto" picks the one with the lowest holdout MAE in
-        :func:`validate_models`.
+        Transaction model (time unit: days); "auto" (the default) picks the one with the lowest holdout MAE
+        (:func:`choose_model`, the criterion of :func:`validate_models`) on a calibration/holdout split of the
+        same summary query, and falls back to "mbgnbd" when the history is too short to compare.
     horizon_days, discount_rate, margin_rate
         CLV horizon, annual discount rate (continuous discounting), share of spend kept as margin.
     as_of : date
@@ -254,12 +262,8 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     if timing not in ("regular", "model"):
         raise InputError(key="err.unknown_timing", value=timing)
     chosen_by = "option"
-    if model == "auto":
-        try:
-            model, chosen_by = validate_models(ws, as_of=as_of)["chosen"], "validation"
-        except (InputError, ConvergenceError):
-            model, chosen_by = "mbgnbd", "default (too little history to validate)"
-    model_cls = _model(model)
+    if model != "auto":
+        _model(model)
     if horizon_days <= 0:
         raise InputError(key="err.positive", option="--horizon-days")
     if not 0 < margin_rate <= 1:
@@ -269,8 +273,25 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     ws.require_orders()
     obs = _observation_end(ws, as_of)
     t0 = time.perf_counter()
-    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=timing == "regular")
-    scored = score_rfm_table(ws, ws.engine_table("_ltv_rfm", rfm), model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
+    split, choice = None, None
+    if model == "auto":
+        try:
+            split = holdout_split(ws, obs)
+        except InputError:
+            model, chosen_by = "mbgnbd", "default (too little history to validate)"
+    # one pass over the orders gives the summary and, for --model auto, its calibration/holdout split
+    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=timing == "regular",
+                      split_at=split)
+    rfm_table = ws.engine_table("_ltv_rfm", rfm)
+    if split is not None:
+        try:
+            choice = choose_model(_numpy(calibration_groups(rfm_table)), horizon=float((obs - split).days))
+            model, chosen_by = choice["chosen"], "validation"
+            choice.update(calibration_end=split.isoformat(), holdout_days=(obs - split).days)
+        except (InputError, ConvergenceError):
+            model, chosen_by = "mbgnbd", "default (too little history to validate)"
+    model_cls = _model(model)
+    scored = score_rfm_table(ws, rfm_table, model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
                              margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
                              timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None,
                              timing_k=timing_k)
@@ -278,7 +299,7 @@ def score_customers(ws: Any, model: str = "mbgnbd", horizon_days: float = 365.0,
     timing_model = scored["timing_model"]
     timing_name = f"MBG/CNBD-{timing_model.k_}" if timing_model is not None else model
     return {
-        "expr": scored["expr"], "model": model, "model_chosen_by": chosen_by, "as_of": obs,
+        "expr": scored["expr"], "model": model, "model_chosen_by": chosen_by, "model_choice": choice, "as_of": obs,
         "unique_rows": int(scored["unique_rows"]), "transaction_model": tm, "spend_model": gg,
         "mean_spend": fallback, "timing_model": timing_name, "timing_k": scored["timing_k"],
         "fit_seconds": time.perf_counter() - t0 - scored["score_seconds"], "score_seconds": scored["score_seconds"],
@@ -300,8 +321,76 @@ def _observation_end(ws: Any, as_of: Any) -> dt.date:
     return resolve_as_of(ws.orders(), None)
 
 
+def holdout_split(ws: Any, obs: dt.date, calibration_end: Any = None) -> dt.date:
+    """The calibration end of a holdout check: ``calibration_end`` when given, else a third of the history
+    before ``obs`` (at most 365 days, at least 1); one rule for ``ltv validate`` and ``--model auto``."""
+    first = pd.Timestamp(ws.first_order_date()).date()
+    if calibration_end is None:
+        span = (obs - first).days
+        calibration_end = obs - dt.timedelta(days=max(1, min(365, span // 3)))
+    cal = pd.Timestamp(calibration_end).date()
+    if not first < cal < obs:
+        raise InputError(key="err.calibration_end", first=str(first), last=str(obs))
+    return cal
+
+
+#: Transaction models ``--model auto`` chooses among, in the order that breaks a tie.
+AUTO_MODELS = ("bgnbd", "mbgnbd", "pnbd")
+#: Distinct calibration rows above which ``--model auto`` compares the models on a weight-proportional subsample.
+CHOICE_ROWS = 20_000
+
+
+def calibration_groups(rfm: Any) -> Any:
+    """The distinct ``(frequency_cal, recency_cal, T_cal, frequency_holdout)`` rows of a summary made with
+    ``split_at`` (customers known at the split only), with their count ``n``: all a holdout MAE needs."""
+    known = rfm.filter(rfm.T_cal.notnull())
+    cols = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout"]
+    return known.group_by(cols).aggregate(n=known.count()).order_by(cols)
+
+
+def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[str, ...] = AUTO_MODELS,
+                 max_rows: int = CHOICE_ROWS, random_state: int = 0) -> dict[str, Any]:
+    """The transaction model with the lowest holdout MAE of purchase counts (what :func:`validate_models`
+    chooses by), computed on the distinct calibration rows of :func:`calibration_groups`.
+
+    Each model is fitted on the calibration ``(frequency, recency, T)`` and predicts the purchases of the next
+    ``horizon`` days; MAE is the customer-weighted mean absolute error against ``frequency_holdout``. Above
+    ``max_rows`` distinct rows, fits and MAE use a weight-proportional subsample of the rows (the heavy rows
+    always kept, the others reweighted by the inverse of their probability), so the choice costs the same on
+    any shop; the chosen model is then fitted on all customers by the caller. Returns ``chosen``, ``mae`` per
+    model, ``customers`` and ``rows`` (the rows compared). Raises :class:`InputError` when there are too few
+    repeat customers to compare, :class:`ConvergenceError` when no model converges.
+    """
+    from .models._base import _weighted_subsample
+
+    x, tx, t, h = (np.asarray(groups[c], dtype=float) for c in
+                   ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout"))
+    w = np.asarray(groups["n"], dtype=float)
+    if w.sum() < 10 or float(w @ x) == 0:
+        raise InputError(key="err.too_few_repeaters")
+    if len(w) > max_rows:
+        idx, w = _weighted_subsample(w, max_rows, random_state)
+        x, tx, t, h = x[idx], tx[idx], t[idx], h[idx]
+    mae: dict[str, float] = {}
+    for name in models:
+        m = _model(name)()
+        m._quiet = True  # compared here, not reported: its standard errors do not matter
+        try:
+            m.fit(x, tx, t, weights=w)
+        except ConvergenceError as exc:
+            warnings.warn(f"{name} did not converge on the calibration data: {exc}", StatisticalWarning,
+                          stacklevel=2)
+            continue
+        pred = np.asarray(m.expected_purchases(float(horizon), x, tx, t), dtype=float)
+        mae[name] = float(w @ np.abs(pred - h) / w.sum())
+    if not mae:
+        raise ConvergenceError("No model converged on the calibration data; choose a longer calibration period.")
+    chosen = min(mae, key=lambda k: (mae[k], models.index(k)))
+    return {"chosen": chosen, "mae": mae, "customers": int(round(float(groups["n"].sum()))), "rows": int(len(w))}
+
+
 def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of: dt.date | str | None = None,
-                    models: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")) -> dict[str, Any]:
+                    models: tuple[str, ...] = AUTO_MODELS) -> dict[str, Any]:
     """Calibration/holdout validation of the transaction models on the workspace's orders.
 
     Returns model comparison (log-likelihood, AIC, BIC, MAE, RMSE of holdout purchases), per-customer errors,
@@ -310,13 +399,7 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     """
     ws.require_orders()
     obs = _observation_end(ws, as_of)
-    first = pd.Timestamp(ws.first_order_date()).date()
-    if calibration_end is None:
-        span = (obs - first).days
-        calibration_end = obs - dt.timedelta(days=max(1, min(365, span // 3)))
-    cal = pd.Timestamp(calibration_end).date()
-    if not first < cal < obs:
-        raise InputError(key="err.calibration_end", first=str(first), last=str(obs))
+    cal = holdout_split(ws, obs, calibration_end)
     orders = ws.orders(include_cancelled=False)
     rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D", litt=True).to_pandas()
     if len(rfm) < 10 or rfm["frequency"].sum() == 0:

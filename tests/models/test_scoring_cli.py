@@ -62,11 +62,54 @@ def test_chunked_scoring_equals_one_pass():
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_auto_model_is_chosen_by_validation(ws_path):
+def test_auto_is_the_default_and_chooses_what_validate_chooses(ws_path):
+    """The default model is chosen on the shop's own holdout from the one summary query: the same split, the
+    same holdout MAE per model and the same choice as ``ltv validate`` (which summarises the split itself)."""
     with Workspace(ws_path) as ws:
-        summary = predict_customers(ws, model="auto", write=False)
-    assert summary["model"] in {"bgnbd", "mbgnbd", "pnbd"} and summary["model_chosen_by"] == "validation"
-    assert summary["table"] is None
+        summary = predict_customers(ws, write=False)
+        checked = validate_models(ws)
+    assert summary["model_chosen_by"] == "validation" and summary["table"] is None
+    assert summary["model"] == checked["chosen"]
+    assert summary["choice_calibration_end"] == checked["calibration_end"]
+    assert summary["choice_holdout_days"] == checked["holdout_days"]
+    assert summary["choice_customers"] == checked["customers"]
+    mae = checked["models"].set_index("model")["mae"]
+    for name in ("bgnbd", "mbgnbd", "pnbd"):
+        assert summary[f"holdout_mae_{name}"] == pytest.approx(mae[name], rel=1e-5)
+
+
+def test_auto_on_a_subsample_of_rows_estimates_the_same_errors(ws_path):
+    """Above ``max_rows`` distinct calibration rows the models are compared on a weighted subsample: the MAE
+    estimates stay close to those on all rows, and the same seed gives the same numbers."""
+    from ltvkit.features.rfm import rfm_summary
+    from ltvkit.scoring import calibration_groups, choose_model
+
+    with Workspace(ws_path) as ws:
+        rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end="1998-06-30", litt=False,
+                          split_at="1997-12-31")
+        groups = calibration_groups(rfm).to_pandas()
+    cols = {c: groups[c].to_numpy() for c in groups.columns}
+    full = choose_model(cols, horizon=181.0)
+    assert full["rows"] == len(groups) > 300
+    sub = choose_model(cols, horizon=181.0, max_rows=300)
+    again = choose_model(cols, horizon=181.0, max_rows=300)
+    assert sub["rows"] < full["rows"] and sub == again
+    assert sub["customers"] == full["customers"] == int(groups["n"].sum())
+    for name, value in full["mae"].items():
+        assert sub["mae"][name] == pytest.approx(value, rel=0.1)
+
+
+def test_auto_falls_back_to_mbgnbd_when_the_history_is_too_short(tmp_path):
+    frame = pd.DataFrame({
+        "source": "generic", "order_id": ["a", "b", "c"], "line_no": 1, "customer_key": ["1", "2", "1"],
+        "ordered_at": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-02"]), "sku": "x", "quantity": 1,
+        "unit_price": 100, "line_amount": 100, "shop_coupon": 0, "mall_coupon": 0, "points_used": 0,
+        "shipping_fee": 0, "status": "ordered"})
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        ws.append_order_lines(frame)
+        summary = predict_customers(ws, write=False, timing="model")
+    assert summary["model"] == "mbgnbd" and summary["model_chosen_by"].startswith("default")
+    assert "holdout_mae_mbgnbd" not in summary
 
 
 def test_validate_returns_all_tables(ws_path):

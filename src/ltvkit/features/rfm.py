@@ -75,7 +75,8 @@ def _column(table: ir.Table, name: str, what: str) -> ir.Column:
 
 def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any = None, freq: str = "D",
                 customer_col: str = "customer_key", datetime_col: str | None = None,
-                monetary_col: str | None = None, freq_multiplier: float = 1.0, litt: bool = False) -> Any:
+                monetary_col: str | None = None, freq_multiplier: float = 1.0, litt: bool = False,
+                split_at: Any = None) -> Any:
     """Summarise transactions into one row per customer (lifetimes' definitions), computed in the engine.
 
     Parameters
@@ -103,6 +104,11 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         Also return ``litt``, the sum of the logs of the customer's inter-purchase times (in the same unit as
         recency) over the calibration period: the statistic the regularity models (MBG/CNBD-k,
         :class:`~ltvkit.models.RegularBetaGeoModel`) need to choose their regularity order.
+    split_at : date-like, optional
+        Also return, from the same pass over the orders, the calibration/holdout split at this date (before
+        ``observation_end``): ``frequency_cal``, ``recency_cal`` and ``T_cal`` (what ``calibration_end=split_at``
+        gives; null for customers whose first purchase is later) and ``frequency_holdout`` (purchase periods
+        after it). Model choice on a holdout uses them without a second summary query.
 
     Returns
     -------
@@ -161,6 +167,15 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         periods = periods.mutate(log_gap=((periods.period - previous).cast("float64") / mult).ln())
         extra["litt"] = periods.log_gap.sum()
     # the first period's amount by arg-min, not a window over each customer's periods: one sort fewer
+    split = _as_date(split_at, "split_at")
+    if split is not None:
+        if cal is not None or split >= obs:
+            raise InputError(f"split_at {split} must be before observation_end {obs} (and without calibration_end).")
+        split_idx = _period_of(split, freq)
+        before = periods.period <= split_idx
+        extra["n_cal"] = periods.period.count(where=before)
+        extra["last_cal"] = periods.period.max(where=before)
+        extra["n_holdout"] = periods.period.count(where=~before)
     summary = periods.group_by("customer").aggregate(
         n=periods.period.count(),
         first_period=periods.period.min(),
@@ -175,6 +190,7 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         T=(ibis.literal(end_idx) - summary.first_period).cast("float64") / mult,
         monetary_value=ibis.cases((summary.n > 1, summary.repeat_amount / (summary.n - 1)), else_=0.0),
         **({"litt": summary.litt.fill_null(0.0)} if litt else {}),
+        **(_split_columns(summary, split_idx, mult) if split is not None else {}),
     )
     if money is None:
         summary = summary.drop("monetary_value")
@@ -200,6 +216,19 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
 
         return pl.from_pandas(frame)
     return frame.set_index(customer_col)
+
+
+def _split_columns(summary: ir.Table, split_idx: int, mult: float) -> dict[str, Any]:
+    """The calibration columns of a summary aggregated with ``split_at`` (null before the first purchase)."""
+    known = summary.first_period <= split_idx
+    return {
+        "frequency_cal": ibis.cases((known, (summary.n_cal - 1).cast("float64")), else_=ibis.null("float64")),
+        "recency_cal": ibis.cases((known, (summary.last_cal - summary.first_period).cast("float64") / mult),
+                                  else_=ibis.null("float64")),
+        "T_cal": ibis.cases((known, (ibis.literal(split_idx) - summary.first_period).cast("float64") / mult),
+                            else_=ibis.null("float64")),
+        "frequency_holdout": ibis.cases((known, summary.n_holdout.cast("float64")), else_=ibis.null("float64")),
+    }
 
 
 def rfm_groups(rfm: ir.Table, *, litt: bool = False) -> ir.Table:

@@ -239,6 +239,10 @@ class BaseModel:
         """Hook: add derived arrays (e.g. unique purchase counts) to the compressed data once per fit."""
         return data
 
+    def _subsample_rows(self, n_rows: int) -> int:
+        """Rows of the warm-start subsample for a fit on ``n_rows`` distinct rows (hook)."""
+        return self._subsample_size
+
     def _set_derived(self) -> None:
         """Hook: attributes that follow from ``params_`` (called after ``fit`` and after ``from_dict``)."""
 
@@ -310,7 +314,7 @@ class BaseModel:
             if len(w) > self._subsample_above:
                 # Warm start: fit a random subset of the unique rows, then Newton steps on all rows using the
                 # subset's Hessian (the objective is a mean, so the curvature carries over).
-                idx, w_sub = _weighted_subsample(w, self._subsample_size, self.random_state)
+                idx, w_sub = _weighted_subsample(w, self._subsample_rows(len(w)), self.random_state)
                 sub_obj = self._objective(self._prepare(tuple(c[idx] for c in raw)), w_sub, tf)
                 res = optimize.minimize(sub_obj, x0, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=1e-6))
@@ -346,10 +350,11 @@ class BaseModel:
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
-            warnings.warn(
-                f"{type(self).__name__}: the Hessian is singular at the optimum, so standard errors are not "
-                "available; a parameter may be at a boundary (try penalizer=0.001).",
-                StatisticalWarning, stacklevel=3)
+            if not getattr(self, "_quiet", False):  # set by a caller that fits this model only to compare it
+                warnings.warn(
+                    f"{type(self).__name__}: the Hessian is singular at the optimum, so standard errors are not "
+                    "available; a parameter may be at a boundary (try penalizer=0.001).",
+                    StatisticalWarning, stacklevel=3)
             cov_x = np.full((k, k), np.nan)
         jac = tf.jacobian(params)
         self._set_uncertainty(cov_x * np.outer(jac, jac))
@@ -370,7 +375,10 @@ class BaseModel:
             t = 1.0
             for _ in range(20):
                 tv, tg = objective(x - t * step)
-                if np.isfinite(tv) and tv <= value + 1e-4 * t * float(grad @ -step) + 1e-15:
+                # Armijo, with the rounding noise of the mean log-likelihood allowed: at the optimum a good
+                # Newton step may not lower the value in the last bits, and halving it only wastes evaluations
+                noise = 8 * np.finfo(float).eps * max(1.0, abs(value))
+                if np.isfinite(tv) and tv <= value + 1e-4 * t * float(grad @ -step) + noise:
                     break
                 t /= 2
             else:

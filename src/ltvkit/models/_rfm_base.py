@@ -101,6 +101,25 @@ class RFMModel(BaseModel):
         out = self._conditional_expectation(b, x, t_x, tt) - self._conditional_expectation(a, x, t_x, tt)
         return wrap_output(out, frequency, recency, T)
 
+    def expected_purchases_at(self, times: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+        """Expected purchases in the next ``t`` periods for each ``t`` of ``times``: an array (times x rows).
+
+        The same numbers as :meth:`expected_purchases` at each horizon, with P(alive) computed once for all
+        of them (for Pareto/NBD it is a quadrature per row): what scoring and discounted CLV use.
+        """
+        x, t_x, tt = self._rfm(frequency, recency, T)
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        out = np.empty((len(times), x.size))
+        if not hasattr(self, "_expected_if_alive"):
+            for i, ti in enumerate(times):
+                out[i] = self._conditional_expectation(np.full(x.shape, ti), x, t_x, tt)
+            return out
+        p = self._p_alive(x, t_x, tt)
+        for i, ti in enumerate(times):
+            horizon = np.full(x.shape, ti)
+            out[i] = np.where(horizon > 0, self._expected_if_alive(horizon, x, t_x, tt) * p, 0.0)
+        return out
+
     # lifetimes names, so that moving from lifetimes is a change of import
     def conditional_expected_number_of_purchases_up_to_time(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
         """Alias of :meth:`expected_purchases` (lifetimes' name)."""

@@ -118,13 +118,15 @@ class BetaGeoModel(RFMModel):
         return special.expit(-self._log_odds_dead(x, t_x, T))
 
     def _conditional_expectation(self, t, x, t_x, T):
+        return np.where(t > 0, self._expected_if_alive(t, x, t_x, T) * self._p_alive(x, t_x, T), 0.0)
+
+    def _expected_if_alive(self, t, x, t_x, T):
         r, alpha, a, b = self._params()
         s = self._shift
         c = a + b + x + s - 1
         with np.errstate(all="ignore"):
             h = hyp2f1_neg(r + x, a - 1, c, -t / (alpha + T))
-            value = c / (a - 1) * (1 - h)
-        return np.where(t > 0, value * self._p_alive(x, t_x, T), 0.0)
+            return c / (a - 1) * (1 - h)
 
     def _unconditional_expectation(self, t):
         zero = np.zeros_like(t)

@@ -104,11 +104,17 @@ def discounted_expected_transactions(transaction_model: Any, frequency: Any, rec
     tx = np.atleast_1d(np.asarray(recency, dtype=float))
     tt = np.atleast_1d(np.asarray(T, dtype=float))
     x, tx, tt = np.broadcast_arrays(x, tx, tt)
+    at = getattr(transaction_model, "expected_purchases_at", None)
+    if at is not None:  # every node at once: P(alive) computed once
+        grid = at(np.append(times, float(horizon)) if horizon is not None else times, x, tx, tt)
+        rows = iter(grid)
+    else:
+        rows = (np.asarray(transaction_model.expected_purchases(np.full(x.shape, ti), x, tx, tt), dtype=float)
+                for ti in [*times, *([float(horizon)] if horizon is not None else [])])
     acc = np.zeros(x.shape)
-    for ti, wi in zip(times, w, strict=True):
-        acc += wi * np.asarray(transaction_model.expected_purchases(np.full(x.shape, ti), x, tx, tt), dtype=float)
+    for wi in w:
+        acc += wi * next(rows)
     acc *= u_max
     if horizon is not None:
-        acc += np.exp(-delta * float(horizon)) * np.asarray(
-            transaction_model.expected_purchases(np.full(x.shape, float(horizon)), x, tx, tt), dtype=float)
+        acc += np.exp(-delta * float(horizon)) * next(rows)
     return wrap_output(acc, frequency, recency, T)

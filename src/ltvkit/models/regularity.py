@@ -356,15 +356,18 @@ class RegularBetaGeoModel(BaseModel):
                 if use_warm and warm is None:
                     continue
                 self._start = warm if use_warm else None
+                # a flag on this model, not warnings.catch_warnings: that changes the process's filters, and
+                # scoring fits this model in a thread beside the others
+                self._quiet = True
                 try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", StatisticalWarning)
-                        self._fit(data, weights)
+                    self._fit(data, weights)
                 except ConvergenceError:
                     continue
+                finally:
+                    self._quiet = False
                 if found is None or self.log_likelihood_ > found[0]:
                     found = (self.log_likelihood_, {name: v for name, v in self.__dict__.items()
-                                                    if name not in ("_k_fit", "_start")})
+                                                    if name not in ("_k_fit", "_start", "_quiet")})
         finally:
             self._k_fit = None
             self._start = warm
