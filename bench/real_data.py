@@ -84,11 +84,13 @@ def _auc(score: np.ndarray, label: np.ndarray) -> float:
 
 
 def predictions(lifetimes_python: str | None) -> list[dict]:
-    """Holdout purchase-count MAE and 30-day purchase AUC: ltvkit's BG/NBD and MBG/NBD against lifetimes."""
+    """Holdout purchase-count MAE and 30-day purchase AUC: ltvkit's BG/NBD, MBG/NBD and default choice against
+    lifetimes."""
     import subprocess
     import tempfile
 
     from ltvkit.models import BetaGeoModel, ModifiedBetaGeoModel
+    from ltvkit.scoring import MODELS, choose_model
 
     sets = []
     raw = pd.read_csv(ROOT / "tests" / "data" / "CDNOW_sample.txt", sep=r"\s+", header=None,
@@ -107,7 +109,17 @@ def predictions(lifetimes_python: str | None) -> list[dict]:
         d = _rfm(days, cal_end, end)
         horizon = (end - cal_end).days
         preds = {}
-        for label, model in (("ltvkit BG/NBD", BetaGeoModel()), ("ltvkit MBG/NBD", ModifiedBetaGeoModel())):
+        # what `ltv predict` does by default (--model auto): choose on a split of the calibration history itself
+        # (the holdout_split rule with the calibration end as the analysis date), then fit the choice on all of it
+        first = days["order_date"].min()
+        inner_end = cal_end - pd.Timedelta(days=max(1, min(365, (cal_end - first).days // 3)))
+        inner = _rfm(days, inner_end, cal_end)
+        choice = choose_model({"frequency_cal": inner["frequency"].to_numpy(), "recency_cal": inner["recency"].to_numpy(),
+                               "T_cal": inner["T"].to_numpy(), "frequency_holdout": inner["holdout"].to_numpy(float),
+                               "n": np.ones(len(inner))}, horizon=float((cal_end - inner_end).days))
+        auto_label = f"ltvkit default (auto: {choice['chosen']})"
+        for label, model in (("ltvkit BG/NBD", BetaGeoModel()), ("ltvkit MBG/NBD", ModifiedBetaGeoModel()),
+                             (auto_label, MODELS[choice["chosen"]]())):
             model.fit(d["frequency"], d["recency"], d["T"])
             preds[label] = (np.asarray(model.conditional_expected_number_of_purchases_up_to_time(
                 horizon, d["frequency"], d["recency"], d["T"])), np.asarray(
