@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ibis
@@ -176,29 +175,24 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
                 and getattr(timing_model, "k", 0) is None):
             timing_model.k = int(timing_k["k"])  # the same data: the k chosen before
             k_info["chosen_by"] = "stored"
-    # The regularity model is fitted in a second thread while this one fits the transaction model and, through
-    # the engine, Gamma-Gamma: numpy and DuckDB release the GIL in their loops, so the two fits share the
-    # machine's cores (the models are separate objects and warn through flags, not warnings filters).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        timing_fit = pool.submit(timing_model.fit, groups["frequency"], groups["recency"], groups["T"],
-                                 litt=groups["litt"], weights=groups["n"]) if with_litt else None
+    try:
+        tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
+    except ConvergenceError:
+        if getattr(model, "penalizer", 0.0):
+            raise
+        warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
+                      StatisticalWarning, stacklevel=2)
+        tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
+                                              weights=groups["n"])
+    if with_litt:
         try:
-            tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
+            timing_model = timing_model.fit(groups["frequency"], groups["recency"], groups["T"],
+                                            litt=groups["litt"], weights=groups["n"])
         except ConvergenceError:
-            if getattr(model, "penalizer", 0.0):
-                raise
-            warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
-                          StatisticalWarning, stacklevel=2)
-            tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
-                                                  weights=groups["n"])
-        gg, fallback = _fit_spend(r)
-        if timing_fit is not None:
-            try:
-                timing_model = timing_fit.result()
-            except ConvergenceError:
-                warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
-                              f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
-                timing_model = None
+            warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
+                          f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
+            timing_model = None
+    gg, fallback = _fit_spend(r)
     if k_info is not None:
         if timing_model is not None:
             k_info["k"] = int(timing_model.k_)

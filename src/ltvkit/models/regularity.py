@@ -356,8 +356,7 @@ class RegularBetaGeoModel(BaseModel):
                 if use_warm and warm is None:
                     continue
                 self._start = warm if use_warm else None
-                # a flag on this model, not warnings.catch_warnings: that changes the process's filters, and
-                # scoring fits this model in a thread beside the others
+                # a flag on this model, not warnings.catch_warnings (which changes the process's filters)
                 self._quiet = True
                 try:
                     self._fit(data, weights)
