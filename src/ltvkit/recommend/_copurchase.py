@@ -50,15 +50,17 @@ def count_pairs(user: np.ndarray, code: np.ndarray, day: np.ndarray, n_codes: in
     keys = []
     mult = np.int64(n_codes)
     for lag in range(1, min(max_lag, max(n - 1, 0)) + 1):
-        a = np.arange(n - lag)
-        b = a + lag
-        close = day[b] - day[a] <= window_days
+        # row a and row b = a + lag, compared through shifted views (no index arrays of every row)
+        close = day[lag:] - day[:-lag] <= window_days
         if ordinal is not None:
-            close |= ordinal[b] - ordinal[a] <= 1
-        ok = (user[b] == user[a]) & close
+            close |= ordinal[lag:] - ordinal[:-lag] <= 1
+        ok = (user[lag:] == user[:-lag]) & close
+        del close
         if not ok.any():
             break
-        a, b = a[ok], b[ok]
+        a = np.flatnonzero(ok)
+        b = a + lag
+        del ok
         diff = code[a] != code[b]
         a, b = a[diff], b[diff]
         u = user[a].astype(np.int64)
