@@ -570,13 +570,15 @@ def recommendations(ws: Workspace, as_of: Any = None, *, k: int = 10, horizon_da
     rec = model if model is not None else NextBasketRecommender(horizon_days=horizon_days)
     params = {"k": k, "horizon_days": horizon_days, "model": type(rec).__name__}
 
-    rec.fit(ws.orders(), as_of=day)
-    details = {"lang": lang, "as_of_day": to_day(day), "blend": getattr(rec, "selection_", None)}
-    if ws.read_only:
-        return Result("recommendations", rec.recommend(k=k, lang=lang), day, params, None, details)
-    run_id = ws.start_run("recommendations", as_of=day, params=params, details=details)
-    ws.write_result("recommendations", rec.iter_recommend(k, lang=lang, chunk_customers=chunk_customers),
-                    run_id=run_id)
+    # the engine groups the order lines and stores the lists within LTV_RECOMMEND_MEMORY
+    with ws.memory_limit(ws.settings().recommend_memory, setting="LTV_RECOMMEND_MEMORY"):
+        rec.fit(ws.orders(), as_of=day)
+        details = {"lang": lang, "as_of_day": to_day(day), "blend": getattr(rec, "selection_", None)}
+        if ws.read_only:
+            return Result("recommendations", rec.recommend(k=k, lang=lang), day, params, None, details)
+        run_id = ws.start_run("recommendations", as_of=day, params=params, details=details)
+        ws.write_result("recommendations", rec.iter_recommend(k, lang=lang, chunk_customers=chunk_customers),
+                        run_id=run_id)
     run = ws.result_run("recommendations")
     return Result("recommendations", ws.read_result("recommendations", run_id=run_id), day, params, run, details)
 

@@ -75,14 +75,12 @@ def count_pairs(user: np.ndarray, code: np.ndarray, day: np.ndarray, n_codes: in
     if not keys:
         e = np.zeros(0, dtype=np.int64)
         return PairCounts(e, e, e, n_i, n_customers)
-    allk = sorted_unique(np.concatenate(keys))
-    pair = allk % (mult * mult)
-    m = sp.coo_matrix((np.ones(len(pair), dtype=np.int64), (pair // mult, pair % mult)),
-                      shape=(n_codes, n_codes)).tocsr()
-    m.sum_duplicates()
-    c = m.tocoo()
-    return PairCounts(i=c.row.astype(np.int64), j=c.col.astype(np.int64), n_ij=c.data.astype(np.int64),
-                      n_i=n_i, n_customers=n_customers)
+    allk = np.concatenate(keys)
+    keys.clear()
+    allk = sorted_unique(allk)  # one key per customer and pair
+    pair, n_ij = np.unique(allk % (mult * mult), return_counts=True)  # customers per pair, by (i, j)
+    del allk
+    return PairCounts(i=pair // mult, j=pair % mult, n_ij=n_ij.astype(np.int64), n_i=n_i, n_customers=n_customers)
 
 
 def sorted_unique(a: np.ndarray) -> np.ndarray:

@@ -123,6 +123,7 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
     pt = PTopFreqRecommender()._fit_history(hv)
     pt_items = pt._topk_of(users, k)[0]
     pt_recall = list_recall(pt_items, users, fu, fi, ni)
+    del pt, pt_items
 
     # every part fitted once on the inner history, each own-frequency variant kept
     settings = {name: getattr(model, name) for name in inspect.signature(type(model).__init__).parameters

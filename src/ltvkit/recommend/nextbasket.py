@@ -37,6 +37,8 @@ from .tifuknn import tifu_basket_weights
 __all__ = ["NextBasketRecommender"]
 
 # the settings that make up the blend (chosen per shop when tune=True)
+# customers whose similarities to the pool are ranked at once (rows x pool floats, and an index array of that size)
+_NEIGHBOUR_ROWS = 1024
 BLEND_PARAMS = ("group_size", "basket_decay", "group_decay", "alpha", "frequency_weight", "repeat_weight",
                 "together_weight", "category_weight", "popularity_weight")
 
@@ -303,6 +305,9 @@ class NextBasketRecommender(BaseRecommender):
         k = min(self.n_neighbors, len(self._pool) - 1)
         if k <= 0 or self._p["alpha"] >= 1.0 or self._p["frequency_weight"] <= 0:
             return np.zeros((len(rows), self.n_items_), dtype=np.float32)
+        if len(rows) > _NEIGHBOUR_ROWS:  # a customer's neighbours depend on that customer only
+            return np.vstack([self._neighbours(rows[s:s + _NEIGHBOUR_ROWS])
+                              for s in range(0, len(rows), _NEIGHBOUR_ROWS)])
         sim = self._own_l2[rows] @ self._pool_l2_t
         sim = np.asarray(sim.toarray() if sp.issparse(sim) else sim, dtype=np.float32)
         pos = np.searchsorted(self._pool, rows)

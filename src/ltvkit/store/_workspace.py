@@ -307,6 +307,34 @@ class Workspace:
             raise
         self.con.execute("COMMIT")
 
+    @contextmanager
+    def memory_limit(self, limit: str | None, *, setting: str = "memory_limit") -> Iterator[None]:
+        """Cap DuckDB's memory at ``limit`` (``"256MB"``) inside the block, then give back the previous cap.
+
+        Only for a workspace file: the engine's work beyond the cap spills to the file's temp directory. An
+        in-memory workspace keeps its setting (its own tables count against the cap and cannot spill).
+        ``setting`` names where ``limit`` came from in the error for a value that is not a memory size.
+        """
+        if self.path is None or not limit:
+            yield
+            return
+        def current() -> str:
+            return str(self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+        previous = current()
+        self.con.execute("RESET memory_limit")
+        # the setting reads back rounded ("18.8 GiB"): the engine's default is given back exactly by RESET
+        restore = "RESET memory_limit" if current() == previous else f"SET memory_limit = {_sql_text(previous)}"
+        try:
+            self.con.execute(f"SET memory_limit = {_sql_text(str(limit))}")
+        except duckdb.Error:
+            self.con.execute(restore)
+            raise InputError(f"{setting}={limit!r} is not a memory size; write it like 256MB.") from None
+        try:
+            yield
+        finally:
+            self.con.execute(restore)
+
     # -- metadata -----------------------------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
         rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()  # fetchall: DuckDB 2
@@ -726,7 +754,11 @@ class Workspace:
 
 
 def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return _sql_text(str(path))
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _arrow_stream(chunks: Iterator[Any], failed: list[BaseException]) -> pa.RecordBatchReader:
