@@ -116,3 +116,24 @@ def test_opening_waits_briefly_for_a_reader_to_let_go(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_memory_limit_caps_a_file_workspace_for_the_block_only(tmp_path):
+    from ltvkit.exceptions import InputError
+
+    def limit(ws):
+        return ws.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        before = limit(ws)
+        with ws.memory_limit("100MB"):
+            assert limit(ws) != before and limit(ws).startswith("95.3")  # 100 MB in MiB
+        assert limit(ws) == before
+        with pytest.raises(InputError, match="LTV_RECOMMEND_MEMORY='lots' is not a memory size"):
+            with ws.memory_limit("lots", setting="LTV_RECOMMEND_MEMORY"):
+                pass
+        assert limit(ws) == before
+    memory = Workspace()  # its own tables count against the cap and cannot spill: left as it is
+    before = limit(memory)
+    with memory.memory_limit("1MB"):
+        assert limit(memory) == before

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
                            "once, at import (a workspace created with its own zone keeps it).")
     import_memory: str = _field("2GB", "DuckDB memory limit while importing into a workspace file; work tables "
                                 "beyond it spill to disk, so peak memory does not grow with the export.")
+    recommend_memory: str = _field("256MB", "DuckDB memory limit while `ltv recommend` reads the order lines "
+                                   "of a workspace file and stores the lists; the engine's work beyond it spills "
+                                   "to disk, so its share of the peak stays small.")
     identity_secret: SecretStr | None = _field(None, "Secret key of the keyed hash that turns contact data into "
                                                "pseudonymous customer keys. Set it to share keys across "
                                                "workspaces.", shown="generated per workspace")

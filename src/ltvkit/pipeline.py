@@ -72,6 +72,8 @@ __all__ = [
     "predict_customers",
     "predictions",
     "recommend_workspace",
+    "recommendation_count",
+    "recommendation_frame",
     "recommendations",
     "replenishment",
     "resolve_as_of",
@@ -557,12 +559,14 @@ def validation(ws: Workspace, as_of: Any = None, *, calibration_end: Any = None,
 
 def recommendations(ws: Workspace, as_of: Any = None, *, k: int = 10, horizon_days: int = 60, lang: str = "en",
                     model: Any = None, reuse: bool = False, compute: bool = True,
-                    stale_ok: bool = False) -> Result | None:
+                    stale_ok: bool = False, chunk_customers: int = 50_000) -> Result | None:
     """Top-``k`` next-need recommendations per customer (:class:`ltvkit.recommend.NextBasketRecommender`).
 
     Stored as ``result_recommendations`` (``customer_key, rank, sku, score, reason, reason_code, related_sku``);
-    ``data`` is a DataFrame when computed, an Ibis table when read. ``lang`` (of the reasons) is a detail: a
-    stored run in another language is reused. ``model`` is an unfitted recommender to use instead of the default.
+    ``data`` is an Ibis table of the stored rows (a DataFrame when the workspace is read-only). The lists are
+    written ``chunk_customers`` customers at a time, so they never all sit in memory. ``lang`` (of the reasons)
+    is a detail: a stored run in another language is reused. ``model`` is an unfitted recommender to use
+    instead of the default.
     """
     day = resolve_as_of(ws, as_of)
     if reuse or not compute:
@@ -580,15 +584,17 @@ def recommendations(ws: Workspace, as_of: Any = None, *, k: int = 10, horizon_da
     rec = model if model is not None else NextBasketRecommender(horizon_days=horizon_days)
     params = {"k": k, "horizon_days": horizon_days, "model": type(rec).__name__}
 
-    rec.fit(ws.orders(), as_of=day)
-    frame = rec.recommend(k=k, lang=lang)
-    details = {"lang": lang, "as_of_day": to_day(day), "blend": getattr(rec, "selection_", None)}
-    if ws.read_only:
-        return Result("recommendations", frame, day, params, None, details)
-    run_id = ws.start_run("recommendations", as_of=day, params=params, details=details)
-    ws.write_result("recommendations", frame, run_id=run_id)
+    # the engine groups the order lines and stores the lists within LTV_RECOMMEND_MEMORY
+    with ws.memory_limit(ws.settings().recommend_memory, setting="LTV_RECOMMEND_MEMORY"):
+        rec.fit(ws.orders(), as_of=day)
+        details = {"lang": lang, "as_of_day": to_day(day), "blend": getattr(rec, "selection_", None)}
+        if ws.read_only:
+            return Result("recommendations", rec.recommend(k=k, lang=lang), day, params, None, details)
+        run_id = ws.start_run("recommendations", as_of=day, params=params, details=details)
+        ws.write_result("recommendations", rec.iter_recommend(k, lang=lang, chunk_customers=chunk_customers),
+                        run_id=run_id)
     run = ws.result_run("recommendations")
-    return Result("recommendations", frame, day, params, run, details)
+    return Result("recommendations", ws.read_result("recommendations", run_id=run_id), day, params, run, details)
 
 
 def recommend_workspace(ws: Workspace, *, as_of: Any = None, k: int = 10, horizon_days: int = 60, lang: str = "en",
@@ -605,7 +611,23 @@ def recommend_workspace(ws: Workspace, *, as_of: Any = None, k: int = 10, horizo
         return rec.fit(ws.orders(), as_of=resolve_as_of(ws, as_of)).recommend(k=k, lang=lang)
     res = recommendations(ws, as_of, k=k, horizon_days=horizon_days, lang=lang, model=model)
     assert res is not None
-    return res.data
+    return res.data if isinstance(res.data, pd.DataFrame) else recommendation_frame(res.data)
+
+
+def recommendation_frame(data: Any, *, rows: int | None = None) -> pd.DataFrame:
+    """The ``data`` of :func:`recommendations` (its first ``rows`` rows, default all) as the DataFrame
+    :meth:`ltvkit.recommend.NextBasketRecommender.recommend` gives."""
+    from .recommend._base import empty_frame
+
+    if isinstance(data, pd.DataFrame):
+        return data if rows is None else data.head(rows)
+    frame = (data if rows is None else data.head(rows)).to_pyarrow().to_pandas()
+    return empty_frame() if frame.empty else frame
+
+
+def recommendation_count(data: Any) -> int:
+    """Rows of the ``data`` of :func:`recommendations` (counted by the engine when stored)."""
+    return len(data) if isinstance(data, pd.DataFrame) else int(data.count().to_pandas())
 
 
 def replenishment(ws: Workspace, as_of: Any = None, *, within_days: int = 14, reuse: bool = False,

@@ -229,8 +229,11 @@ def _write_frame(df: Any, out: Path, suffix: str, sheet: str) -> None:
 
 
 def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None = None, title: str | None = None,
-         max_rows: int = 50, meta: dict[str, Any] | None = None) -> None:
-    """Print a result as a table (default), JSON or CSV, and write it to ``--out`` when given."""
+         max_rows: int = 50, meta: dict[str, Any] | None = None, total_rows: int | None = None) -> None:
+    """Print a result as a table (default), JSON or CSV, and write it to ``--out`` when given.
+
+    ``total_rows``: the rows of the whole result when ``data`` holds only its first rows (the table says how
+    many more there are)."""
     if json_ and csv_:
         raise InputError(key="err.json_or_csv")
     if out is not None:
@@ -252,7 +255,7 @@ def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None
         console.print(t("cli.wrote_rows", current_lang(), rows=format_number(len(_frame(data)), current_lang()),
                         path=str(out)), markup=False)
         return
-    print_table(data, title=title, max_rows=max_rows)
+    print_table(data, title=title, max_rows=max_rows, total_rows=total_rows)
 
 
 def _fmt(value: Any) -> str:
@@ -340,7 +343,7 @@ def _fit(columns: list[list[Any]], total: int) -> list[str]:
 
 
 def print_table(data: Any, *, title: str | None = None, max_rows: int = 50,
-                kinds: dict[str, str] | None = None) -> None:
+                kinds: dict[str, str] | None = None, total_rows: int | None = None) -> None:
     """Print a table for people: labelled headers (``--lang``), yen, percentages, months and ✓/— by column name,
     and only the columns that fit the terminal (the rest named in a note; ``--wide`` prints them all)."""
     lang = current_lang()
@@ -370,7 +373,8 @@ def print_table(data: Any, *, title: str | None = None, max_rows: int = 50,
     for i in range(len(head)):
         table.add_row(*(c[1][i] for c in columns))
     (console if total <= console.width else Console(highlight=False, width=total)).print(table)
-    if len(df) > max_rows:
-        console.print(t("cli.more_rows", lang, rows=format_number(len(df) - max_rows, lang)))
+    rows = len(df) if total_rows is None else total_rows
+    if rows > max_rows:
+        console.print(t("cli.more_rows", lang, rows=format_number(rows - max_rows, lang)))
     if hidden:
         console.print(t("cli.columns_hidden", lang, n=len(hidden), names=hidden), markup=False)

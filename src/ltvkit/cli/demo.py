@@ -209,8 +209,9 @@ def _predict(ctx: DemoContext) -> str:
 
 @demo_step("recommend")
 def _recommend(ctx: DemoContext) -> str:
-    df = pipeline.recommendations(ctx.ws, ctx.as_of, lang=ctx.lang).data
-    return t("demo.detail.recommend", ctx.lang, customers=format_number(df["customer_key"].nunique(), ctx.lang))
+    stored = pipeline.recommendations(ctx.ws, ctx.as_of, lang=ctx.lang).data  # the demo's workspace is writable
+    customers = int(stored.customer_key.nunique().to_pandas())
+    return t("demo.detail.recommend", ctx.lang, customers=format_number(customers, ctx.lang))
 
 
 @demo_step("check")

@@ -134,16 +134,22 @@ def recommend(
             frame = pipeline.replenishment(ws, cut, within_days=within_days).data
         emit(frame, json_=json_, csv_=csv_, out=out, title=t("cli.recommend.due_soon", lang, days=within_days))
         return
+    shown = 50
     with open_workspace(workspace) as ws:
         use_engine(ws, engine)
-        frame = pipeline.recommend_workspace(ws, as_of=cut, k=k, horizon_days=horizon_days, lang=lang)
-    if frame.empty:
+        stored = pipeline.recommendations(ws, cut, k=k, horizon_days=horizon_days, lang=lang).data
+        # the lists are in the workspace: only what is printed comes back (all of it for a file or JSON/CSV)
+        whole = json_ or csv_ or out is not None
+        frame = pipeline.recommendation_frame(stored, rows=None if whole else shown)
+        total = len(frame) if whole else pipeline.recommendation_count(stored)
+    if not total:
         console.print(t("cli.recommend.none", lang), markup=False)
         raise typer.Exit(0)
-    if json_ or csv_ or out is not None:
+    if whole:
         emit(frame, json_=json_, csv_=csv_, out=out)
     else:
-        emit(frame[["customer_key", "rank", "sku", "score", "reason"]].round(4), title=t("cli.title.recommend", lang))
+        emit(frame[["customer_key", "rank", "sku", "score", "reason"]].round(4), title=t("cli.title.recommend", lang),
+             max_rows=shown, total_rows=total)
 
 
 def _blend_text(blend: dict, lang: str) -> str:

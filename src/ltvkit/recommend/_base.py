@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..exceptions import InputError, NotFittedError
 from ..i18n import is_lang
@@ -54,6 +56,23 @@ class BaseRecommender:
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with order lines first.")
 
+    def _topk_blocks(self, k: int, size: int) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+        """:meth:`_topk` for blocks of ``size`` customers in code order: (first customer code, arrays).
+
+        The default computes every list at once and slices it; a recommender whose lists are computed per
+        customer overrides it so that only a block's lists exist at a time.
+        """
+        arrays = self._topk(k)
+        for start in range(0, self.n_customers_, size):
+            yield start, tuple(a[start:start + size] for a in arrays)
+
+    def _check_k_lang(self, k: Any, lang: str) -> None:
+        self._check()
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k must be a whole number of at least 1, not {k!r}.")
+        if not is_lang(lang):
+            raise InputError(key="err.unknown_language", value=lang)
+
     def recommend(self, k: int = 10, *, lang: str = "en", customers: Any = None) -> pd.DataFrame:
         """Top-``k`` items per customer with a reason a customer would accept.
 
@@ -72,35 +91,65 @@ class BaseRecommender:
             ``customer_key, rank, sku, score, reason, reason_code, related_sku`` (the item a
             "bought together with X" reason refers to, else empty), best first per customer.
         """
-        self._check()
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"k must be a whole number of at least 1, not {k!r}.")
-        if not is_lang(lang):
-            raise InputError(key="err.unknown_language", value=lang)
-        items, scores, codes, related = self._topk(int(k))
-        rows = np.arange(items.shape[0])
-        if customers is not None:
+        self._check_k_lang(k, lang)
+        if customers is None:
+            table = pa.concat_tables(self.iter_recommend(int(k), lang=lang))
+        else:
+            items, scores, codes, related = self._topk(int(k))
             wanted = pd.Index(np.asarray(list(customers), dtype=object))
             pos = pd.Index(self._customers).get_indexer(wanted)
             rows = pos[pos >= 0]
-        items, scores, codes, related = items[rows], scores[rows], codes[rows], related[rows]
+            table = self._table(rows, items[rows], scores[rows], codes[rows], related[rows], lang)
+        return table.to_pandas() if table.num_rows else empty_frame()
+
+    def iter_recommend(self, k: int = 10, *, lang: str = "en",
+                       chunk_customers: int = 50_000) -> Iterator[pa.Table]:
+        """:meth:`recommend` for every customer as Arrow tables of about ``chunk_customers`` customers each.
+
+        The tables, in customer order, hold the rows of ``recommend(k, lang=lang)`` (same columns, as Arrow
+        strings); only one chunk's lists exist at a time, so memory does not grow with the number of customers.
+        """
+        self._check_k_lang(k, lang)
+        for start, (items, scores, codes, related) in self._topk_blocks(int(k), max(int(chunk_customers), 1)):
+            rows = np.arange(start, start + len(items))
+            yield self._table(rows, items, scores, codes, related, lang)
+
+    def _table(self, rows: np.ndarray, items: np.ndarray, scores: np.ndarray, codes: np.ndarray,
+               related: np.ndarray, lang: str) -> pa.Table:
+        """The output rows of top-k arrays whose row ``r`` is customer ``rows[r]``, as an Arrow table.
+
+        The text columns are taken from the distinct values (one reason per distinct reason code, related item
+        and category), so no Python string is made per row.
+        """
         valid = items >= 0
         r_idx, c_idx = np.nonzero(valid)
         it = items[valid]
         rel = related[valid]
         cod = codes[valid]
-        rel_name = np.where(rel >= 0, self._item_name[np.maximum(rel, 0)], "")
-        cat_name = self._categories[self._item_category[it]]
-        reason = [reason_text(int(c), lang, related=rn, category=cn) for c, rn, cn in zip(cod, rel_name, cat_name, strict=True)]
-        return pd.DataFrame({
-            "customer_key": self._customers[rows[r_idx]],
-            "rank": (c_idx + 1).astype(np.int32),
-            "sku": self._items[it],
-            "score": scores[valid].astype(np.float64),
-            "reason": reason,
-            "reason_code": np.asarray(REASON_CODES, dtype=object)[cod],
-            "related_sku": np.where(rel >= 0, self._items[np.maximum(rel, 0)], None),
-        }, columns=OUTPUT_COLUMNS)
+        ni, nc = len(self._items), max(len(self._categories), 1)
+        key = (cod.astype(np.int64) * (ni + 1) + (rel + 1)) * nc + self._item_category[it]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        u_cat, u_rel, u_cod = uniq % nc, (uniq // nc) % (ni + 1) - 1, uniq // nc // (ni + 1)
+        texts = [reason_text(int(c), lang, related=self._item_name[r] if r >= 0 else "", category=self._categories[g])
+                 for c, r, g in zip(u_cod, u_rel, u_cat, strict=True)]
+        skus = pa.array(self._items, type=pa.string())
+        return pa.table({
+            "customer_key": pa.array(self._customers[rows], type=pa.string()).take(r_idx),
+            "rank": pa.array((c_idx + 1).astype(np.int32)),
+            "sku": skus.take(it),
+            "score": pa.array(scores[valid].astype(np.float64)),
+            "reason": pa.array(texts, type=pa.string()).take(inverse.reshape(-1)),
+            "reason_code": pa.array(list(REASON_CODES), type=pa.string()).take(cod),
+            "related_sku": skus.take(pa.array(np.maximum(rel, 0), mask=rel < 0)),
+        })
+
+
+def empty_frame() -> pd.DataFrame:
+    """The frame :meth:`BaseRecommender.recommend` gives when no customer has a list (pandas' empty dtypes)."""
+    return pd.DataFrame({
+        "customer_key": np.array([], dtype=object), "rank": np.array([], dtype=np.int32),
+        "sku": np.array([], dtype=object), "score": np.array([], dtype=np.float64), "reason": [],
+        "reason_code": np.array([], dtype=object), "related_sku": np.array([], dtype=object)}, columns=OUTPUT_COLUMNS)
 
 
 def topk_dense(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

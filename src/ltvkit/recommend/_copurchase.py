@@ -50,15 +50,17 @@ def count_pairs(user: np.ndarray, code: np.ndarray, day: np.ndarray, n_codes: in
     keys = []
     mult = np.int64(n_codes)
     for lag in range(1, min(max_lag, max(n - 1, 0)) + 1):
-        a = np.arange(n - lag)
-        b = a + lag
-        close = day[b] - day[a] <= window_days
+        # row a and row b = a + lag, compared through shifted views (no index arrays of every row)
+        close = day[lag:] - day[:-lag] <= window_days
         if ordinal is not None:
-            close |= ordinal[b] - ordinal[a] <= 1
-        ok = (user[b] == user[a]) & close
+            close |= ordinal[lag:] - ordinal[:-lag] <= 1
+        ok = (user[lag:] == user[:-lag]) & close
+        del close
         if not ok.any():
             break
-        a, b = a[ok], b[ok]
+        a = np.flatnonzero(ok)
+        b = a + lag
+        del ok
         diff = code[a] != code[b]
         a, b = a[diff], b[diff]
         u = user[a].astype(np.int64)
@@ -73,14 +75,12 @@ def count_pairs(user: np.ndarray, code: np.ndarray, day: np.ndarray, n_codes: in
     if not keys:
         e = np.zeros(0, dtype=np.int64)
         return PairCounts(e, e, e, n_i, n_customers)
-    allk = sorted_unique(np.concatenate(keys))
-    pair = allk % (mult * mult)
-    m = sp.coo_matrix((np.ones(len(pair), dtype=np.int64), (pair // mult, pair % mult)),
-                      shape=(n_codes, n_codes)).tocsr()
-    m.sum_duplicates()
-    c = m.tocoo()
-    return PairCounts(i=c.row.astype(np.int64), j=c.col.astype(np.int64), n_ij=c.data.astype(np.int64),
-                      n_i=n_i, n_customers=n_customers)
+    allk = np.concatenate(keys)
+    keys.clear()
+    allk = sorted_unique(allk)  # one key per customer and pair
+    pair, n_ij = np.unique(allk % (mult * mult), return_counts=True)  # customers per pair, by (i, j)
+    del allk
+    return PairCounts(i=pair // mult, j=pair % mult, n_ij=n_ij.astype(np.int64), n_i=n_i, n_customers=n_customers)
 
 
 def sorted_unique(a: np.ndarray) -> np.ndarray:

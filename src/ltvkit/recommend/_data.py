@@ -46,12 +46,9 @@ def _as_ibis(lines: Any) -> Any:
     raise InputError("Order lines must be an Ibis table (ws.orders()) or a pandas DataFrame of canonical columns.")
 
 
-def aggregate_lines(lines: Any, *, end: int | None = None) -> pd.DataFrame:
-    """One row per customer × sku × day with ``quantity``, ``unit_price``, ``category``, ``product_name``.
-
-    Cancelled and returned lines are left out (a returned item is not a sign of need). Rows after ``end``
-    (days since epoch, inclusive bound) are left out. The grouping runs in the engine that holds ``lines``.
-    """
+def _canonical(lines: Any, end: int | None) -> Any:
+    """Ordered lines (not cancelled or returned) on or before ``end`` with ``_day``, ``_qty``, ``_price``,
+    ``_cat`` and ``_name`` columns, as an Ibis expression of the engine that holds ``lines``."""
     import ibis
 
     t = _as_ibis(lines)
@@ -75,10 +72,24 @@ def aggregate_lines(lines: Any, *, end: int | None = None) -> pd.DataFrame:
     t = t.filter(t.customer_key.notnull() & t.sku.notnull() & t._day.notnull())
     if end is not None:
         t = t.filter(t._day <= int(end))
-    g = t.group_by([t.customer_key.cast("string").name("customer_key"), t.sku.cast("string").name("sku"),
-                    t._day.name("day")]).aggregate(
-        quantity=t._qty.sum(), unit_price=t._price.mean(), category=t._cat.max(), product_name=t._name.max())
-    df = g.to_pyarrow().to_pandas()
+    return t
+
+
+def _grouped(t: Any, *, names: bool) -> Any:
+    """One row per customer × sku × day of :func:`_canonical` lines (with the category and product name when
+    ``names``)."""
+    extra = {"category": t._cat.max(), "product_name": t._name.max()} if names else {}
+    return t.group_by([t.customer_key.cast("string").name("customer_key"), t.sku.cast("string").name("sku"),
+                       t._day.name("day")]).aggregate(quantity=t._qty.sum(), unit_price=t._price.mean(), **extra)
+
+
+def aggregate_lines(lines: Any, *, end: int | None = None) -> pd.DataFrame:
+    """One row per customer × sku × day with ``quantity``, ``unit_price``, ``category``, ``product_name``.
+
+    Cancelled and returned lines are left out (a returned item is not a sign of need). Rows after ``end``
+    (days since epoch, inclusive bound) are left out. The grouping runs in the engine that holds ``lines``.
+    """
+    df = _grouped(_canonical(lines, end), names=True).to_pyarrow().to_pandas()
     return df
 
 
@@ -115,6 +126,43 @@ class History:
         return bid, self.user[starts], self.day[starts]
 
 
+def _sorted_codes(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into the sorted distinct values of an Arrow string column (``pd.factorize(sort=True)`` without a
+    Python string per row); the distinct values come back as an object array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    coded = pc.dictionary_encode(values)
+    order = pc.array_sort_indices(coded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = rank[coded.indices.to_numpy()]
+    return codes, coded.dictionary.take(order).to_numpy(zero_copy_only=False).astype(object)
+
+
+def _history(ucode: np.ndarray, customers: np.ndarray, icode: np.ndarray, items: np.ndarray, day: np.ndarray,
+             qty: np.ndarray, price: np.ndarray, item_cat: np.ndarray, item_name: np.ndarray,
+             as_of_day: int) -> History:
+    """A :class:`History` from coded rows and per-item category and name (object arrays, ``None`` unknown)."""
+    order = np.lexsort((icode, day, ucode))
+    user = ucode[order].astype(np.int32)
+    item = icode[order].astype(np.int32)
+    day_s = day[order].astype(np.int32)
+    qty_s = qty.astype("float64", copy=False)[order].astype(np.float32)
+    del order
+    price_med = pd.Series(price.astype("float64", copy=False)).groupby(icode, sort=True).median()
+    price_med = price_med.reindex(np.arange(len(items))).to_numpy(dtype="float64")
+    cat = np.asarray([c if isinstance(c, str) else "" for c in item_cat], dtype=object)
+    ccode, categories = pd.factorize(cat, sort=True)
+    names = np.asarray([n if isinstance(n, str) else s for n, s in zip(item_name, items, strict=True)], dtype=object)
+    return History(
+        customers=np.asarray(customers, dtype=object), items=np.asarray(items, dtype=object),
+        item_category=ccode.astype(np.int32), categories=np.asarray(categories, dtype=object),
+        item_price=price_med, item_name=names, user=user, item=item, day=day_s, qty=qty_s, as_of_day=int(as_of_day))
+
+
 def encode(df: pd.DataFrame, as_of_day: int) -> History:
     """Code an :func:`aggregate_lines` frame (rows up to ``as_of_day``) as a :class:`History`."""
     df = df[df["day"] <= as_of_day]
@@ -122,32 +170,43 @@ def encode(df: pd.DataFrame, as_of_day: int) -> History:
         raise MissingDataError(key="err.no_orders_before")
     ucode, customers = pd.factorize(df["customer_key"], sort=True)
     icode, items = pd.factorize(df["sku"], sort=True)
-    order = np.lexsort((icode, df["day"].to_numpy(), ucode))
-    user = ucode[order].astype(np.int32)
-    item = icode[order].astype(np.int32)
-    day = df["day"].to_numpy()[order].astype(np.int32)
-    qty = df["quantity"].to_numpy(dtype="float64")[order].astype(np.float32)
-    meta = pd.DataFrame({"i": icode, "cat": df["category"].to_numpy(), "price": df["unit_price"].to_numpy(dtype="float64"),
-                         "name": df["product_name"].to_numpy()})
-    per_item = meta.groupby("i", sort=True).agg(cat=("cat", "max"), price=("price", "median"), name=("name", "max"))
+    meta = pd.DataFrame({"i": icode, "cat": df["category"].to_numpy(), "name": df["product_name"].to_numpy()})
+    per_item = meta.groupby("i", sort=True).agg(cat=("cat", "max"), name=("name", "max"))
     per_item = per_item.reindex(np.arange(len(items)))
-    cat = per_item["cat"].astype(object).where(per_item["cat"].notna(), "")
-    ccode, categories = pd.factorize(cat.to_numpy(), sort=True)
-    names = per_item["name"].astype(object).where(per_item["name"].notna(), pd.Series(np.asarray(items, dtype=object)))
-    return History(
-        customers=np.asarray(customers, dtype=object), items=np.asarray(items, dtype=object),
-        item_category=ccode.astype(np.int32), categories=np.asarray(categories, dtype=object),
-        item_price=per_item["price"].to_numpy(dtype="float64"), item_name=names.to_numpy(dtype=object),
-        user=user, item=item, day=day, qty=qty, as_of_day=int(as_of_day))
+    return _history(ucode, np.asarray(customers, dtype=object), icode, np.asarray(items, dtype=object),
+                    df["day"].to_numpy(), df["quantity"].to_numpy(dtype="float64"),
+                    df["unit_price"].to_numpy(dtype="float64"), per_item["cat"].to_numpy(dtype=object),
+                    per_item["name"].to_numpy(dtype=object), as_of_day)
 
 
 def load_history(lines: Any, as_of: Any = None) -> History:
-    """Aggregate and code order lines on or before ``as_of`` (default: the last order date)."""
+    """Aggregate and code order lines on or before ``as_of`` (default: the last order date).
+
+    The engine groups the lines and names each item; only integer days, quantities and prices and the
+    customer and sku columns (coded here through Arrow, without a Python string per row) come back.
+    """
+    import pyarrow as pa
+
     end = None if as_of is None else to_day(as_of)
-    df = aggregate_lines(lines, end=end)
-    if len(df) == 0:
+    t = _canonical(lines, end)
+    rows = _grouped(t, names=False).to_pyarrow()
+    if rows.num_rows == 0:
         if end is not None:
             raise MissingDataError(key="err.no_orders_before_day", day=str(from_day(end)))
         raise MissingDataError(key="err.no_orders")
-    as_of_day = int(df["day"].max()) if end is None else end
-    return encode(df, as_of_day)
+    day = rows.column("day").to_numpy()
+    as_of_day = int(day.max()) if end is None else end
+    ucode, customers = _sorted_codes(rows.column("customer_key"))
+    icode, items = _sorted_codes(rows.column("sku"))
+    qty = rows.column("quantity").to_numpy()
+    price = rows.column("unit_price").to_numpy()
+    del rows
+    meta = t.group_by(t.sku.cast("string").name("sku")).aggregate(category=t._cat.max(),
+                                                                  product_name=t._name.max()).to_pyarrow()
+    at = pd.Index(meta.column("sku").to_pylist()).get_indexer(items)
+    item_cat = np.asarray(meta.column("category").to_pylist(), dtype=object)[at]
+    item_name = np.asarray(meta.column("product_name").to_pylist(), dtype=object)[at]
+    h = _history(ucode, customers, icode, items, day, qty, price, item_cat, item_name, as_of_day)
+    del ucode, icode, day, qty, price
+    pa.default_memory_pool().release_unused()  # Arrow keeps freed memory for reuse; numpy takes over from here
+    return h

@@ -82,6 +82,14 @@ def _topc_mask(mask: np.ndarray, block: np.ndarray, c: int) -> None:
     mask[r[val > 0], idx[val > 0]] = True
 
 
+def _rows_only(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``m`` with every row but ``rows`` (sorted, distinct) empty; the kept rows are exactly as in ``m``."""
+    lens = np.zeros(m.shape[0], dtype=np.int64)
+    lens[rows] = np.diff(m.indptr)[rows]
+    sub = m[rows]
+    return sp.csr_matrix((sub.data, sub.indices, np.r_[0, np.cumsum(lens)]), shape=m.shape)
+
+
 def _default_result(params: dict[str, Any], status: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"status": status, "params": dict(params), "message": message, **extra}
 
@@ -113,8 +121,9 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
 
     # P-TopFreq on the same split and customers
     pt = PTopFreqRecommender()._fit_history(hv)
-    pt_items = pt._topk(k)[0][users]
+    pt_items = pt._topk_of(users, k)[0]
     pt_recall = list_recall(pt_items, users, fu, fi, ni)
+    del pt, pt_items
 
     # every part fitted once on the inner history, each own-frequency variant kept
     settings = {name: getattr(model, name) for name in inspect.signature(type(model).__init__).parameters
@@ -132,7 +141,10 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
     states = []
     for gs, bd, gd in variants:
         v._set_own(hv, dict(unit, group_size=gs, basket_decay=bd, group_decay=gd))
-        states.append((v._own, v._own_l2, getattr(v, "_pool_l2_t", None), getattr(v, "_pool_own", None)))
+        # only the validation customers' rows are scored: keep those (the pool's structures are whole)
+        states.append((_rows_only(v._own, users), _rows_only(v._own_l2, users), getattr(v, "_pool_l2_t", None),
+                       getattr(v, "_pool_own", None)))
+    v._own, v._own_l2 = states[-1][:2]  # the whole matrices go (the parts without "own" ignore them)
     alphas = list(dict.fromkeys([*ALPHAS, float(base["alpha"])]))
     reps = list(dict.fromkeys([*REPEAT_WEIGHTS, float(base["repeat_weight"])]))
     explores = list(dict.fromkeys([*EXPLORE_SCALES, 1.0]))

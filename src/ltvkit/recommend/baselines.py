@@ -82,15 +82,23 @@ class PTopFreqRecommender(BaseRecommender):
         return self
 
     def _topk(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        c, t = self.counts_, self._tiebreak
-        n = self.n_customers_
+        return self._lists(self.counts_, self._tiebreak, k)
+
+    def _topk_of(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The rows ``rows`` of :meth:`_topk`, computed for those customers only."""
+        return self._lists(self.counts_[rows], self._tiebreak[rows], k)
+
+    def _lists(self, c: sp.csr_matrix, t: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k lists of the customers of ``c`` (basket counts) and ``t`` (their tie-breaks), rows of the same
+        customers."""
+        n = c.shape[0]
         items = np.full((n, k), -1, dtype=np.int64)
         scores = np.zeros((n, k), dtype=np.float32)
         codes = np.full((n, k), R.FREQUENT, dtype=np.int64)
         lens = np.diff(c.indptr)
         u = np.repeat(np.arange(n), lens)
         cnt = c.data
-        tb = t.data / max(t.data.max(), 1.0) / (1.0 + cnt)
+        tb = t.data / max(self._tiebreak.data.max(), 1.0) / (1.0 + cnt)  # one scale for every customer
         order = np.lexsort((-tb, -cnt, u))
         u_s, i_s, v_s = u[order], c.indices[order], cnt[order]
         rank = np.arange(len(order)) - np.repeat(c.indptr[:-1], lens)

@@ -21,6 +21,8 @@ Score of item j for customer u is a sum of parts that each lie in [0, 1]:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -35,6 +37,8 @@ from .tifuknn import tifu_basket_weights
 __all__ = ["NextBasketRecommender"]
 
 # the settings that make up the blend (chosen per shop when tune=True)
+# customers whose similarities to the pool are ranked at once (rows x pool floats, and an index array of that size)
+_NEIGHBOUR_ROWS = 1024
 BLEND_PARAMS = ("group_size", "basket_decay", "group_decay", "alpha", "frequency_weight", "repeat_weight",
                 "together_weight", "category_weight", "popularity_weight")
 
@@ -235,6 +239,7 @@ class NextBasketRecommender(BaseRecommender):
         self.replenishment_ = rep
         pr = rep._pair_probability(self.horizon_days)
         self._rep = sp.csr_matrix((pr.astype(np.float32), (rep._pair_user, rep._pair_item)), shape=(nu, ni))
+        del pr  # each step frees its per-line arrays before the next makes its own: the fit's memory peak
 
         # cross-sell: rules i -> j within the window, triggered by recent purchases
         if everything or p["together_weight"] > 0:
@@ -242,6 +247,7 @@ class NextBasketRecommender(BaseRecommender):
             ordinal = (np.arange(len(b_user)) - first_of_user[b_user])[bid] if self.next_order else None
             pc = count_pairs(h.user, h.item, h.day, ni, self.window_days, ordinal=ordinal)
             self.copurchase_ = confidence_matrix(pc, ni, self.min_customers, 1.0)
+            del pc, ordinal
         else:
             self.copurchase_ = sp.csr_matrix((ni, ni), dtype=np.float32)
         age = (h.as_of_day - h.day).astype(np.float64)
@@ -253,10 +259,12 @@ class NextBasketRecommender(BaseRecommender):
         tm.sum_duplicates()
         tm.data = np.minimum(tm.data, 1.0)
         self._trig = tm.astype(np.float32)
+        del age, trig, recent, tm
         c = self.copurchase_.tocoo()
         self._co_keys = c.row.astype(np.int64) * ni + c.col
         order = np.argsort(self._co_keys)
         self._co_keys, self._co_vals = self._co_keys[order], c.data[order]
+        del c, order
 
         # category involvement and what first buyers of a category buy next
         nc = max(len(h.categories), 1)
@@ -266,6 +274,7 @@ class NextBasketRecommender(BaseRecommender):
         inv = sp.diags(w_b) @ inv
         user_of_b = sp.csr_matrix((np.ones(len(b_user)), (b_user, np.arange(len(b_user)))), shape=(nu, len(b_user)))
         self._inv = _row_normalize(user_of_b @ inv)
+        del user_of_b, bcat
         if everything or p["category_weight"] > 0:
             first_b = last_b - n_b + 1
             u2 = np.flatnonzero(n_b >= 2)
@@ -277,8 +286,10 @@ class NextBasketRecommender(BaseRecommender):
             nxt = (f_cat.T @ s_items).toarray()
             nxt[counts < self.min_customers] = 0.0
             self.category_next_ = (nxt / np.maximum(counts, 1)[:, None]).astype(np.float32)
+            del bi, f_cat, s_items, nxt
         else:
             self.category_next_ = np.zeros((nc, ni), dtype=np.float32)
+        del inv, bid, rev, w_b
 
         # popularity (customers in the last horizon window, then all time) breaks ties and fills lists
         cust = np.bincount(sorted_unique(h.user.astype(np.int64) * ni + h.item) % ni, minlength=ni).astype(np.float64)
@@ -294,6 +305,9 @@ class NextBasketRecommender(BaseRecommender):
         k = min(self.n_neighbors, len(self._pool) - 1)
         if k <= 0 or self._p["alpha"] >= 1.0 or self._p["frequency_weight"] <= 0:
             return np.zeros((len(rows), self.n_items_), dtype=np.float32)
+        if len(rows) > _NEIGHBOUR_ROWS:  # a customer's neighbours depend on that customer only
+            return np.vstack([self._neighbours(rows[s:s + _NEIGHBOUR_ROWS])
+                              for s in range(0, len(rows), _NEIGHBOUR_ROWS)])
         sim = self._own_l2[rows] @ self._pool_l2_t
         sim = np.asarray(sim.toarray() if sp.issparse(sim) else sim, dtype=np.float32)
         pos = np.searchsorted(self._pool, rows)
@@ -369,14 +383,29 @@ class NextBasketRecommender(BaseRecommender):
     def _topk(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self._fallback is not None:
             return self._fallback._topk(k)
-        nu, ni = self.n_customers_, self.n_items_
+        return self._topk_rows(0, self.n_customers_, k)
+
+    def _topk_blocks(self, k: int, size: int) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+        if self._fallback is not None:
+            yield from self._fallback._topk_blocks(k, size)
+            return
+        for start in range(0, self.n_customers_, size):  # each customer's list depends on that customer only
+            yield start, self._topk_rows(start, min(self.n_customers_, start + size), k)
+
+    def _block_rows(self) -> int:
+        """Customers scored together (a dense customers × items block of about 2M scores)."""
+        return int(max(64, min(4096, 2_000_000 // max(self.n_items_, 1))))
+
+    def _topk_rows(self, first: int, stop: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k item codes, scores, reason codes and related items of the customers ``first`` to ``stop - 1``."""
+        nu, ni = stop - first, self.n_items_
         items = np.full((nu, k), -1, dtype=np.int64)
         scores = np.zeros((nu, k), dtype=np.float32)
         codes = np.full((nu, k), R.POPULAR, dtype=np.int64)
         related = np.full((nu, k), -1, dtype=np.int64)
-        chunk = int(max(64, min(4096, 2_000_000 // max(ni, 1))))
-        for start in range(0, nu, chunk):
-            rows = np.arange(start, min(nu, start + chunk))
+        chunk = self._block_rows()
+        for start in range(first, stop, chunk):
+            rows = np.arange(start, min(stop, start + chunk))
             comp = self._components(rows)
             keys = list(comp)
             total = comp[R.REPURCHASE].copy()
@@ -395,7 +424,7 @@ class NextBasketRecommender(BaseRecommender):
             # the re-buy chance itself, also when the chosen blend gives the timing no weight in the score
             rep_p = np.take_along_axis(self._rep[rows].toarray(), safe, axis=1)
             best = np.where(own_part > 0, np.where(rep_p >= self.due_probability, R.REPURCHASE, R.FREQUENT), best)
-            sl = slice(start, start + len(rows))
+            sl = slice(start - first, start - first + len(rows))
             items[sl], scores[sl], codes[sl] = idx, val, np.where(idx >= 0, best, R.POPULAR)
             tog_r, tog_c = np.nonzero((best == R.TOGETHER) & (idx >= 0))
             rel = self._related(rows[tog_r], idx[tog_r, tog_c])

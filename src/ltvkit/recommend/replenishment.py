@@ -160,12 +160,15 @@ class ReplenishmentModel:
         grp = np.cumsum(keep) - 1
         cq = np.bincount(grp, weights=cq)
         cu, cc, cd = cu[keep], cc[keep], cd[keep]
+        del o, grp
         ckey = cu.astype(np.int64) * max(len(h.categories), 1) + cc
         cstats = _interval_table(ckey, cc, cd, len(h.categories), h.as_of_day, self.min_followup_days, cq)
+        del cu, cc, cd, cq, ckey, keep, cat  # only the statistics are kept: free the rows before the item level
 
         # item level: h is sorted by (user, day, item); re-sort by (user, item, day)
         o = np.lexsort((h.day, h.item, h.user))
         pu, pi, pd_, pq = h.user[o], h.item[o], h.day[o], qty[o]
+        del o, qty
         pkey = pu.astype(np.int64) * h.n_items + pi
         istats = _interval_table(pkey, pi, pd_, h.n_items, h.as_of_day, self.min_followup_days, pq)
 
@@ -200,13 +203,15 @@ class ReplenishmentModel:
 
         # per customer × item pair
         start = _group_starts(pkey)
+        del pkey
         pair_id = np.cumsum(start) - 1
         n_pairs = int(pair_id[-1]) + 1
         n_purch = np.bincount(pair_id, minlength=n_pairs)
-        last_idx = np.r_[np.flatnonzero(start)[1:] - 1, len(pkey) - 1]
+        last_idx = np.r_[np.flatnonzero(start)[1:] - 1, len(start) - 1]
         same = ~start[1:]
         gaps = (pd_[1:] - pd_[:-1])[same].astype(np.float64) / pq[:-1][same]
         gap_pair = pair_id[1:][same]
+        del pair_id, same
         own_med = np.full(n_pairs, np.nan)
         if len(gaps):
             med = pd.Series(gaps).groupby(gap_pair).median()

@@ -307,6 +307,34 @@ class Workspace:
             raise
         self.con.execute("COMMIT")
 
+    @contextmanager
+    def memory_limit(self, limit: str | None, *, setting: str = "memory_limit") -> Iterator[None]:
+        """Cap DuckDB's memory at ``limit`` (``"256MB"``) inside the block, then give back the previous cap.
+
+        Only for a workspace file: the engine's work beyond the cap spills to the file's temp directory. An
+        in-memory workspace keeps its setting (its own tables count against the cap and cannot spill).
+        ``setting`` names where ``limit`` came from in the error for a value that is not a memory size.
+        """
+        if self.path is None or not limit:
+            yield
+            return
+        def current() -> str:
+            return str(self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+        previous = current()
+        self.con.execute("RESET memory_limit")
+        # the setting reads back rounded ("18.8 GiB"): the engine's default is given back exactly by RESET
+        restore = "RESET memory_limit" if current() == previous else f"SET memory_limit = {_sql_text(previous)}"
+        try:
+            self.con.execute(f"SET memory_limit = {_sql_text(str(limit))}")
+        except duckdb.Error:
+            self.con.execute(restore)
+            raise InputError(f"{setting}={limit!r} is not a memory size; write it like 256MB.") from None
+        try:
+            yield
+        finally:
+            self.con.execute(restore)
+
     # -- metadata -----------------------------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
         rows = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()  # fetchall: DuckDB 2
@@ -475,9 +503,11 @@ class Workspace:
                      params: dict[str, Any] | None = None, run_id: int | None = None) -> str:
         """Store a result table under a run and make it the latest ``result_<name>``; return that name.
 
-        ``data`` is a pandas or polars DataFrame, a pyarrow Table or an Ibis expression of this workspace.
-        Without ``run_id`` a new run of ``kind`` is recorded. Each run keeps its own rows (read an older one with
-        ``read_result(name, run_id=...)``); ``result_<name>`` is a view of the latest run's rows.
+        ``data`` is a pandas or polars DataFrame, a pyarrow Table or an Ibis expression of this workspace, or an
+        iterator of pyarrow Tables of one schema (chunks, stored in their order as they come, so only one chunk
+        need exist at a time). Without ``run_id`` a new run of ``kind`` is recorded. Each run keeps its own rows
+        (read an older one with ``read_result(name, run_id=...)``); ``result_<name>`` is a view of the latest
+        run's rows.
         """
         self._writable()
         base = _result_name(name)
@@ -485,20 +515,31 @@ class Workspace:
             run_id = self.start_run(kind or base[len(_RESULT_PREFIX):], as_of=as_of, params=params)
         physical = _run_table(base, run_id)
         data = self._local(data)
-        with self.transaction() as con:
-            if isinstance(data, ibis.Expr):
-                sql = ibis.to_sql(data, dialect="duckdb")
+        failed: list[BaseException] = []
+        expr = isinstance(data, ibis.Expr)
+        stream = isinstance(data, Iterator)
+        if not expr:
+            self.con.register("_result_in", _arrow_stream(data, failed) if stream else _to_arrow(data))
+        # the engine waits on the chunks being made: its progress bar would only measure that
+        bar = stream and self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+        try:
+            if bar:
+                self.con.execute("SET enable_progress_bar = false")
+            with self.transaction() as con:
+                sql = ibis.to_sql(data, dialect="duckdb") if expr else "SELECT * FROM _result_in"
                 con.execute(f'CREATE OR REPLACE TABLE "{physical}" AS {sql}')
-            else:
-                arrow = _to_arrow(data)
-                con.register("_result_in", arrow)
-                try:
-                    con.execute(f'CREATE OR REPLACE TABLE "{physical}" AS SELECT * FROM _result_in')
-                finally:
-                    con.unregister("_result_in")
-            rows = con.execute(f'SELECT count(*) FROM "{physical}"').fetchall()[0][0]
-            con.execute("INSERT OR REPLACE INTO run_results VALUES (?, ?, ?, ?)", [run_id, base, physical, rows])
-            self._point_view(con, base)
+                rows = con.execute(f'SELECT count(*) FROM "{physical}"').fetchall()[0][0]
+                con.execute("INSERT OR REPLACE INTO run_results VALUES (?, ?, ?, ?)", [run_id, base, physical, rows])
+                self._point_view(con, base)
+        except duckdb.Error:
+            if failed:  # the chunks' own error, not the engine's report of it
+                raise failed[0] from None
+            raise
+        finally:
+            if not expr:
+                self.con.unregister("_result_in")
+            if bar:
+                self.con.execute("SET enable_progress_bar = true")
         return base
 
     @staticmethod
@@ -713,7 +754,34 @@ class Workspace:
 
 
 def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return _sql_text(str(path))
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _arrow_stream(chunks: Iterator[Any], failed: list[BaseException]) -> pa.RecordBatchReader:
+    """The chunks (Arrow tables or frames of one schema) as a stream the engine reads one at a time; an error
+    raised while making a chunk is put in ``failed``."""
+    first = next(chunks, None)
+    if first is None:
+        raise InputError("Nothing to store: no chunk of rows came.")
+    first = _to_arrow(first)
+    schema = first.schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal first
+        try:
+            yield from first.to_batches()
+            first = None
+            for chunk in chunks:
+                yield from _to_arrow(chunk).to_batches()
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _to_arrow(data: Any) -> pa.Table:
