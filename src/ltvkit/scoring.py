@@ -331,7 +331,7 @@ def holdout_split(ws: Any, obs: dt.date, calibration_end: Any = None) -> dt.date
 #: Transaction models ``--model auto`` chooses among, in the order that breaks a tie.
 AUTO_MODELS = ("bgnbd", "mbgnbd", "pnbd")
 #: Distinct calibration rows above which ``--model auto`` compares the models on a weight-proportional subsample.
-CHOICE_ROWS = 20_000
+CHOICE_ROWS = 10_000
 
 
 def calibration_groups(rfm: Any) -> Any:

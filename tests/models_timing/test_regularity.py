@@ -118,3 +118,24 @@ def test_k_chosen_on_a_subsample_of_many_rows_matches_the_full_choice():
     # the other k: the likelihood on all rows at the subsample's optimum, at most the full fit's maximum
     for k in (1, 2, 4):
         assert sub.k_log_likelihoods_[k] <= full.k_log_likelihoods_[k] + 1e-6
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_medians_solve_the_survival_equation(k):
+    """The median wait (and the median given a purchase within a window) is the root of the alive survival:
+    S(median) = 1/2, and S(m_w) = 1 - (1 - S(w)) / 2, to 1e-9, for customers from a few hours to years
+    since their last purchase."""
+    m = RegularBetaGeoModel.from_params(TRUE)
+    m.k_ = k
+    rng = np.random.default_rng(k)
+    x = rng.integers(0, 40, 3000).astype(float)
+    T = rng.uniform(1, 1500, 3000)
+    t_x = np.where(x > 0, T * rng.uniform(0, 1, 3000), 0.0)
+    med = m._alive_median(x, t_x, T)
+    s = m._surv_diag(med, x, t_x, T)
+    np.testing.assert_allclose(s, 0.5, atol=1e-9)
+    window = 30.0
+    med_w = m._alive_median(x, t_x, T, window)
+    level = 1 - (1 - m._surv_diag(np.full(len(x), window), x, t_x, T)) / 2
+    np.testing.assert_allclose(m._surv_diag(med_w, x, t_x, T), level, atol=1e-9)
+    assert np.all((med_w > 0) & (med_w < window))
