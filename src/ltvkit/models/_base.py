@@ -205,6 +205,9 @@ class BaseModel:
     )
     _subsample_above: ClassVar[int] = 30_000
     _subsample_size: ClassVar[int] = 10_000
+    #: Set on an instance fitted only to be compared (model choice, the regularity order): no warning about its
+    #: standard errors. A flag on the model, not ``warnings.catch_warnings``, which changes the process's filters.
+    _quiet: bool = False
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-8, maxiter: int = 2000,
                  random_state: int | None = None) -> None:
@@ -350,7 +353,7 @@ class BaseModel:
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
-            if not getattr(self, "_quiet", False):  # set by a caller that fits this model only to compare it
+            if not self._quiet:
                 warnings.warn(
                     f"{type(self).__name__}: the Hessian is singular at the optimum, so standard errors are not "
                     "available; a parameter may be at a boundary (try penalizer=0.001).",

@@ -9,7 +9,7 @@ import numpy as np
 from ..exceptions import InputError
 from ._base import BaseModel, _describe, as_float_array, check_is_fitted, wrap_output
 
-__all__ = ["RFMModel", "by_count", "check_rfm"]
+__all__ = ["RFMModel", "by_count", "check_rfm", "with_counts"]
 
 
 def check_rfm(frequency: Any, recency: Any, T: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,10 +57,7 @@ class RFMModel(BaseModel):
         return self._fit((x, t_x, t), weights)
 
     def _prepare(self, data: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-        # functions of the purchase count alone (gammaln, digamma) are evaluated once per distinct count
-        x = data[0]
-        xu, inv = np.unique(x, return_inverse=True)
-        return (*data[:3], xu, inv.reshape(-1))
+        return with_counts(data)
 
     def _rfm(self, frequency: Any, recency: Any, T: Any) -> tuple[np.ndarray, ...]:
         check_is_fitted(self)
@@ -110,10 +107,6 @@ class RFMModel(BaseModel):
         x, t_x, tt = self._rfm(frequency, recency, T)
         times = np.atleast_1d(np.asarray(times, dtype=float))
         out = np.empty((len(times), x.size))
-        if not hasattr(self, "_expected_if_alive"):
-            for i, ti in enumerate(times):
-                out[i] = self._conditional_expectation(np.full(x.shape, ti), x, t_x, tt)
-            return out
         p = self._p_alive(x, t_x, tt)
         for i, ti in enumerate(times):
             horizon = np.full(x.shape, ti)
@@ -138,6 +131,9 @@ class RFMModel(BaseModel):
         return np.array([1.0, max(t_mean, 1e-3), 1.0, max(t_mean, 1e-3)])[: len(self._param_names)]
 
     def _conditional_expectation(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        return np.where(t > 0, self._expected_if_alive(t, x, t_x, T) * self._p_alive(x, t_x, T), 0.0)
+
+    def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # abstract: each concrete class defines it
 
     def _p_alive(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -148,6 +144,12 @@ class RFMModel(BaseModel):
 
     def _pmf(self, n: np.ndarray, t: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # abstract: each concrete class defines it
+
+
+def with_counts(data: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """``(x, t_x, T)`` with the distinct purchase counts and each row's index into them appended: functions of
+    the count alone (gammaln, digamma, betaln) are then evaluated once per distinct count (:func:`by_count`)."""
+    return (*data[:3], *by_count(data[:3]))
 
 
 def by_count(data: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:

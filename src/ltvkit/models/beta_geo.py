@@ -117,9 +117,6 @@ class BetaGeoModel(RFMModel):
     def _p_alive(self, x, t_x, T):
         return special.expit(-self._log_odds_dead(x, t_x, T))
 
-    def _conditional_expectation(self, t, x, t_x, T):
-        return np.where(t > 0, self._expected_if_alive(t, x, t_x, T) * self._p_alive(x, t_x, T), 0.0)
-
     def _expected_if_alive(self, t, x, t_x, T):
         r, alpha, a, b = self._params()
         s = self._shift

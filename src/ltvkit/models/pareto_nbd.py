@@ -121,9 +121,6 @@ class ParetoNBDModel(RFMModel):
         with np.errstate(all="ignore"):
             return self._terms(self._params(), (x, t_x, T), False)[1]
 
-    def _conditional_expectation(self, t, x, t_x, T):
-        return self._expected_if_alive(t, x, t_x, T) * self._p_alive(x, t_x, T)
-
     def _expected_if_alive(self, t, x, t_x, T):
         r, alpha, s, beta = self._params()
         lg = np.log1p(t / (beta + T))

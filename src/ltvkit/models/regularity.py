@@ -35,7 +35,7 @@ from ._base import (
     compress,
     wrap_output,
 )
-from ._rfm_base import check_rfm
+from ._rfm_base import by_count, check_rfm, with_counts
 from .timing import HORIZONS_DAYS, days_to_dates
 
 __all__ = ["RegularBetaGeoModel", "interpurchase_stats"]
@@ -124,9 +124,7 @@ class RegularBetaGeoModel(BaseModel):
         return int(getattr(self, "_k_fit", None) or getattr(self, "k_", None) or self.k or 1)
 
     def _prepare(self, data):
-        # functions of the purchase count alone (gammaln, betaln, digamma) are evaluated once per distinct count
-        xu, inv = np.unique(data[0], return_inverse=True)
-        return (*data[:3], xu, inv.reshape(-1))
+        return with_counts(data)
 
     def _parts(self, params, x, t_x, T, by_x=None):
         """log of the alive and dropped-out branches (without the Erlang constant), the phase log-weights
@@ -141,8 +139,7 @@ class RegularBetaGeoModel(BaseModel):
         r, alpha, a, b = params
         k = self._k()
         shift = 1 if self.modified else 0
-        xu, inv = np.unique(x, return_inverse=True) if by_x is None else by_x
-        inv = inv.reshape(-1)
+        xu, inv = by_count((x,)) if by_x is None else by_x
         rk_u = r + k * xu
         rk = rk_u[inv]
         d0 = np.maximum(T - t_x, 0.0)
@@ -172,14 +169,13 @@ class RegularBetaGeoModel(BaseModel):
     def _loglik(self, params, data):
         x, t_x, T = data[:3]
         with np.errstate(all="ignore"):
-            alive, drop, _, _ = self._parts(params, x, t_x, T, data[3:5] if len(data) > 3 else None)
+            alive, drop, _, _ = self._parts(params, x, t_x, T, by_count(data))
             return np.logaddexp(alive, drop)
 
     def _loglik_grad(self, params, data):
         r, alpha, a, b = params
         x, t_x, T = data[:3]
-        xu, inv = (data[3], data[4]) if len(data) > 3 else np.unique(x, return_inverse=True)
-        inv = inv.reshape(-1)
+        xu, inv = by_count(data)
         k = self._k()
         shift = 1 if self.modified else 0
         rk_u = r + k * xu
