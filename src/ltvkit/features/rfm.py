@@ -166,7 +166,6 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         previous = periods.period.lag().over(ibis.window(group_by=periods.customer, order_by=periods.period))
         periods = periods.mutate(log_gap=((periods.period - previous).cast("float64") / mult).ln())
         extra["litt"] = periods.log_gap.sum()
-    # the first period's amount by arg-min, not a window over each customer's periods: one sort fewer
     split = _as_date(split_at, "split_at")
     if split is not None:
         if cal is not None or split >= obs:
@@ -176,6 +175,7 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         extra["n_cal"] = periods.period.count(where=before)
         extra["last_cal"] = periods.period.max(where=before)
         extra["n_holdout"] = periods.period.count(where=~before)
+    # the first period's amount by arg-min, not a window over each customer's periods: one sort fewer
     summary = periods.group_by("customer").aggregate(
         n=periods.period.count(),
         first_period=periods.period.min(),

@@ -104,17 +104,15 @@ def discounted_expected_transactions(transaction_model: Any, frequency: Any, rec
     tx = np.atleast_1d(np.asarray(recency, dtype=float))
     tt = np.atleast_1d(np.asarray(T, dtype=float))
     x, tx, tt = np.broadcast_arrays(x, tx, tt)
-    at = getattr(transaction_model, "expected_purchases_at", None)
-    if at is not None:  # every node at once: P(alive) computed once
-        grid = at(np.append(times, float(horizon)) if horizon is not None else times, x, tx, tt)
-        rows = iter(grid)
-    else:
-        rows = (np.asarray(transaction_model.expected_purchases(np.full(x.shape, ti), x, tx, tt), dtype=float)
-                for ti in [*times, *([float(horizon)] if horizon is not None else [])])
+    horizons = times if horizon is None else np.append(times, float(horizon))
+    at = getattr(transaction_model, "expected_purchases_at", None)  # all horizons with one P(alive)
+    grid = (at(horizons, x, tx, tt) if at is not None else
+            [np.asarray(transaction_model.expected_purchases(np.full(x.shape, ti), x, tx, tt), dtype=float)
+             for ti in horizons])
     acc = np.zeros(x.shape)
-    for wi in w:
-        acc += wi * next(rows)
+    for wi, expected in zip(w, grid, strict=False):  # the nodes; the horizon, when given, comes last
+        acc += wi * expected
     acc *= u_max
     if horizon is not None:
-        acc += np.exp(-delta * float(horizon)) * next(rows)
+        acc += np.exp(-delta * float(horizon)) * grid[-1]
     return wrap_output(acc, frequency, recency, T)
