@@ -60,7 +60,7 @@ COMMANDS = {
 }
 
 SCORING_SCRIPT = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     from ltvkit import Workspace
     from ltvkit import scoring
     ws = Workspace(sys.argv[1], read_only=True)
@@ -68,7 +68,9 @@ SCORING_SCRIPT = textwrap.dedent("""
     t0 = time.perf_counter()
     scored = scoring.score_customers(ws, model="bgnbd", timing="model")
     ws.write_parquet(scored["expr"], sys.argv[3])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # this process's own high-water mark (VmHWM starts afresh at exec; ru_maxrss would carry the parent's peak)
+    status = open("/proc/self/status").read()
+    peak = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) * 1024
     print(json.dumps({"driver_peak_rss_gb": round(peak / 2**30, 3), "unique_rows": scored["unique_rows"],
                       "seconds": round(time.perf_counter() - t0, 2)}))
 """)

@@ -137,3 +137,24 @@ def test_memory_limit_caps_a_file_workspace_for_the_block_only(tmp_path):
     before = limit(memory)
     with memory.memory_limit("1MB"):
         assert limit(memory) == before
+
+
+def test_no_progress_bar_on_stdout(tmp_path):
+    """DuckDB draws its progress bar on stdout once a query runs for 2 s (a shop of millions of lines): it would
+    corrupt ``--json`` / ``--csv`` output, so every workspace connection switches it off, read-only ones too.
+    Checked in a process of its own: under pytest's captured stdout DuckDB starts with the bar off anyway."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, duckdb\n"
+        "from ltvkit import Workspace\n"
+        "q = \"SELECT current_setting('enable_progress_bar')\"\n"
+        "print(duckdb.connect().execute(q).fetchall()[0][0])\n"
+        "with Workspace(sys.argv[1]) as ws:\n"
+        "    print(ws.con.execute(q).fetchall()[0][0])\n"
+        "with Workspace(sys.argv[1], read_only=True) as ws:\n"
+        "    print(ws.con.execute(q).fetchall()[0][0])\n")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "w.duckdb")], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "False", "False"]  # DuckDB's default, then both workspace connections

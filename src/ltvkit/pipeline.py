@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -410,7 +410,7 @@ def shop_margin_rate(ws: Workspace, as_of: Any = None, settings: MarginSettings 
 
 def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizon_days: float = 365.0,
                 discount_rate: float = 0.10, margin_rate: float | None = None, timing: str = "regular",
-                chunk_size: int = 200_000, reuse: bool = False, compute: bool = True,
+                chunk_size: int = 50_000, reuse: bool = False, compute: bool = True,
                 stale_ok: bool = False, store: bool = True, settings: MarginSettings | None = None,
                 parquet: str | Path | None = None) -> Result | None:
     """Per-customer BTYD scores (:func:`ltvkit.scoring.score_customers`) stored as ``result_predictions``.
@@ -481,7 +481,7 @@ def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
 
 def predict_customers(ws: Workspace, model: str = "auto", horizon_days: float = 365.0,
                       discount_rate: float = 0.10, margin_rate: float | None = None, as_of: Any = None,
-                      chunk_size: int = 200_000, timing: str = "regular", write: bool = True,
+                      chunk_size: int = 50_000, timing: str = "regular", write: bool = True,
                       settings: MarginSettings | None = None, parquet: str | Path | None = None) -> dict[str, Any]:
     """Score every customer (:func:`predictions`) and return the summary ``ltv predict`` prints.
 
@@ -623,6 +623,17 @@ def recommendation_frame(data: Any, *, rows: int | None = None) -> pd.DataFrame:
         return data if rows is None else data.head(rows)
     frame = (data if rows is None else data.head(rows)).to_pyarrow().to_pandas()
     return empty_frame() if frame.empty else frame
+
+
+def recommendation_chunks(ws: Workspace, data: Any, *, rows: int = 100_000) -> Iterator[pd.DataFrame]:
+    """The stored lists of :func:`recommendations` (an Ibis table over ``ws``) as DataFrames of at most ``rows``
+    rows each, in the stored order, read from the engine one at a time."""
+    cur = ws.con.execute(ibis.to_sql(data, dialect="duckdb"))
+    # DuckDB 2 names the streaming reader to_arrow_reader; 1.x fetch_record_batch
+    reader = cur.to_arrow_reader(rows) if hasattr(cur, "to_arrow_reader") else cur.fetch_record_batch(rows)
+    for batch in reader:
+        if batch.num_rows:
+            yield batch.to_pandas()
 
 
 def recommendation_count(data: Any) -> int:

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import ibis
@@ -60,7 +61,7 @@ def _model(name: str) -> type:
 
 
 def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
-                 horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 200_000,
+                 horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 50_000,
                  as_of: dt.date | None = None, timing_model: Any = None) -> pa.Table:
     """Transaction-model predictions for (frequency, recency, T) rows, computed ``chunk_size`` rows at a time.
 
@@ -69,42 +70,52 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
     next-purchase timing of :func:`ltvkit.models.timing.next_purchase_timing` (``p_purchase_{7,14,30,60,90}d``,
     ``median_days_to_next_purchase``, and with ``as_of`` the ``expected_next_purchase_date``). A fitted
     ``timing_model`` (e.g. :class:`~ltvkit.models.RegularBetaGeoModel`) gives the timing columns instead of
-    ``model``.
+    ``model``. :func:`score_group_chunks` gives the same rows a chunk at a time.
     """
+    return pa.concat_tables(score_group_chunks(model, frequency, recency, T, horizon_days=horizon_days,
+                                               discount_rate=discount_rate, chunk_size=chunk_size, as_of=as_of,
+                                               timing_model=timing_model))
+
+
+def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
+                       horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 50_000,
+                       as_of: dt.date | None = None, timing_model: Any = None) -> Iterator[pa.Table]:
+    """The rows of :func:`score_groups` as Arrow tables of at most ``chunk_size`` rows (at least one table,
+    empty when there are no rows): memory stays that of a chunk, whatever the number of rows."""
     n = len(frequency)
-    cols = {k: np.empty(n) for k in ("p_alive", "expected_purchases_30d", "expected_purchases_90d",
-                                     "expected_purchases_365d", "discounted_purchases",
-                                     "median_days_to_next_purchase", "expected_days_to_next_purchase",
-                                     *(f"p_purchase_{k}d" for k in HORIZONS_DAYS))}
-    for start in range(0, n, chunk_size):
+    for start in range(0, max(n, 1), chunk_size):
         sl = slice(start, min(start + chunk_size, n))
         x, tx, t = frequency[sl], recency[sl], T[sl]
-        cols["p_alive"][sl] = model.p_alive(x, tx, t)
-        for days, values in zip((30, 90, 365), model.expected_purchases_at([30.0, 90.0, 365.0], x, tx, t),
-                                strict=True):
-            cols[f"expected_purchases_{days}d"][sl] = values
-        cols["discounted_purchases"][sl] = discounted_expected_transactions(
-            model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
-    for start in range(0, n, chunk_size):  # next-purchase timing (issue 7)
-        sl = slice(start, min(start + chunk_size, n))
-        if timing_model is not None:
-            timing = timing_model.next_purchase_timing(frequency[sl], recency[sl], T[sl])
+        cols: dict[str, Any] = {"frequency": x, "recency": tx, "T": t}
+        if len(x):
+            cols["p_alive"] = model.p_alive(x, tx, t)
+            for days, values in zip((30, 90, 365), model.expected_purchases_at([30.0, 90.0, 365.0], x, tx, t),
+                                    strict=True):
+                cols[f"expected_purchases_{days}d"] = values
+            cols["discounted_purchases"] = discounted_expected_transactions(
+                model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
+            # next-purchase timing (issue 7)
+            timing = (timing_model.next_purchase_timing(x, tx, t) if timing_model is not None
+                      else next_purchase_timing(model, x, tx, t))
+            for name in ("median_days_to_next_purchase", *(f"p_purchase_{k}d" for k in HORIZONS_DAYS)):
+                cols[name] = timing[name].to_numpy(dtype=float)
+            expected_days = timing["expected_days_to_next_purchase"].to_numpy(dtype=float)
         else:
-            timing = next_purchase_timing(model, frequency[sl], recency[sl], T[sl])
-        for name in ("median_days_to_next_purchase", "expected_days_to_next_purchase",
-                     *(f"p_purchase_{k}d" for k in HORIZONS_DAYS)):
-            cols[name][sl] = timing[name].to_numpy()
-    expected_days = cols.pop("expected_days_to_next_purchase")
-    extra = {}
-    if as_of is not None:
-        dates = days_to_dates(as_of, expected_days)
-        # A date only where it means something: the customer is more likely here than gone and the date falls
-        # within a year; otherwise blank (a date in 2030 for a customer probably gone reads as a promise).
-        blank = (dates.isna().to_numpy() | (cols["p_alive"] < NEXT_DATE_MIN_P_ALIVE)
-                 | ~(expected_days <= NEXT_DATE_MAX_DAYS))
-        extra["expected_next_purchase_date"] = pa.array(dates.to_numpy().astype("datetime64[D]"),
-                                                        mask=blank, type=pa.date32())
-    return pa.table({"frequency": frequency, "recency": recency, "T": T, **cols, **extra})
+            for name in ("p_alive", "expected_purchases_30d", "expected_purchases_90d", "expected_purchases_365d",
+                         "discounted_purchases", "median_days_to_next_purchase",
+                         *(f"p_purchase_{k}d" for k in HORIZONS_DAYS)):
+                cols[name] = np.empty(0)
+            expected_days = np.empty(0)
+        if as_of is not None:
+            dates = days_to_dates(as_of, expected_days)
+            # A date only where it means something: the customer is more likely here than gone and the date
+            # falls within a year; otherwise blank (a date in 2030 for a customer probably gone reads as a
+            # promise).
+            blank = (dates.isna().to_numpy() | (cols["p_alive"] < NEXT_DATE_MIN_P_ALIVE)
+                     | ~(expected_days <= NEXT_DATE_MAX_DAYS))
+            cols["expected_next_purchase_date"] = pa.array(dates.to_numpy().astype("datetime64[D]"), mask=blank,
+                                                           type=pa.date32())
+        yield pa.table({k: (v if isinstance(v, pa.Array) else np.asarray(v, dtype=float)) for k, v in cols.items()})
 
 
 def _numpy(table: Any) -> dict[str, np.ndarray]:
@@ -147,7 +158,7 @@ def groups_fingerprint(groups: dict[str, Any]) -> str:
 
 
 def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float = 365.0,
-                    discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 200_000,
+                    discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 50_000,
                     as_of: dt.date | None = None, timing_model: Any = None,
                     timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit ``model`` and Gamma-Gamma on a table of (customer_key, frequency, recency, T, monetary_value) in days
@@ -200,13 +211,13 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
             k_info = None
     t_fit = time.perf_counter() - t0
     t1 = time.perf_counter()
-    scored = score_groups(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
-                          groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
-                          chunk_size=chunk_size, as_of=as_of, timing_model=timing_model)
     n_groups = len(groups["n"])
+    scored = score_group_chunks(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
+                                groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
+                                chunk_size=chunk_size, as_of=as_of, timing_model=timing_model)
     del groups
-    sc = ws.engine_table("_ltv_scored", scored)  # the scores of the distinct rows go to the engine and are joined
-    del scored
+    # the scores of the distinct rows go to the engine a chunk at a time, and are joined there
+    sc = ws.engine_table("_ltv_scored", scored)
     if gg is not None:
         p, q, v = (float(gg.params_[k]) for k in ("p", "q", "v"))
         spend = ibis.cases(((r.frequency > 0) & (r.monetary_value > 0),
@@ -226,7 +237,7 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
 
 
 def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, discount_rate: float = 0.10,
-                    margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 200_000,
+                    margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 50_000,
                     timing: str = "regular", timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders as of ``as_of`` and score every customer.
 

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from crmhelp import AS_OF, EVERYONE, N_CUSTOMERS, NOON, write_scenario
@@ -219,3 +220,39 @@ def test_missing_results_are_a_note_unless_the_scenario_was_named(tmp_path):
             plan(ws, store, [lib["replenishment-due"]], as_of=AS_OF, now=NOON, explicit=True)
         with pytest.raises(MissingDataError, match="No predictions are stored as of"):
             plan(ws, store, [lib["winback"]], as_of=AS_OF - dt.timedelta(days=3), now=NOON)
+
+
+def test_every_column_of_a_planned_row(shop):
+    """Each outbox column holds what the plan decided (the rows are written a batch at a time from column
+    arrays): the key is the idempotency key of (scenario, customer, occurrence), the context is the customer's
+    stored results, the times are the plan's."""
+    from ltvkit.actions import idempotency_key
+    from ltvkit.actions.plan import read_inputs
+
+    scenarios = _scen(shop)
+    with shop.workspace() as ws, shop.store() as store:
+        report = plan(ws, store, scenarios, as_of=AS_OF, now=NOON)
+        with store.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(sa.select(outbox)).mappings().all())
+        secret = ws.identity_secret()
+        settings = ws.settings()
+        customers = read_inputs(ws, AS_OF).customers.set_index("customer_key")
+    assert len(frame) == sum(c.planned + c.holdout for c in report.scenarios.values()) > 0
+    by_name = {s.name: s for s in scenarios}
+    send_at = report.send_at.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))  # the shop's zone is JST
+    send_utc = send_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    for row in frame.to_dict(orient="records"):
+        assert row["key"] == idempotency_key(secret, row["scenario"], row["customer_key"], row["occurrence"])
+        assert row["state"] == ("holdout" if row["holdout"] else "planned")
+        assert row["priority"] == by_name[row["scenario"]].priority
+        assert row["lang"] == settings.crm_lang and row["run_id"] == report.run_id and row["attempts"] == 0
+        assert row["channel"] in by_name[row["scenario"]].channels
+        assert str(row["as_of"])[:10] == AS_OF.isoformat()
+        assert row["send_at"] == send_utc == row["next_attempt_at"]
+        assert row["expires_at"] == send_utc + dt.timedelta(days=by_name[row["scenario"]].expires_after_days)
+        ctx = json.loads(row["context"])
+        cust = customers.loc[row["customer_key"]]
+        assert ctx["first_order_date"] == cust["first_order_date"].date().isoformat()
+        assert ctx["last_order_date"] == cust["last_order_date"].date().isoformat()
+        assert ctx["orders"] == int(cust["orders"])
+        assert isinstance(ctx["items"], list) and all({"sku", "name"} <= set(i) for i in ctx["items"])

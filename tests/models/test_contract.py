@@ -214,6 +214,32 @@ def test_random_state_seeds_the_warm_start_subsample(Model, cases, monkeypatch):
 
 
 @pytest.mark.parametrize("Model", ALL_MODELS)
+def test_a_fit_in_parts_equals_the_fit_on_all_rows(Model, cases, monkeypatch):
+    """Above ``_fit_part_rows`` distinct rows the likelihood is evaluated a part at a time (bounded memory on
+    millions of customers): the same optimum, log-likelihood and standard errors as in one piece."""
+    case = cases[Model]
+    whole = Model(**case.settings).fit(*case.args, **case.kw)
+    if whole.n_unique_rows_ < 8:
+        pytest.skip(f"{Model.__name__}'s case has {whole.n_unique_rows_} distinct rows: nothing to split")
+    evaluated = []
+    original = Model._objective
+
+    def spy(self, data, w, tf):
+        evaluated.append(len(w))
+        return original(self, data, w, tf)
+
+    monkeypatch.setattr(Model, "_fit_part_rows", max(2, whole.n_unique_rows_ // 3))
+    monkeypatch.setattr(Model, "_objective", spy)
+    parts = Model(**case.settings).fit(*case.args, **case.kw)
+    if not evaluated:
+        pytest.skip(f"{Model.__name__} fits with its own optimiser, not BaseModel._fit")
+    assert max(evaluated) < whole.n_unique_rows_  # the likelihood did run in parts
+    np.testing.assert_allclose(parts.params_, whole.params_, rtol=1e-6, atol=1e-9)
+    assert parts.log_likelihood_ == pytest.approx(whole.log_likelihood_, rel=1e-9)
+    np.testing.assert_allclose(parts.standard_errors_, whole.standard_errors_, rtol=1e-4)
+
+
+@pytest.mark.parametrize("Model", ALL_MODELS)
 def test_analytic_gradient_matches_finite_differences(Model, cases, monkeypatch):
     """Every model gives its gradient; at the fitted parameters it agrees, row by row, with central differences
     of its log-likelihood on the data the fit saw."""

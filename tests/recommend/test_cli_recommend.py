@@ -28,6 +28,33 @@ def test_recommend_json_and_stored(ws_path, capsys):
         assert ws.read_result("recommendations").count().execute() == len(rows)
 
 
+def test_recommend_json_and_csv_are_streamed_in_chunks(ws_path, capsys, monkeypatch):
+    """At millions of customers the lists are printed a chunk at a time (never all rows, nor their JSON text,
+    in memory): the output is the same text as the whole table's, chunk boundaries and all."""
+    import ltvkit.pipeline as pipeline
+    from ltvkit.cli._common import emit
+
+    seen: list[int] = []
+    whole = pipeline.recommendation_chunks
+
+    def small_chunks(ws, data, rows=100_000):
+        for frame in whole(ws, data, rows=7):
+            seen.append(len(frame))
+            yield frame
+
+    monkeypatch.setattr(pipeline, "recommendation_chunks", small_chunks)
+    for flag in ("--json", "--csv"):
+        seen.clear()
+        assert main(["recommend", "-w", str(ws_path), "--k", "3", flag, "--lang", "en"]) == 0
+        streamed = capsys.readouterr().out
+        assert len(seen) > 3 and max(seen) <= 7
+        with Workspace(ws_path, read_only=True) as ws:
+            stored = ws.read_result("recommendations").to_pyarrow().to_pandas()
+        emit(stored, json_=flag == "--json", csv_=flag == "--csv")
+        assert streamed == capsys.readouterr().out
+        assert sum(seen) == len(stored)
+
+
 def test_recommend_out_file_and_csv(ws_path, tmp_path, capsys):
     out = tmp_path / "rec.csv"
     assert main(["recommend", "-w", str(ws_path), "--k", "2", "--out", str(out)]) == 0
@@ -46,11 +73,14 @@ def test_evaluate_prints_comparison(ws_path, capsys):
     assert names[:4] == ["ltvkit", "P-TopFreq", "GP-TopFreq", "Popularity"]
     assert data["replenishment"]["rebought"] > 0
     # the blend ltvkit chose on the history before the cut, with its validation scores
-    assert data["blend"]["status"] in {"tuned", "fallback", "default"}
+    assert data["blend"]["status"] in {"tuned", "kept", "fallback", "default"}
     assert set(data["blend"]["params"]) >= {"alpha", "repeat_weight", "together_weight"}
     assert main(["recommend", "-w", str(ws_path), "--evaluate", "--lang", "en"]) == 0
     out = capsys.readouterr().out
-    assert "P-TopFreq" in out and "ltvkit blend" in out
+    # the line that says how the blend was chosen (chosen, kept or fallen back), whichever it was here
+    assert "P-TopFreq" in out
+    assert {"tuned": "ltvkit blend chosen", "kept": "ltvkit kept the default blend: on the",
+            "fallback": "ltvkit fell back", "default": "ltvkit kept the default blend: only"}[data["blend"]["status"]] in out
 
 
 def test_due_soon(ws_path, capsys):

@@ -33,3 +33,40 @@ def test_spark_on_imported_parquet_parts_equals_duckdb_on_the_workspace(capsys, 
         monkeypatch.delenv("LTV_SPARK_DATA")
         assert duck
         assert_same_json(normalise_json(duck), normalise_json(spark))
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_engine_table_reads_chunks_one_at_a_time_and_a_failing_chunk_raises_its_own_error(engine, spark_env,
+                                                                                       demo_shop, tmp_path):
+    """What the scoring path hands the engine (the scores of the distinct rows, a chunk at a time): every
+    chunk's rows arrive, in order; an error while making a chunk is raised as itself; the driver's files go
+    when the workspace closes."""
+    import shutil
+
+    import pyarrow as pa
+
+    from ltvkit import Workspace
+
+    path = tmp_path / "ltv.duckdb"
+    shutil.copyfile(demo_shop["workspace"], path)
+    made = []
+
+    def chunks(fail_at=None):
+        for i in range(3):
+            if i == fail_at:
+                raise ValueError("chunk 1 could not be made")
+            made.append(i)
+            yield pa.table({"i": pa.array([i * 10 + j for j in range(4)], pa.int64()), "x": [0.5 * i] * 4})
+
+    ws = Workspace(path)
+    ws.use_engine(engine, master="local[2]")
+    t = ws.engine_table("_chunks", chunks())
+    got = t.to_pyarrow().to_pandas().sort_values("i")
+    assert got["i"].tolist() == [i * 10 + j for i in range(3) for j in range(4)]
+    assert got["x"].tolist() == [0.0] * 4 + [0.5] * 4 + [1.0] * 4
+    with pytest.raises(ValueError, match="chunk 1 could not be made"):
+        ws.engine_table("_chunks_bad", chunks(fail_at=1))
+    scratch = ws._scratch_dir
+    assert (scratch is not None) == (engine == "spark")
+    ws.close()
+    assert scratch is None or not scratch.exists()

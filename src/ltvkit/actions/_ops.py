@@ -237,6 +237,49 @@ def _engine_url(url: str) -> str:
     return url
 
 
+def _ahead(source: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """The items of ``source``, made by a helper thread up to ``depth`` items ahead of the consumer. An error
+    of ``source`` is raised to the consumer; a consumer that stops early (an error, ``close()``) stops the thread."""
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in source:
+                if not put(("item", item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+            return
+        put(("end", None))
+
+    thread = threading.Thread(target=produce, name="ltv-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
 class OpsStore:
     """The operational database.
 
@@ -406,18 +449,24 @@ class OpsStore:
         f = _sqlite_converter(table.c[column].type)
         return f(value) if f is not None else value
 
-    def bulk_insert_ignore(self, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *,
+    def bulk_insert_ignore(self, table: sa.Table, columns: tuple[str, ...],
+                           rows: list[tuple[Any, ...]] | Iterator[list[tuple[Any, ...]]], *,
                            conflict: str, converted: bool = False) -> None:
         """Insert many rows in one transaction through the driver's ``executemany`` (no per-row SQLAlchemy
-        processing), skipping rows whose ``conflict`` column already exists."""
-        if not rows:
-            return
+        processing), skipping rows whose ``conflict`` column already exists. ``rows``: a list, or an iterator of
+        batches that a helper thread makes while the previous batch is written (the driver leaves the
+        interpreter while the database works)."""
+        if isinstance(rows, list):
+            if not rows:
+                return
+            batches: Iterator[list[tuple[Any, ...]]] = iter([rows[i:i + 50_000] for i in range(0, len(rows), 50_000)])
+        else:
+            batches = _ahead(rows)
         cols = ", ".join(columns)
+        conv: list[Any] = []
         if self.dialect == "sqlite":
             types = [table.c[c].type for c in columns]
             conv = [_sqlite_converter(t) for t in types]
-            if not converted and any(f is not None for f in conv):
-                rows = [tuple(v if f is None or v is None else f(v) for v, f in zip(r, conv, strict=False)) for r in rows]
             sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join('?' * len(columns))}) " \
                   f"ON CONFLICT ({conflict}) DO NOTHING"
         else:
@@ -427,10 +476,17 @@ class OpsStore:
             raw = conn.connection.driver_connection
             cur = raw.cursor()
             try:
-                for i in range(0, len(rows), 50_000):
-                    cur.executemany(sql, rows[i:i + 50_000])
+                for batch in batches:
+                    if not converted and any(f is not None for f in conv):
+                        batch = [tuple(v if f is None or v is None else f(v) for v, f in zip(r, conv, strict=False))
+                                 for r in batch]
+                    if batch:
+                        cur.executemany(sql, batch)
             finally:
                 cur.close()
+                close = getattr(batches, "close", None)
+                if close is not None:
+                    close()
 
     def upsert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], index_elements: list[str],
                update: list[str]) -> None:

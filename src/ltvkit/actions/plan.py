@@ -23,11 +23,12 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -102,24 +103,30 @@ def holdout_draw(secret: bytes, scenario: str, customer_keys: Iterable[str]) -> 
     independent between scenarios. A customer is held out when the draw is below the share."""
     key = secret[:64]
     prefix = scenario.encode() + b"\x1f"
-    values = [int.from_bytes(hashlib.blake2b(prefix + c.encode(), digest_size=8, key=key,
-                                             person=b"ltv-holdout").digest(), "big")
-              for c in customer_keys]
-    return np.asarray(values, dtype=np.float64) / 2.0 ** 64
+    digests = b"".join([hashlib.blake2b(prefix + c.encode(), digest_size=8, key=key, person=b"ltv-holdout").digest()
+                        for c in customer_keys])
+    return np.frombuffer(digests, dtype=">u8").astype(np.float64) / 2.0 ** 64
+
+
+_HEX = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype="S2")
+_DASHES = np.array([8, 12, 16, 20])  # where the hyphens of a UUID's text go (in its 32 hex digits)
 
 
 def _keys(secret: bytes, scenario: str, customers: np.ndarray, occurrences: np.ndarray) -> np.ndarray:
+    """:func:`idempotency_key` of every (customer, occurrence), the UUID text built column-wise."""
+    if len(customers) == 0:
+        return np.empty(0, dtype=object)
     key = secret[:64]
     prefix = scenario + "\x1f"
-    out = []
-    for c, o in zip(customers.tolist(), occurrences.tolist(), strict=False):
-        d = bytearray(hashlib.blake2b(f"{prefix}{c}\x1f{o}".encode(), digest_size=16, key=key,
-                                      person=b"ltv-outbox-key").digest())
-        d[6] = (d[6] & 0x0F) | 0x40  # what uuid.UUID(bytes=d, version=4) sets, without building one per row
-        d[8] = (d[8] & 0x3F) | 0x80
-        h = d.hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return np.asarray(out, dtype=object)
+    digests = b"".join([hashlib.blake2b(f"{prefix}{c}\x1f{o}".encode(), digest_size=16, key=key,
+                                        person=b"ltv-outbox-key").digest()
+                        for c, o in zip(customers.tolist(), occurrences.tolist(), strict=True)])
+    d = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    d[:, 6] = (d[:, 6] & 0x0F) | 0x40  # what uuid.UUID(bytes=d, version=4) sets
+    d[:, 8] = (d[:, 8] & 0x3F) | 0x80
+    hexed = _HEX[d].view("S32").ravel()
+    text = np.insert(hexed.view(np.uint8).reshape(-1, 32), _DASHES, ord("-"), axis=1)
+    return text.view("S36").ravel().astype("U36").astype(object)
 
 
 # -- time ---------------------------------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ class Inputs:
     customers: pd.DataFrame
     golden_start: float | None
     replenishment: pd.DataFrame | None
-    recommendations: pd.DataFrame | None
+    recommendations: bool  # the customer frame has the first three recommended items (_rec1.._rec3)
     missing: dict[str, str]
 
 
@@ -186,6 +193,11 @@ _RFM = {"first_date": "first_order_date", "last_date": "last_order_date"}
 _CPM = {"segment": "cpm_segment", "cpm_class": "cpm_class", "cpm_state": "cpm_state"}
 _POINTS = ("point_dependence_score", "point_segment", "campaign_share", "points_share", "discount_depth",
            "first_in_campaign")
+
+
+def _join(left: Any, right: Any) -> Any:
+    """``left`` with the columns of ``right`` joined on ``customer_key`` (left join)."""
+    return left.left_join(right, "customer_key").drop("customer_key_right")
 
 
 def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> Inputs:
@@ -202,25 +214,35 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
     rfm_run = _same_day(all_runs, "segments_rfm", day)
     if rfm_run is None:
         raise MissingDataError(key="err.plan_no_segments", day=str(day), run_id=run.run_id)
-    t = ws.read_result("predictions", run_id=run.run_id)
-    frame = t.to_pyarrow().to_pandas()
-    rfm = ws.read_result("segments_rfm", run_id=rfm_run.run_id).to_pyarrow().to_pandas()
-    rfm = rfm.rename(columns=_RFM)
-    frame = frame.merge(rfm, on="customer_key", how="left")
+    # one query: the predictions (in their stored order) with the other per-customer results joined on
+    frame = ws.read_result("predictions", run_id=run.run_id)
+    frame = frame.mutate(_row=ibis.row_number())
+    rfm = ws.read_result("segments_rfm", run_id=rfm_run.run_id).rename({v: k for k, v in _RFM.items()})
+    frame = _join(frame, rfm)
     missing: dict[str, str] = {}
     cpm_run = _same_day(all_runs, "segments_cpm", day)
     if cpm_run is not None:
-        cpm = ws.read_result("segments_cpm", run_id=cpm_run.run_id).to_pyarrow().to_pandas()
-        frame = frame.merge(cpm[["customer_key", *_CPM]].rename(columns=_CPM), on="customer_key", how="left")
+        cpm = ws.read_result("segments_cpm", run_id=cpm_run.run_id)
+        frame = _join(frame, cpm.select("customer_key", *_CPM).rename({v: k for k, v in _CPM.items()}))
     else:
         missing.update({c: f"`ltv segments --kind cpm --as-of {day}`" for c in _CPM.values()})
     pts_run = _same_day(all_runs, "point_dependence", day)
     if pts_run is not None:
-        pts = ws.read_result("point_dependence", run_id=pts_run.run_id).to_pyarrow().to_pandas()
-        frame = frame.merge(pts[["customer_key", *[c for c in _POINTS if c in pts.columns]]], on="customer_key",
-                            how="left")
+        pts = ws.read_result("point_dependence", run_id=pts_run.run_id)
+        frame = _join(frame, pts.select("customer_key", *[c for c in _POINTS if c in pts.columns]))
     else:
         missing.update({c: f"`ltv points --as-of {day}`" for c in _POINTS})
+    recs = False
+    k_run = _same_day(all_runs, "recommendations", day)
+    if k_run is not None:
+        rt = ws.read_result("recommendations", run_id=k_run.run_id)
+        # the first three items of each list, as columns _rec1.._rec3 (for the messages' context)
+        top = rt.filter(rt["rank"] <= 3).group_by("customer_key").aggregate(
+            **{f"_rec{r}": rt["sku"].cast("string").max(where=rt["rank"] == r) for r in (1, 2, 3)})
+        frame = _join(frame, top)
+        recs = True
+    frame = frame.order_by("_row").drop("_row")
+    frame = frame.to_pyarrow().to_pandas(date_as_object=False)
     golden_start = None
     g_run = _same_day(all_runs, "golden_summary", day)
     if g_run is not None:
@@ -232,12 +254,7 @@ def read_inputs(ws: Workspace, as_of: dt.date, *, run_id: int | None = None) -> 
     rep = None
     r_run = _same_day(all_runs, "replenishment", day)
     if r_run is not None:
-        rep = ws.read_result("replenishment", run_id=r_run.run_id).to_pyarrow().to_pandas()
-    recs = None
-    k_run = _same_day(all_runs, "recommendations", day)
-    if k_run is not None:
-        rt = ws.read_result("recommendations", run_id=k_run.run_id)
-        recs = rt.filter(rt["rank"] <= 3).select("customer_key", "rank", "sku").to_pyarrow().to_pandas()
+        rep = ws.read_result("replenishment", run_id=r_run.run_id).to_pyarrow().to_pandas(date_as_object=False)
     return Inputs(run, frame, golden_start, rep, recs, missing)
 
 
@@ -260,11 +277,11 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
     mask = np.ones(len(frame), dtype=bool)
     for i, cond in enumerate(scenario.audience):
         where = scenario.where(f"audience[{i}]")
-        if cond.column not in frame.columns:
+        if cond.column not in frame.columns or cond.column.startswith("_"):  # _rec1.. are the plan's own
             if missing and cond.column in missing:
                 raise ScenarioError(key="err.audience_column_not_stored", where=where, column=repr(cond.column),
                                     command=missing[cond.column])
-            known = ", ".join(sorted(c for c in frame.columns if c != "customer_key"))
+            known = ", ".join(sorted(c for c in frame.columns if c != "customer_key" and not c.startswith("_")))
             raise ScenarioError(key="err.audience_unknown_column", where=where, column=repr(cond.column), known=known)
         col = frame[cond.column]
         values = cond.value if isinstance(cond.value, list) else [cond.value]
@@ -411,57 +428,44 @@ def _json_str(values: np.ndarray) -> np.ndarray:
 def _date_json(values: Any) -> pa.Array:
     """``"YYYY-MM-DD"`` per value (JSON text), ``null`` where it is missing."""
     d = pd.to_datetime(pd.Series(values), errors="coerce").to_numpy(dtype="datetime64[D]")
-    text = pc.strftime(pa.array(d, pa.date32()), format="%Y-%m-%d")
+    text = pc.cast(pa.array(d, pa.date32(), from_pandas=True), pa.string())
     return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
 
 
-def _context_rows(inputs: Inputs, ws: Workspace, rows: pd.DataFrame, frame_keys: pd.Index) -> np.ndarray:
-    """JSON context per planned row: dates, counts, the trigger's item and up to three recommended items.
-    Built column-wise (distinct values encoded once). Product names come from the order lines."""
+def _lookup(values: np.ndarray, table: dict[Any, str], missing: str) -> pa.Array:
+    """``table[v]`` per value (``missing`` for None or a value not in it), via the distinct values."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    texts = np.asarray([table.get(u, missing) for u in uniq] + [missing], dtype=object)
+    return pa.array(texts[codes], pa.string())  # code -1 (missing) takes the last entry
+
+
+def _context_rows(inputs: Inputs, ws: Workspace, pos: np.ndarray, sku: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """JSON context per planned row (``pos``: row of the customer frame; the trigger's ``sku`` and ``due`` day):
+    dates, counts, the trigger's item and up to three recommended items. Built column-wise (distinct values
+    encoded once). Product names come from the order lines."""
     frame = inputs.customers
-    pos = rows["pos"].to_numpy()
     n = len(pos)
-    rec_pos: list[np.ndarray] = []
-    rec_sku: list[np.ndarray] = []
-    if inputs.recommendations is not None and n:
-        recs = inputs.recommendations
-        fp = _positions(frame_keys, recs["customer_key"].to_numpy())
-        ranks = recs["rank"].to_numpy()
-        skus_all = recs["sku"].to_numpy(dtype=object)
-        slot = np.full(len(frame), -1, dtype=np.int64)
-        slot[pos] = np.arange(n)
-        for r in (1, 2, 3):
-            sel = (ranks == r) & (fp >= 0)
-            rows_r = slot[fp[sel]]
-            ok = rows_r >= 0
-            col = np.full(n, None, dtype=object)
-            col[rows_r[ok]] = skus_all[sel][ok]
-            rec_sku.append(col)
-            rec_pos.append(rows_r)
-    sku = rows["sku"].to_numpy(dtype=object)
-    skus = set(pd.unique(pd.Series(sku).dropna().astype(str)))
+    rec_sku = [frame[f"_rec{r}"].to_numpy(dtype=object)[pos] for r in (1, 2, 3)] if inputs.recommendations else []
+    sku = np.asarray(sku, dtype=object)
+    skus = set(pd.unique(pd.Series(sku, dtype=object).dropna().astype(str)))
     for col in rec_sku:
-        skus.update(pd.unique(pd.Series(col).dropna()))
+        skus.update(pd.unique(pd.Series(col, dtype=object).dropna()))
     names = {k: (v[0] or k) for k, v in ws.product_names(sorted(skus)).items()} if skus else {}
     item_json = {s: json.dumps({"sku": s, "name": names.get(s, s)}, ensure_ascii=False) for s in skus}
-
-    def items_of(col: np.ndarray) -> np.ndarray:
-        get = item_json.get
-        return np.asarray([get(x, "") if x is not None else "" for x in col.tolist()], dtype=object)
 
     def take(col: str) -> Any:
         return frame[col].to_numpy()[pos] if col in frame.columns else np.full(n, None, dtype=object)
 
-    orders = pd.to_numeric(pd.Series(take("orders")), errors="coerce")
-    orders_json = orders.map(lambda v: "null" if v != v else str(int(v))).to_numpy(dtype=object)
-    due = rows["due"].to_numpy(dtype=float)
+    orders = pd.to_numeric(pd.Series(take("orders")), errors="coerce").to_numpy(dtype=float)
+    known = np.isfinite(orders)
+    orders_json = pc.fill_null(pc.cast(pa.array(np.where(known, orders, 0).astype(np.int64), mask=~known),
+                                       pa.string()), "null")
+    due = np.asarray(due, dtype=float)
     due_d = np.where(np.isfinite(due), due, 0).astype("int64").astype("datetime64[D]")
-    due_json = np.char.add(np.char.add('"', np.datetime_as_string(due_d, unit="D")), '"').astype(object)
-    due_json[~np.isfinite(due)] = "null"
-    item = items_of(sku)
-    item[item == ""] = "null"
+    due_json = _date_json(np.where(np.isfinite(due), due_d, np.datetime64("NaT")))
+    item = _lookup(sku, item_json, "null")
     if rec_sku:
-        r = [pa.array(items_of(c), pa.string()) for c in rec_sku]
+        r = [_lookup(c, item_json, "") for c in rec_sku]
         e = [pc.not_equal(x, "") for x in r]
         sep2 = pc.if_else(pc.and_(e[0], e[1]), ",", "")
         sep3 = pc.if_else(pc.and_(pc.or_(e[0], e[1]), e[2]), ",", "")
@@ -670,31 +674,33 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
 
     tick('holdout')
     if not dry_run and len(final):
-        rows = cand.iloc[final].assign(key=keys[final], customer_key=ckeys[final], channel=chosen[final],
-                                       holdout=holdout[final])
-        contexts = _context_rows(inputs, ws, rows, frame_keys)
+        order = final[np.argsort(keys[final].astype(str))]  # key order: B-tree friendly bulk insert
+        contexts = _context_rows(inputs, ws, pos[order], cand["sku"].to_numpy(dtype=object)[order],
+                                 cand["due"].to_numpy(dtype=float)[order])
         tick('context')
-        expires = {s.name: send_utc + dt.timedelta(days=s.expires_after_days) for s in scenarios}
-        order = np.argsort(rows["key"].to_numpy().astype(str))  # key order: B-tree friendly bulk insert
         columns = ("key", "scenario", "customer_key", "occurrence", "channel", "state", "holdout", "priority",
                    "lang", "context", "run_id", "as_of", "planned_at", "send_at", "expires_at", "next_attempt_at",
                    "attempts")
-        h = rows["holdout"].to_numpy()
-        n = len(rows)
         val = store.sql_value
-        sc = rows["scenario"].to_numpy()[order].tolist()
-        exp = {k: val(outbox, "expires_at", v) for k, v in expires.items()}
-        data = list(zip(
-            rows["key"].to_numpy()[order].tolist(), sc,
-            rows["customer_key"].to_numpy()[order].tolist(), rows["occurrence"].to_numpy()[order].tolist(),
-            rows["channel"].to_numpy()[order].tolist(), np.where(h, "holdout", "planned")[order].tolist(),
-            np.where(h[order], val(outbox, "holdout", True), val(outbox, "holdout", False)).tolist(), rows["priority"].to_numpy()[order].tolist(),
-            [settings.crm_lang] * n, np.asarray(contexts, dtype=object)[order].tolist(),
-            [inputs.run.run_id] * n, [val(outbox, "as_of", day)] * n, [val(outbox, "planned_at", planned_at)] * n,
-            [val(outbox, "send_at", send_utc)] * n, [exp[x] for x in sc], [val(outbox, "next_attempt_at", send_utc)] * n,
-            [0] * n, strict=False))
+        expires = {s.name: val(outbox, "expires_at", send_utc + dt.timedelta(days=s.expires_after_days))
+                   for s in scenarios}
+        h = holdout[order]
+        cols = [keys[order], names[order], ckeys[order], occ[order], chosen[order], np.where(h, "holdout", "planned"),
+                np.where(h, val(outbox, "holdout", True), val(outbox, "holdout", False)),
+                cand["priority"].to_numpy()[order], contexts]
+        lang = settings.crm_lang
+        fixed = (inputs.run.run_id, val(outbox, "as_of", day), val(outbox, "planned_at", planned_at),
+                 val(outbox, "send_at", send_utc))
+        tail = (val(outbox, "next_attempt_at", send_utc), 0)
+
+        def batches(size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
+            # made while the previous batch is written (bulk_insert_ignore runs this in a thread)
+            for i in range(0, len(order), size):
+                k, sc, ck, oc, ch, st, ho, pr, cx = (c[i:i + size].tolist() for c in cols)
+                yield [(*row[:8], lang, row[8], *fixed, expires[row[1]], *tail)
+                       for row in zip(k, sc, ck, oc, ch, st, ho, pr, cx, strict=True)]
         tick('rows')
-        store.bulk_insert_ignore(outbox, columns, data, conflict="key", converted=True)
+        store.bulk_insert_ignore(outbox, columns, batches(), conflict="key", converted=True)
     tick('insert')
     report.seconds = time.perf_counter() - t0
     report.timings = timings
@@ -719,7 +725,9 @@ def preview(ws: Workspace, store: OpsStore, scenario: Scenario, *, as_of: dt.dat
     out = []
     if len(rows):
         rows = rows.assign(customer_key=frame_keys.to_numpy()[rows["pos"].to_numpy()])
-        for key, ctx in zip(rows["customer_key"], _context_rows(inputs, ws, rows, frame_keys), strict=True):
+        contexts = _context_rows(inputs, ws, rows["pos"].to_numpy(), rows["sku"].to_numpy(dtype=object),
+                                 rows["due"].to_numpy(dtype=float))
+        for key, ctx in zip(rows["customer_key"], contexts, strict=True):
             context = {**json.loads(ctx), "shop": settings.crm_shop_name, "scenario": scenario.name}
             out.append({"customer_key": key, "lang": lang, "text": render(scenario, lang, context)})
     return {"scenario": scenario.name, "as_of": report.as_of.isoformat(), "run_id": report.run_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -226,6 +227,27 @@ def _write_frame(df: Any, out: Path, suffix: str, sheet: str) -> None:
         _write_xlsx(df2, out, sheet[:31])
     else:
         raise InputError(key="err.out_extension", name=out.name)
+
+
+def emit_stream(frames: Iterable[Any], *, json_: bool = False, csv_: bool = False) -> None:
+    """Print a long result given as DataFrame chunks as JSON or CSV, a chunk at a time (the text :func:`emit`
+    prints for the whole frame, without holding the whole frame or its text in memory)."""
+    if json_ and csv_:
+        raise InputError(key="err.json_or_csv")
+    write = sys.stdout.write
+    first = True
+    for frame in frames:
+        if csv_:
+            (excel_safe(frame) if EXCEL_SAFE["on"] else frame).to_csv(sys.stdout, index=False, header=first)
+            first = False
+            continue
+        for rec in records(frame):
+            # json.dumps(rows, indent=1), one row at a time
+            text = json.dumps(rec, ensure_ascii=False, indent=1, default=_jsonable).replace("\n", "\n ")
+            write(("[\n " if first else ",\n ") + text)
+            first = False
+    if json_:
+        write("[]\n" if first else "\n]\n")
 
 
 def emit(data: Any, *, json_: bool = False, csv_: bool = False, out: Path | None = None, title: str | None = None,

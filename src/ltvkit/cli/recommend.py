@@ -22,6 +22,7 @@ from ._common import (
     WorkspaceOpt,
     console,
     emit,
+    emit_stream,
     open_workspace,
     parse_date,
     records,
@@ -138,6 +139,10 @@ def recommend(
     with open_workspace(workspace) as ws:
         use_engine(ws, engine)
         stored = pipeline.recommendations(ws, cut, k=k, horizon_days=horizon_days, lang=lang).data
+        if (json_ or csv_) and out is None and not ws.read_only:
+            # every list to stdout, read back a chunk at a time (millions of customers)
+            emit_stream(pipeline.recommendation_chunks(ws, stored), json_=json_, csv_=csv_)
+            return
         # the lists are in the workspace: only what is printed comes back (all of it for a file or JSON/CSV)
         whole = json_ or csv_ or out is not None
         frame = pipeline.recommendation_frame(stored, rows=None if whole else shown)
@@ -161,6 +166,12 @@ def _blend_text(blend: dict, lang: str) -> str:
                  days=v.get("days", ""), recall=format_number(v.get("recall", 0.0), lang, digits=3),
                  ptopfreq=format_number(v.get("recall_ptopfreq", 0.0), lang, digits=3),
                  default=format_number(v.get("recall_default", 0.0), lang, digits=3),
+                 customers=format_number(v.get("customers", 0), lang))
+    if status == "kept":
+        return t("cli.recommend.blend_kept", lang, k=v.get("k", ""), date=v.get("as_of", ""), days=v.get("days", ""),
+                 default=format_number(v.get("recall_default", 0.0), lang, digits=3),
+                 best=format_number(v.get("recall_default", 0.0) + v.get("gain_vs_default", 0.0), lang, digits=3),
+                 se=format_number(v.get("gain_vs_default", 0.0) / max(v.get("gain_se", 0.0), 1e-12), lang, digits=1),
                  customers=format_number(v.get("customers", 0), lang))
     if status == "default":
         return t("cli.recommend.blend_default", lang, customers=format_number(v.get("customers", 0), lang))

@@ -232,6 +232,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.recommend.blend_tuned": {"ja": "おすすめの配合は、{date}までの直近{days}日で検証して選びました: Recall@{k} {recall}（P-TopFreq {ptopfreq}、既定の配合 {default}、{customers}人）", "en": "ltvkit blend chosen on the {days} days up to {date}: Recall@{k} {recall} vs P-TopFreq {ptopfreq} and the default blend {default} ({customers} customers)"},
     "cli.recommend.blend_fallback": {"ja": "{date}までの直近{days}日の検証でP-TopFreqを上回る配合がなかったため、P-TopFreq（よく買う商品の順）に切り替えました: Recall@{k} {recall}／P-TopFreq {ptopfreq}（{customers}人）", "en": "ltvkit fell back to P-TopFreq: no blend beat it on the {days} days up to {date} (best Recall@{k} {recall} vs P-TopFreq {ptopfreq}, {customers} customers)"},
     "cli.recommend.blend_default": {"ja": "検証できる顧客が{customers}人と少ないため、既定の配合を使いました。", "en": "ltvkit kept the default blend: only {customers} customers could be validated."},
+    "cli.recommend.blend_kept": {"ja": "{date}までの直近{days}日の検証で、最良の配合（Recall@{k} {best}）は既定の配合（{default}）をはっきりとは上回らなかった（標準誤差の{se}倍）ため、既定の配合を使いました（{customers}人）", "en": "ltvkit kept the default blend: on the {days} days up to {date} the best blend (Recall@{k} {best}) beat the default ({default}) by only {se} standard errors ({customers} customers)"},
     "cli.recommend.blend_fixed": {"ja": "配合は指定どおりです（検証なし）。", "en": "ltvkit blend as given (not validated)."},
     "cli.title.quarantine": {"ja": "取り込めなかった行（ltv quarantine）", "en": "quarantine"},
     "cli.quarantine.none": {"ja": "取り込めなかった行はありません。", "en": "No quarantined rows."},

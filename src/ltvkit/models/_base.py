@@ -205,6 +205,8 @@ class BaseModel:
     )
     _subsample_above: ClassVar[int] = 30_000
     _subsample_size: ClassVar[int] = 10_000
+    #: Distinct rows per part of the likelihood in a fit (bounded memory on millions of distinct rows)
+    _fit_part_rows: ClassVar[int] = 50_000
     #: Set on an instance fitted only to be compared (model choice, the regularity order): no warning about its
     #: standard errors. A flag on the model, not ``warnings.catch_warnings``, which changes the process's filters.
     _quiet: bool = False
@@ -301,6 +303,31 @@ class BaseModel:
 
         return objective
 
+    def _objective_in_parts(self, raw: Data, data: Data, w: np.ndarray, tf: _Transform) -> tuple[Any, list]:
+        """The objective of :meth:`_objective` over all rows, evaluated ``_fit_part_rows`` distinct rows at a
+        time when there are more (the likelihood's temporaries then stay the size of a part, whatever the
+        number of customers), with the prepared parts and their weights. Each part's objective is its mean plus
+        the penalty; weighted by its share of the customers they add up to the whole mean plus the penalty."""
+        n = len(w)
+        if n <= self._fit_part_rows:
+            return self._objective(data, w, tf), [(data, w)]
+        parts = [(self._prepare(tuple(c[i:i + self._fit_part_rows] for c in raw)), w[i:i + self._fit_part_rows])
+                 for i in range(0, n, self._fit_part_rows)]
+        n_total = float(w.sum())
+        funcs = [(self._objective(pd_, pw, tf), float(pw.sum()) / n_total) for pd_, pw in parts if pw.sum() > 0]
+
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            value, grad = 0.0, np.zeros(len(x))
+            for f, share in funcs:
+                v, g = f(x)
+                if v >= 1e300:
+                    return 1e300, np.zeros(len(x))
+                value += share * v
+                grad = grad + share * g
+            return value, grad
+
+        return objective, parts
+
     def _fit(self, columns: Sequence[np.ndarray], weights: Any = None) -> BaseModel:
         """Compress ``columns`` to unique rows, maximise the likelihood and set every fitted attribute."""
         raw, w = compress(columns, weights)
@@ -311,8 +338,9 @@ class BaseModel:
         names = self._parameter_names()
         k = len(names)
         tf = _Transform(self._positive(), self._parameter_scale(data, w))
-        objective = self._objective(data, w, tf)
         x0 = tf.internal(np.asarray(self._initial_params(data, w), dtype=float))
+        objective, parts = self._objective_in_parts(raw, data, w, tf)
+        del data  # in parts, the whole prepared data is not kept besides them
         with np.errstate(all="ignore"):
             if len(w) > self._subsample_above:
                 # Warm start: fit a random subset of the unique rows, then Newton steps on all rows using the
@@ -340,7 +368,7 @@ class BaseModel:
         params = tf.natural(x)
         self.params_ = pd.Series(params, index=names, dtype=float)
         with np.errstate(all="ignore"):
-            self.log_likelihood_ = float(w @ self._loglik(params, data))
+            self.log_likelihood_ = sum(float(pw @ self._loglik(params, pd_)) for pd_, pw in parts)
         self.n_customers_ = n_total
         self.n_unique_rows_ = int(len(w))
         self.n_iter_ = int(getattr(res, "nit", 0))

@@ -3,7 +3,10 @@
 The history up to as-of is cut again ``validation_days`` (default: the horizon) earlier. Every candidate blend
 is fitted on the part before that inner cut and scored (Recall@k) on what the customers bought after it, up to
 as-of: the evaluation period after as-of is never looked at. P-TopFreq is scored on the same customers; a blend
-is only chosen when it beats it, otherwise the recommender falls back to P-TopFreq and says so.
+is only chosen when it beats it, otherwise the recommender falls back to P-TopFreq and says so. The best blend
+replaces the default blend only when its gain over it, paired per validation customer, is at least
+``CLEAR_GAIN_SE`` standard errors: the best score of hundreds of blends on a few hundred customers is biased
+upwards, and a noise-sized gain chosen there was measured to lose on the later evaluation window.
 
 Candidates: the decay of the customer's own frequency (per basket, or TIFU-KNN's groups of baskets), the share
 of the neighbours (alpha), the weight of the re-buy timing and the share of the explore parts (co-purchase,
@@ -33,6 +36,7 @@ ALPHAS = (1.0, 0.9, 0.7, 0.5)
 REPEAT_WEIGHTS = (0.0, 0.3, 1.0)
 EXPLORE_SCALES = (0.0, 0.03, 0.1, 0.3, 1.0)
 _TOP_CANDIDATES = 30
+CLEAR_GAIN_SE = 2.0  # a blend replaces the default when its paired gain is this many standard errors
 
 
 def restrict(h: History, cut_day: int) -> History:
@@ -152,6 +156,8 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
     tw, cw, pw, fw = (float(base[x]) for x in ("together_weight", "category_weight", "popularity_weight",
                                                 "frequency_weight"))
     sums = np.zeros(len(grid))
+    default_j = grid.index((0, float(base["alpha"]), float(base["repeat_weight"]), 1.0))
+    diff_sq = np.zeros(len(grid))  # per-customer (blend - default blend) recall differences, squared and summed
     no_own = dict(unit, frequency_weight=0.0)
     chunk = int(max(16, min(512, 1_000_000 // max(ni, 1))))
     for start in range(0, len(users), chunk):
@@ -187,19 +193,32 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
         g_own = [(gather(o), gather(n)) for o, n in own_nb]
         tg = np.asarray(tgt[rows].toarray(), dtype=bool)[r_ix, cand] & valid
         denom = n_t[start:start + nr]
-        for j, (vi, a, rw, es) in enumerate(grid):
+
+        def recall_of(j: int, g_own: list = g_own, g_rep: np.ndarray = g_rep, g_exp: np.ndarray = g_exp,
+                      g_tie: np.ndarray = g_tie, valid: np.ndarray = valid, tg: np.ndarray = tg,
+                      denom: np.ndarray = denom) -> np.ndarray:
+            vi, a, rw, es = grid[j]
             o, n = g_own[vi]
             total = fw * (a * o + (1.0 - a) * n) + rw * g_rep + es * g_exp + g_tie
             total[~valid] = -np.inf
             top = np.argpartition(-total, k - 1, axis=1)[:, :k]
-            sums[j] += (np.take_along_axis(tg, top, axis=1).sum(axis=1) / denom).sum()
+            return np.take_along_axis(tg, top, axis=1).sum(axis=1) / denom
+
+        r_default = recall_of(default_j)
+        for j in range(len(grid)):
+            r = r_default if j == default_j else recall_of(j)
+            sums[j] += r.sum()
+            diff_sq[j] += float(((r - r_default) ** 2).sum())
     scores = sums / len(users)
     table = pd.DataFrame([{"group_size": variants[vi][0], "basket_decay": variants[vi][1],
                            "group_decay": variants[vi][2], "alpha": a, "repeat_weight": rw, "explore_scale": es}
                           for vi, a, rw, es in grid])
     table["recall"] = scores
-    base_variant = 0
-    default_j = grid.index((base_variant, float(base["alpha"]), float(base["repeat_weight"]), 1.0))
+    nv = len(users)
+    gain = scores - scores[default_j]
+    gain_se = np.sqrt(np.maximum(diff_sq / nv - gain ** 2, 0.0) / max(nv - 1, 1))
+    table["gain_vs_default"] = gain
+    table["gain_se"] = gain_se
     best = int(np.argmax(scores))
     vi, a, rw, es = grid[best]
     chosen = dict(base, group_size=variants[vi][0], basket_decay=variants[vi][1], group_decay=variants[vi][2],
@@ -211,10 +230,20 @@ def select_blend(model: NextBasketRecommender, h: History) -> dict[str, Any]:
                   "recall_ptopfreq": ptf, "recall_default": float(scores[default_j]),
                   "explore_scale": es}
     model.validation_scores_ = table.sort_values("recall", ascending=False, kind="stable").reset_index(drop=True)
+    validation.update(gain_vs_default=float(gain[best]), gain_se=float(gain_se[best]))
     if scores[best] <= ptf:
         return _default_result(base, "fallback", f"fell back to P-TopFreq: no blend beat it on {where} "
                                f"(best Recall@{k} {scores[best]:.3f} vs P-TopFreq {ptf:.3f}, "
                                f"{len(users):,} customers)", validation=validation)
+    if gain[best] < CLEAR_GAIN_SE * gain_se[best] and scores[default_j] > ptf:
+        # the best of hundreds of blends looks better than it is (the maximum of noisy scores): it replaces
+        # the default only when its gain clearly exceeds the noise of the validation customers
+        validation.update(recall=float(scores[default_j]), explore_scale=1.0)
+        return _default_result(base, "kept", f"kept the default blend: on {where} the best blend's Recall@{k} "
+                               f"{scores[best]:.3f} beat the default's {scores[default_j]:.3f} by "
+                               f"{gain[best] / max(gain_se[best], 1e-12):.1f} standard errors (needs "
+                               f"{CLEAR_GAIN_SE:g}); P-TopFreq {ptf:.3f}, {len(users):,} customers",
+                               validation=validation)
     return _default_result(chosen, "tuned", f"blend chosen on {where}: Recall@{k} {scores[best]:.3f} vs P-TopFreq "
                            f"{ptf:.3f} ({scores[best] / max(ptf, 1e-12) - 1:+.1%}) and the default blend "
                            f"{scores[default_j]:.3f}, {len(users):,} customers", validation=validation)

@@ -113,9 +113,11 @@ class NextBasketRecommender(BaseRecommender):
     popularity_ : numpy.ndarray
         Share of recently active customers who bought each item.
     selection_ : dict
-        How the blend was chosen: ``status`` (``tuned``, ``fallback`` to P-TopFreq, ``default`` when too few
-        customers could be validated, ``fixed`` with ``tune=False``), ``params``, ``message`` and
-        ``validation`` (cut, customers, Recall@k of the chosen blend, of P-TopFreq and of the default blend).
+        How the blend was chosen: ``status`` (``tuned``, ``kept`` the default blend when the best one was not
+        clearly better, ``fallback`` to P-TopFreq, ``default`` when too few customers could be validated,
+        ``fixed`` with ``tune=False``), ``params``, ``message`` and ``validation`` (cut, customers, Recall@k of
+        the chosen blend, of P-TopFreq and of the default blend, the best blend's gain over the default and its
+        standard error).
     params_ : dict
         The blend in use.
     validation_scores_ : pandas.DataFrame

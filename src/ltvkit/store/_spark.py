@@ -8,6 +8,7 @@ the workspace, which stays the result store.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -64,13 +65,26 @@ def parse_spark_conf(text: str | None) -> dict[str, str]:
     return out
 
 
+def _local_memory() -> dict[str, str]:
+    """Heap of a local session's JVM: a quarter of the machine's memory (1 to 16 GiB; Spark's own default is
+    1 GiB), half of it for results collected to the driver. A local session is the whole engine, and the
+    per-customer tables a command stores come back through the driver: at millions of customers 1 GiB fails."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 4 * 2 ** 30
+    gib = max(1, min(16, total // 4 // 2 ** 30))
+    return {"spark.driver.memory": f"{gib}g", "spark.driver.maxResultSize": f"{max(1, gib // 2)}g"}
+
+
 def spark_session(master: str, conf: dict[str, str] | None = None) -> Any:
     """The process's Spark session for ``master`` with ``conf`` (started once, then shared)."""
     reason = spark_available()
     if reason is not None:
         raise StoreError(key="err.spark_unavailable", reason=reason)
     local = master.startswith("local")
-    defaults = {**_LOCAL_DEFAULTS, "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "ltv-spark-warehouse")}
+    defaults = {**_LOCAL_DEFAULTS, **_local_memory(),
+                "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "ltv-spark-warehouse")}
     settings = {**(defaults if local else {"spark.sql.session.timeZone": "UTC"}), **(conf or {})}
     key = (master, tuple(sorted(settings.items())))
     if key not in _SESSIONS:

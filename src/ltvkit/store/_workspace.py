@@ -7,10 +7,12 @@ Ibis backend; ``.to_pandas()``, ``.to_polars()`` and ``.to_pyarrow()`` come with
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,6 +144,8 @@ class Workspace:
         self._input: Any = None  # the backend the canonical tables are read from (None: this file's DuckDB)
         self._spark: Any = None
         self._export_dir: Path | None = None
+        self._scratch_dir: Path | None = None  # tables the driver hands to a local Spark session (engine_table)
+        self._scratch_seq = itertools.count()
 
     LOCK_WAIT_S = 3.0
     """How long opening waits for another process to let go of the file (a dashboard copying it, a short
@@ -153,7 +157,10 @@ class Workspace:
         end = time.monotonic() + self.LOCK_WAIT_S
         while True:
             try:
-                return duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+                con = duckdb.connect(str(self.path) if self.path else ":memory:", read_only=read_only)
+                # no progress bar: DuckDB draws it on stdout, where it would corrupt --json/--csv output
+                con.execute("SET enable_progress_bar = false")
+                return con
             except duckdb.Error as exc:
                 if engine_error_key(str(exc)) != "err.workspace_locked" or time.monotonic() >= end:
                     raise _engine_error(exc, self.path) from exc
@@ -195,8 +202,6 @@ class Workspace:
             self.engine, self._input = "duckdb", None
             return
         if data_dir is None:
-            import tempfile
-
             self._export_dir = Path(tempfile.mkdtemp(prefix="ltv-spark-"))
             self.publish_parquet(self._export_dir)
             data_dir = self._export_dir
@@ -246,7 +251,8 @@ class Workspace:
         return counts
 
     def engine_table(self, name: str, data: Any) -> ibis.Table:
-        """Materialise an expression over the canonical tables, or a frame, on the engine that reads them."""
+        """Materialise an expression over the canonical tables, a frame, or an iterator of frames (chunks of
+        one schema, read one at a time) on the engine that reads them."""
         if self._input is None:
             return self.temp_table(name, data)
         if isinstance(data, ibis.Expr):
@@ -254,15 +260,37 @@ class Workspace:
                 return data.cache()
             data = data.to_pyarrow()
         # a Spark view of the rows (not an Ibis memtable), so that Spark itself can also write what joins it
-        self._spark.createDataFrame(_to_arrow(data)).createOrReplaceTempView(name)
+        if self._spark.sparkContext.master.startswith("local"):
+            # through a Parquet file the driver writes a chunk at a time (its memory does not grow with the rows)
+            import pyarrow.parquet as pq
+
+            if self._scratch_dir is None:
+                self._scratch_dir = Path(tempfile.mkdtemp(prefix="ltv-spark-tables-"))
+            folder = self._scratch_dir / f"{name}-{next(self._scratch_seq)}"
+            folder.mkdir()
+            failed: list[BaseException] = []
+            reader = _arrow_stream(data if isinstance(data, Iterator) else iter([data]), failed)
+            try:
+                with pq.ParquetWriter(folder / "part-0.parquet", reader.schema) as writer:
+                    for batch in reader:
+                        writer.write_batch(batch)
+            except Exception:
+                if failed:
+                    raise failed[0] from None
+                raise
+            self._spark.read.parquet(str(folder)).createOrReplaceTempView(name)
+        else:  # a cluster's executors cannot read the driver's disk: the rows go in the plan
+            rows = pa.concat_tables(_to_arrow(c) for c in data) if isinstance(data, Iterator) else _to_arrow(data)
+            self._spark.createDataFrame(rows).createOrReplaceTempView(name)
         return self._input.table(name)
 
     def _drop_export(self) -> None:
-        if self._export_dir is not None:
-            import shutil
+        import shutil
 
-            shutil.rmtree(self._export_dir, ignore_errors=True)
-            self._export_dir = None
+        for attr in ("_export_dir", "_scratch_dir"):
+            if getattr(self, attr) is not None:
+                shutil.rmtree(getattr(self, attr), ignore_errors=True)
+                setattr(self, attr, None)
 
     def write_parquet(self, expr: ibis.Table, directory: str | os.PathLike[str]) -> ibis.Table:
         """Write an expression's rows as Parquet under ``directory`` (replaced), by the engine that computes it,
@@ -520,11 +548,7 @@ class Workspace:
         stream = isinstance(data, Iterator)
         if not expr:
             self.con.register("_result_in", _arrow_stream(data, failed) if stream else _to_arrow(data))
-        # the engine waits on the chunks being made: its progress bar would only measure that
-        bar = stream and self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
         try:
-            if bar:
-                self.con.execute("SET enable_progress_bar = false")
             with self.transaction() as con:
                 sql = ibis.to_sql(data, dialect="duckdb") if expr else "SELECT * FROM _result_in"
                 con.execute(f'CREATE OR REPLACE TABLE "{physical}" AS {sql}')
@@ -538,8 +562,6 @@ class Workspace:
         finally:
             if not expr:
                 self.con.unregister("_result_in")
-            if bar:
-                self.con.execute("SET enable_progress_bar = true")
         return base
 
     @staticmethod
@@ -684,9 +706,15 @@ class Workspace:
         if isinstance(data, ibis.Expr):
             self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {ibis.to_sql(data, dialect="duckdb")}')
         else:
-            self.con.register("_temp_in", _to_arrow(data))
+            failed: list[BaseException] = []
+            self.con.register("_temp_in", _arrow_stream(data, failed) if isinstance(data, Iterator)
+                              else _to_arrow(data))
             try:
                 self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM _temp_in')
+            except duckdb.Error:
+                if failed:  # making a chunk failed: that error, not the engine's report of it
+                    raise failed[0] from None
+                raise
             finally:
                 self.con.unregister("_temp_in")
         return self.backend.table(name)
