@@ -6,7 +6,9 @@ products) is written to a workspace, copied once per engine, and each command ru
 ``--json`` under ``--engine duckdb`` and ``--engine spark`` (``LTV_SPARK_MASTER=local[2]``). Wall time, and CPU
 time (user + system) and peak RSS of the whole process tree, Spark's JVM included (sampled from /proc every
 0.1 s). The two outputs of each command must be equal (integers exact, floats to 1e-9
-relative, rows in any order; :mod:`ltvkit.testing.conformance`).
+relative, rows in any order; :mod:`ltvkit.testing.conformance`). ``recommend`` prints a row per customer and
+item (tens of millions at 10M lines): it runs with ``--csv`` to a file, and the two files are compared in DuckDB
+(joined on customer and rank), not in this process's memory.
 
 The scoring path (``--scoring``): a process computes the RFM summary in Spark, compresses it to the distinct
 (frequency, recency, T) rows, fits and scores those in Python, joins the scores back and lets Spark write the
@@ -58,6 +60,9 @@ COMMANDS = {
     "predict": ["predict"],
     "recommend": ["recommend", "--k", "5"],
 }
+
+#: commands whose output has a row per customer (or more), compared as CSV on these keys
+CSV_KEYS = {"recommend": ("customer_key", "rank")}
 
 SCORING_SCRIPT = textwrap.dedent("""
     import json, sys, time
@@ -121,15 +126,15 @@ def _sample(pid: int) -> tuple[int, float]:
     return rss, cpu
 
 
-def run(name: str, cmd: list[str], env: dict[str, str], log: Path) -> dict:
+def run(name: str, cmd: list[str], env: dict[str, str], log: Path, out: Path | None = None) -> dict:
     """Run ``cmd`` as a process: wall time, and CPU time and peak RSS of its whole process tree (Spark's JVM is a
     child of the Python driver that is never reaped, so ``os.wait4`` alone would miss it): the tree is sampled
-    every 0.1 s."""
-    with open(log, "ab") as err:
+    every 0.1 s. Its stdout is kept in the row, or written to ``out`` (long outputs: millions of rows)."""
+    with open(log, "ab") as err, open(out or os.devnull, "wb") as sink:
         err.write(f"\n$ {' '.join(cmd)}\n".encode())
         err.flush()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, stdout=sink if out else subprocess.PIPE, stderr=err, env=env)
         chunks: list[bytes] = []
         reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read() if proc.stdout else b""))
         reader.start()
@@ -145,6 +150,38 @@ def run(name: str, cmd: list[str], env: dict[str, str], log: Path) -> dict:
     print(json.dumps(row), flush=True)
     row["stdout"] = b"".join(chunks).decode(errors="replace")
     return row
+
+
+def same_csv(a: Path, b: Path, keys: tuple[str, ...]) -> str | None:
+    """Compare two CSV outputs (any row order) in DuckDB, out of this process's memory: ``None`` when they hold
+    the same rows (numbers to 1e-9 relative), else what differs."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    for name, path in (("a", a), ("b", b)):
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_csv('{path}', header = true, sample_size = -1)")
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE a)").fetchall())
+    if types != dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE b)").fetchall()):
+        return f"columns differ: {types}"
+    differs = []
+    for col, typ in types.items():
+        if col in keys:
+            continue
+        if typ in ("DOUBLE", "FLOAT"):
+            differs.append(f'NOT (a."{col}" = b."{col}" OR abs(a."{col}" - b."{col}") <= '
+                           f'1e-9 * greatest(abs(a."{col}"), abs(b."{col}")))')
+        else:
+            differs.append(f'a."{col}" IS DISTINCT FROM b."{col}"')
+    on = " AND ".join(f'a."{k}" = b."{k}"' for k in keys)
+    n_a, n_b = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("a", "b"))
+    missing = con.execute(f"SELECT count(*) FROM a FULL JOIN b ON {on} WHERE a.\"{keys[0]}\" IS NULL "
+                          f"OR b.\"{keys[0]}\" IS NULL").fetchall()[0][0]
+    bad = con.execute(f"SELECT count(*) FROM a JOIN b ON {on} WHERE {' OR '.join(differs) or 'false'}").fetchall()[0][0]
+    con.close()
+    if n_a != n_b or missing or bad:
+        return f"{n_a:,} vs {n_b:,} rows, {missing:,} without a partner, {bad:,} differing"
+    return None
 
 
 def scoring_run(ws: Path, work: Path, env: dict[str, str], log: Path, label: str) -> dict:
@@ -190,19 +227,26 @@ def main() -> int:
     copies = {}
     for engine in ("duckdb", "spark"):
         copies[engine] = work / f"{engine}.duckdb"
+        # a write-ahead log left by an earlier, interrupted run belongs to the old file: DuckDB would replay it
+        # into the new copy and refuse it as corrupt
+        Path(f"{copies[engine]}.wal").unlink(missing_ok=True)
         shutil.copyfile(base, copies[engine])
 
     rows = []
     for name in args.commands:
         got = {}
+        long = name in CSV_KEYS  # millions of rows: --csv to a file, compared in DuckDB
         for engine in ("duckdb", "spark"):
-            cmd = [sys.executable, "-m", "ltvkit", *COMMANDS[name], "--workspace", str(copies[engine]), "--json",
-                   "--engine", engine]
-            got[engine] = run(f"{name} {engine}", cmd, env, log)
+            cmd = [sys.executable, "-m", "ltvkit", *COMMANDS[name], "--workspace", str(copies[engine]),
+                   "--csv" if long else "--json", "--engine", engine]
+            got[engine] = run(f"{name} {engine}", cmd, env, log, out=work / f"{name}-{engine}.csv" if long else None)
         d, s = got["duckdb"], got["spark"]
         ok = d["rc"] == 0 and s["rc"] == 0
         goals.check(f"{name}: exits 0 on both engines", ok, f"duckdb rc {d['rc']}, spark rc {s['rc']}")
-        if ok:
+        if ok and long:
+            diff = same_csv(work / f"{name}-duckdb.csv", work / f"{name}-spark.csv", CSV_KEYS[name])
+            goals.check(f"{name}: --csv equal on both engines", diff is None, diff or "equal")
+        elif ok:
             try:
                 assert_same_json(normalise_json(json.loads(d["stdout"])), normalise_json(json.loads(s["stdout"])))
                 goals.check(f"{name}: --json equal on both engines", True, "equal")

@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -439,46 +439,60 @@ def _lookup(values: np.ndarray, table: dict[Any, str], missing: str) -> pa.Array
     return pa.array(texts[codes], pa.string())  # code -1 (missing) takes the last entry
 
 
-def _context_rows(inputs: Inputs, ws: Workspace, pos: np.ndarray, sku: np.ndarray, due: np.ndarray) -> np.ndarray:
-    """JSON context per planned row (``pos``: row of the customer frame; the trigger's ``sku`` and ``due`` day):
-    dates, counts, the trigger's item and up to three recommended items. Built column-wise (distinct values
-    encoded once). Product names come from the order lines."""
+_CONTEXT_COLUMNS = ("orders", "first_order_date", "last_order_date", "segment", "expected_next_purchase_date")
+
+
+def _context_builder(inputs: Inputs, ws: Workspace, skus: np.ndarray) -> Callable[..., np.ndarray]:
+    """A function ``(pos, sku, due) -> JSON context per planned row`` (``pos``: row of the customer frame; the
+    trigger's ``sku`` and ``due`` day): dates, counts, the trigger's item and up to three recommended items.
+    Built column-wise (distinct values encoded once). Product names (from the order lines) of ``skus`` and of
+    every recommended item are read here, once: the function itself reads no table, so it may run in another
+    thread while this one writes."""
     frame = inputs.customers
-    n = len(pos)
-    rec_sku = [frame[f"_rec{r}"].to_numpy(dtype=object)[pos] for r in (1, 2, 3)] if inputs.recommendations else []
-    sku = np.asarray(sku, dtype=object)
-    skus = set(pd.unique(pd.Series(sku, dtype=object).dropna().astype(str)))
-    for col in rec_sku:
-        skus.update(pd.unique(pd.Series(col, dtype=object).dropna()))
-    names = {k: (v[0] or k) for k, v in ws.product_names(sorted(skus)).items()} if skus else {}
-    item_json = {s: json.dumps({"sku": s, "name": names.get(s, s)}, ensure_ascii=False) for s in skus}
+    cols = {c: frame[c].to_numpy() for c in _CONTEXT_COLUMNS if c in frame.columns}
+    rec_all = [frame[f"_rec{r}"].to_numpy(dtype=object) for r in (1, 2, 3)] if inputs.recommendations else []
+    wanted = set(pd.unique(pd.Series(np.asarray(skus, dtype=object), dtype=object).dropna().astype(str)))
+    for col in rec_all:
+        wanted.update(pd.unique(pd.Series(col, dtype=object).dropna()))
+    names = {k: (v[0] or k) for k, v in ws.product_names(sorted(wanted)).items()} if wanted else {}
+    item_json = {s: json.dumps({"sku": s, "name": names.get(s, s)}, ensure_ascii=False) for s in wanted}
 
-    def take(col: str) -> Any:
-        return frame[col].to_numpy()[pos] if col in frame.columns else np.full(n, None, dtype=object)
+    def build(pos: np.ndarray, sku: np.ndarray, due: np.ndarray) -> np.ndarray:
+        n = len(pos)
 
-    orders = pd.to_numeric(pd.Series(take("orders")), errors="coerce").to_numpy(dtype=float)
-    known = np.isfinite(orders)
-    orders_json = pc.fill_null(pc.cast(pa.array(np.where(known, orders, 0).astype(np.int64), mask=~known),
-                                       pa.string()), "null")
-    due = np.asarray(due, dtype=float)
-    due_d = np.where(np.isfinite(due), due, 0).astype("int64").astype("datetime64[D]")
-    due_json = _date_json(np.where(np.isfinite(due), due_d, np.datetime64("NaT")))
-    item = _lookup(sku, item_json, "null")
-    if rec_sku:
-        r = [_lookup(c, item_json, "") for c in rec_sku]
-        e = [pc.not_equal(x, "") for x in r]
-        sep2 = pc.if_else(pc.and_(e[0], e[1]), ",", "")
-        sep3 = pc.if_else(pc.and_(pc.or_(e[0], e[1]), e[2]), ",", "")
-        items = pc.binary_join_element_wise("[", r[0], sep2, r[1], sep3, r[2], "]", "")
-    else:
-        items = pa.array(np.full(n, "[]", dtype=object), pa.string())
-    parts = ['{"first_order_date":', _date_json(take("first_order_date")),
-             ',"last_order_date":', _date_json(take("last_order_date")),
-             ',"orders":', orders_json, ',"segment":', _json_str(take("segment")),
-             ',"expected_next_purchase_date":', _date_json(take("expected_next_purchase_date")),
-             ',"due_date":', due_json, ',"item":', item, ',"items":', items, "}"]
-    arrays = [p if isinstance(p, (str, pa.Array)) else pa.array(p, pa.string()) for p in parts]
-    return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+        def take(col: str) -> Any:
+            return cols[col][pos] if col in cols else np.full(n, None, dtype=object)
+
+        orders = pd.to_numeric(pd.Series(take("orders")), errors="coerce").to_numpy(dtype=float)
+        known = np.isfinite(orders)
+        orders_json = pc.fill_null(pc.cast(pa.array(np.where(known, orders, 0).astype(np.int64), mask=~known),
+                                           pa.string()), "null")
+        due = np.asarray(due, dtype=float)
+        due_d = np.where(np.isfinite(due), due, 0).astype("int64").astype("datetime64[D]")
+        due_json = _date_json(np.where(np.isfinite(due), due_d, np.datetime64("NaT")))
+        item = _lookup(np.asarray(sku, dtype=object), item_json, "null")
+        if rec_all:
+            r = [_lookup(c[pos], item_json, "") for c in rec_all]
+            e = [pc.not_equal(x, "") for x in r]
+            sep2 = pc.if_else(pc.and_(e[0], e[1]), ",", "")
+            sep3 = pc.if_else(pc.and_(pc.or_(e[0], e[1]), e[2]), ",", "")
+            items = pc.binary_join_element_wise("[", r[0], sep2, r[1], sep3, r[2], "]", "")
+        else:
+            items = pa.array(np.full(n, "[]", dtype=object), pa.string())
+        parts = ['{"first_order_date":', _date_json(take("first_order_date")),
+                 ',"last_order_date":', _date_json(take("last_order_date")),
+                 ',"orders":', orders_json, ',"segment":', _json_str(take("segment")),
+                 ',"expected_next_purchase_date":', _date_json(take("expected_next_purchase_date")),
+                 ',"due_date":', due_json, ',"item":', item, ',"items":', items, "}"]
+        arrays = [p if isinstance(p, (str, pa.Array)) else pa.array(p, pa.string()) for p in parts]
+        return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+
+    return build
+
+
+def _context_rows(inputs: Inputs, ws: Workspace, pos: np.ndarray, sku: np.ndarray, due: np.ndarray) -> np.ndarray:
+    """JSON context per planned row (see :func:`_context_builder`)."""
+    return _context_builder(inputs, ws, sku)(pos, sku, due)
 
 
 def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt.date | None = None,
@@ -675,8 +689,9 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     tick('holdout')
     if not dry_run and len(final):
         order = final[np.argsort(keys[final].astype(str))]  # key order: B-tree friendly bulk insert
-        contexts = _context_rows(inputs, ws, pos[order], cand["sku"].to_numpy(dtype=object)[order],
-                                 cand["due"].to_numpy(dtype=float)[order])
+        sku_o, due_o, pos_o = cand["sku"].to_numpy(dtype=object)[order], cand["due"].to_numpy(dtype=float)[order], \
+            pos[order]
+        context_of = _context_builder(inputs, ws, sku_o)
         tick('context')
         columns = ("key", "scenario", "customer_key", "occurrence", "channel", "state", "holdout", "priority",
                    "lang", "context", "run_id", "as_of", "planned_at", "send_at", "expires_at", "next_attempt_at",
@@ -687,16 +702,18 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
         h = holdout[order]
         cols = [keys[order], names[order], ckeys[order], occ[order], chosen[order], np.where(h, "holdout", "planned"),
                 np.where(h, val(outbox, "holdout", True), val(outbox, "holdout", False)),
-                cand["priority"].to_numpy()[order], contexts]
+                cand["priority"].to_numpy()[order]]
         lang = settings.crm_lang
         fixed = (inputs.run.run_id, val(outbox, "as_of", day), val(outbox, "planned_at", planned_at),
                  val(outbox, "send_at", send_utc))
         tail = (val(outbox, "next_attempt_at", send_utc), 0)
 
         def batches(size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
-            # made while the previous batch is written (bulk_insert_ignore runs this in a thread)
+            # made, contexts included, while the previous batch is written (bulk_insert_ignore runs this in a
+            # thread; the database releases the interpreter while it works)
             for i in range(0, len(order), size):
-                k, sc, ck, oc, ch, st, ho, pr, cx = (c[i:i + size].tolist() for c in cols)
+                k, sc, ck, oc, ch, st, ho, pr = (c[i:i + size].tolist() for c in cols)
+                cx = context_of(pos_o[i:i + size], sku_o[i:i + size], due_o[i:i + size]).tolist()
                 yield [(*row[:8], lang, row[8], *fixed, expires[row[1]], *tail)
                        for row in zip(k, sc, ck, oc, ch, st, ho, pr, cx, strict=True)]
         tick('rows')
