@@ -256,3 +256,21 @@ def test_every_column_of_a_planned_row(shop):
         assert ctx["last_order_date"] == cust["last_order_date"].date().isoformat()
         assert ctx["orders"] == int(cust["orders"])
         assert isinstance(ctx["items"], list) and all({"sku", "name"} <= set(i) for i in ctx["items"])
+
+
+def test_constant_columns_become_sqlite_literals_that_read_back_the_same():
+    """bulk_insert_ignore gives constant columns to SQLite as literals of the statement: each reads back as the
+    value (quotes doubled, no injection), and what has no literal form is refused."""
+    import sqlite3
+
+    from ltvkit.actions._ops import _sqlite_literal
+
+    con = sqlite3.connect(":memory:")
+    values = ["ja", "O'Brien'); DROP TABLE outbox; --", "2026-12-04 03:00:00.000000", "", 0, 42, -7, 1.5, None,
+              "日本語の値"]
+    got = con.execute("SELECT " + ", ".join(_sqlite_literal(v) for v in values)).fetchall()[0]
+    assert list(got) == values
+    assert _sqlite_literal(True) == "1" and _sqlite_literal(False) == "0"
+    for bad in (float("nan"), float("inf"), b"x", object()):
+        with pytest.raises((TypeError, ValueError)):
+            _sqlite_literal(bad)

@@ -220,6 +220,23 @@ def _sqlite_converter(type_: sa.types.TypeEngine[Any]) -> Callable[[Any], Any] |
     return None
 
 
+def _sqlite_literal(value: Any) -> str:
+    """A value already in its stored form (:func:`_sqlite_converter`) as an SQLite literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"not storable as an SQLite literal: {value!r}")
+        return repr(float(value))
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQLite literal for a {type(value).__name__}")
+
+
 def utcnow() -> dt.datetime:
     """Now in UTC without an offset: every time in the ops store is naive UTC."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -451,24 +468,31 @@ class OpsStore:
 
     def bulk_insert_ignore(self, table: sa.Table, columns: tuple[str, ...],
                            rows: list[tuple[Any, ...]] | Iterator[list[tuple[Any, ...]]], *,
-                           conflict: str, converted: bool = False) -> None:
+                           conflict: str, converted: bool = False, constants: dict[str, Any] | None = None) -> None:
         """Insert many rows in one transaction through the driver's ``executemany`` (no per-row SQLAlchemy
         processing), skipping rows whose ``conflict`` column already exists. ``rows``: a list, or an iterator of
         batches that a helper thread makes while the previous batch is written (the driver leaves the
-        interpreter while the database works)."""
+        interpreter while the database works). ``constants``: columns with the same value in every row
+        (converted as the rows are), given once: on SQLite they are literals of the statement, not bound per
+        row."""
         if isinstance(rows, list):
             if not rows:
                 return
             batches: Iterator[list[tuple[Any, ...]]] = iter([rows[i:i + 50_000] for i in range(0, len(rows), 50_000)])
         else:
             batches = _ahead(rows)
-        cols = ", ".join(columns)
+        constants = dict(constants or {})
+        if constants and self.dialect != "sqlite":  # bound with each row
+            extra = tuple(constants.values())
+            batches = ([(*r, *extra) for r in b] for b in batches)
+            columns, constants = (*columns, *constants), {}
+        cols = ", ".join((*columns, *constants))
         conv: list[Any] = []
         if self.dialect == "sqlite":
             types = [table.c[c].type for c in columns]
             conv = [_sqlite_converter(t) for t in types]
-            sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join('?' * len(columns))}) " \
-                  f"ON CONFLICT ({conflict}) DO NOTHING"
+            values = ", ".join(["?"] * len(columns) + [_sqlite_literal(v) for v in constants.values()])
+            sql = f"INSERT INTO {table.name} ({cols}) VALUES ({values}) ON CONFLICT ({conflict}) DO NOTHING"
         else:
             sql = f"INSERT INTO {table.name} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}) " \
                   f"ON CONFLICT ({conflict}) DO NOTHING"

@@ -694,8 +694,7 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
         context_of = _context_builder(inputs, ws, sku_o)
         tick('context')
         columns = ("key", "scenario", "customer_key", "occurrence", "channel", "state", "holdout", "priority",
-                   "lang", "context", "run_id", "as_of", "planned_at", "send_at", "expires_at", "next_attempt_at",
-                   "attempts")
+                   "context", "expires_at")
         val = store.sql_value
         expires = {s.name: val(outbox, "expires_at", send_utc + dt.timedelta(days=s.expires_after_days))
                    for s in scenarios}
@@ -703,10 +702,10 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
         cols = [keys[order], names[order], ckeys[order], occ[order], chosen[order], np.where(h, "holdout", "planned"),
                 np.where(h, val(outbox, "holdout", True), val(outbox, "holdout", False)),
                 cand["priority"].to_numpy()[order]]
-        lang = settings.crm_lang
-        fixed = (inputs.run.run_id, val(outbox, "as_of", day), val(outbox, "planned_at", planned_at),
-                 val(outbox, "send_at", send_utc))
-        tail = (val(outbox, "next_attempt_at", send_utc), 0)
+        # the same in every row: given once (literals of the statement on SQLite)
+        constants = {"lang": settings.crm_lang, "run_id": inputs.run.run_id, "as_of": val(outbox, "as_of", day),
+                     "planned_at": val(outbox, "planned_at", planned_at), "send_at": val(outbox, "send_at", send_utc),
+                     "next_attempt_at": val(outbox, "next_attempt_at", send_utc), "attempts": 0}
 
         def batches(size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
             # made, contexts included, while the previous batch is written (bulk_insert_ignore runs this in a
@@ -714,10 +713,9 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
             for i in range(0, len(order), size):
                 k, sc, ck, oc, ch, st, ho, pr = (c[i:i + size].tolist() for c in cols)
                 cx = context_of(pos_o[i:i + size], sku_o[i:i + size], due_o[i:i + size]).tolist()
-                yield [(*row[:8], lang, row[8], *fixed, expires[row[1]], *tail)
-                       for row in zip(k, sc, ck, oc, ch, st, ho, pr, cx, strict=True)]
+                yield list(zip(k, sc, ck, oc, ch, st, ho, pr, cx, [expires[x] for x in sc], strict=True))
         tick('rows')
-        store.bulk_insert_ignore(outbox, columns, batches(), conflict="key", converted=True)
+        store.bulk_insert_ignore(outbox, columns, batches(), conflict="key", converted=True, constants=constants)
     tick('insert')
     report.seconds = time.perf_counter() - t0
     report.timings = timings
