@@ -628,12 +628,7 @@ def recommendation_frame(data: Any, *, rows: int | None = None) -> pd.DataFrame:
 def recommendation_chunks(ws: Workspace, data: Any, *, rows: int = 100_000) -> Iterator[pd.DataFrame]:
     """The stored lists of :func:`recommendations` (an Ibis table over ``ws``) as DataFrames of at most ``rows``
     rows each, in the stored order, read from the engine one at a time."""
-    cur = ws.con.execute(ibis.to_sql(data, dialect="duckdb"))
-    # DuckDB 2 names the streaming reader to_arrow_reader; 1.x fetch_record_batch
-    reader = cur.to_arrow_reader(rows) if hasattr(cur, "to_arrow_reader") else cur.fetch_record_batch(rows)
-    for batch in reader:
-        if batch.num_rows:
-            yield batch.to_pandas()
+    return ws.frames(data, rows=rows)
 
 
 def recommendation_count(data: Any) -> int:

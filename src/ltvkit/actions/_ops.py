@@ -481,6 +481,7 @@ class OpsStore:
             batches: Iterator[list[tuple[Any, ...]]] = iter([rows[i:i + 50_000] for i in range(0, len(rows), 50_000)])
         else:
             batches = _ahead(rows)
+        source = batches  # closed at the end (it may be a helper thread's)
         constants = dict(constants or {})
         if constants and self.dialect != "sqlite":  # bound with each row
             extra = tuple(constants.values())
@@ -508,7 +509,7 @@ class OpsStore:
                         cur.executemany(sql, batch)
             finally:
                 cur.close()
-                close = getattr(batches, "close", None)
+                close = getattr(source, "close", None)
                 if close is not None:
                     close()
 
