@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import queue
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -79,9 +81,11 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
 
 def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
                        horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 50_000,
-                       as_of: dt.date | None = None, timing_model: Any = None) -> Iterator[pa.Table]:
+                       as_of: dt.date | None = None, timing_model: Any = None,
+                       timing_frames: Iterator[pd.DataFrame] | None = None) -> Iterator[pa.Table]:
     """The rows of :func:`score_groups` as Arrow tables of at most ``chunk_size`` rows (at least one table,
-    empty when there are no rows): memory stays that of a chunk, whatever the number of rows."""
+    empty when there are no rows): memory stays that of a chunk, whatever the number of rows. ``timing_frames``
+    gives the timing columns of each chunk, computed already (by :class:`_TimingWorker`)."""
     n = len(frequency)
     for start in range(0, max(n, 1), chunk_size):
         sl = slice(start, min(start + chunk_size, n))
@@ -95,8 +99,12 @@ def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T
             cols["discounted_purchases"] = discounted_expected_transactions(
                 model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
             # next-purchase timing (issue 7)
-            timing = (timing_model.next_purchase_timing(x, tx, t) if timing_model is not None
-                      else next_purchase_timing(model, x, tx, t))
+            if timing_frames is not None:
+                timing = next(timing_frames)
+            elif timing_model is not None:
+                timing = timing_model.next_purchase_timing(x, tx, t)
+            else:
+                timing = next_purchase_timing(model, x, tx, t)
             for name in ("median_days_to_next_purchase", *(f"p_purchase_{k}d" for k in HORIZONS_DAYS)):
                 cols[name] = timing[name].to_numpy(dtype=float)
             expected_days = timing["expected_days_to_next_purchase"].to_numpy(dtype=float)
@@ -116,6 +124,64 @@ def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T
             cols["expected_next_purchase_date"] = pa.array(dates.to_numpy().astype("datetime64[D]"), mask=blank,
                                                            type=pa.date32())
         yield pa.table({k: (v if isinstance(v, pa.Array) else np.asarray(v, dtype=float)) for k, v in cols.items()})
+
+
+class _TimingWorker:
+    """A helper thread that fits an unfitted timing model on the distinct rows, then computes its timing columns
+    chunk by chunk (the chunks of :func:`score_group_chunks`), at most ``depth`` chunks ahead of the reader, so
+    its memory stays that of a few chunks. Its errors are raised in the reader's thread; :meth:`close` stops it."""
+
+    def __init__(self, unfitted: Any, groups: dict[str, np.ndarray], chunk_size: int, depth: int = 2) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._chunks = len(range(0, max(len(groups["n"]), 1), chunk_size))
+        self._thread = threading.Thread(target=self._run, args=(unfitted, groups, chunk_size), daemon=True,
+                                        name="ltvkit-timing")
+        self._thread.start()
+
+    def _put(self, kind: str, value: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, unfitted: Any, g: dict[str, np.ndarray], chunk_size: int) -> None:
+        try:
+            try:
+                fitted = unfitted.fit(g["frequency"], g["recency"], g["T"], litt=g["litt"], weights=g["n"])
+            except ConvergenceError:
+                fitted = None
+            if not self._put("model", fitted) or fitted is None:
+                return
+            x, tx, t = (g[c].astype(float) for c in ("frequency", "recency", "T"))
+            for start in range(0, max(len(x), 1), chunk_size):
+                sl = slice(start, start + chunk_size)
+                if not self._put("frame", fitted.next_purchase_timing(x[sl], tx[sl], t[sl])):
+                    return
+        except BaseException as exc:  # raised again where it is read
+            self._put("error", exc)
+
+    def _get(self) -> Any:
+        kind, value = self._queue.get()
+        if kind == "error":
+            raise value
+        return value
+
+    def model(self) -> Any:
+        """The fitted timing model, or ``None`` when it did not converge."""
+        return self._get()
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """The timing columns of each chunk, in order."""
+        for _ in range(self._chunks):
+            yield self._get()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _numpy(table: Any) -> dict[str, np.ndarray]:
@@ -186,24 +252,34 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
                 and getattr(timing_model, "k", 0) is None):
             timing_model.k = int(timing_k["k"])  # the same data: the k chosen before
             k_info["chosen_by"] = "stored"
+
+    # The timing model is fitted in a helper thread, which then computes its timing columns a chunk at a time,
+    # while this one chooses (``model`` may be a callable that does, on the engine) and fits the transaction
+    # model: both are numpy work that mostly runs outside the interpreter lock, so on two cores they overlap.
+    # Only this thread uses the engine's connection.
+    worker = _TimingWorker(timing_model, groups, chunk_size) if with_litt else None
     try:
-        tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
-    except ConvergenceError:
-        if getattr(model, "penalizer", 0.0):
-            raise
-        warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
-                      StatisticalWarning, stacklevel=2)
-        tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
-                                              weights=groups["n"])
-    if with_litt:
+        if callable(model) and not hasattr(model, "fit"):
+            model = model()
         try:
-            timing_model = timing_model.fit(groups["frequency"], groups["recency"], groups["T"],
-                                            litt=groups["litt"], weights=groups["n"])
+            tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
         except ConvergenceError:
-            warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
-                          f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
-            timing_model = None
-    gg, fallback = _fit_spend(r)
+            if getattr(model, "penalizer", 0.0):
+                raise
+            warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
+                          StatisticalWarning, stacklevel=2)
+            tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
+                                                  weights=groups["n"])
+        gg, fallback = _fit_spend(r)
+        if worker is not None:
+            timing_model = worker.model()
+            if timing_model is None:
+                warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
+                              f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
+    except BaseException:
+        if worker is not None:
+            worker.close()
+        raise
     if k_info is not None:
         if timing_model is not None:
             k_info["k"] = int(timing_model.k_)
@@ -214,10 +290,16 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     n_groups = len(groups["n"])
     scored = score_group_chunks(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
                                 groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
-                                chunk_size=chunk_size, as_of=as_of, timing_model=timing_model)
+                                chunk_size=chunk_size, as_of=as_of, timing_model=timing_model,
+                                timing_frames=worker.frames() if worker is not None and timing_model is not None
+                                else None)
     del groups
     # the scores of the distinct rows go to the engine a chunk at a time, and are joined there
-    sc = ws.engine_table("_ltv_scored", scored)
+    try:
+        sc = ws.engine_table("_ltv_scored", scored)
+    finally:
+        if worker is not None:
+            worker.close()
     if gg is not None:
         p, q, v = (float(gg.params_[k]) for k in ("p", "q", "v"))
         spend = ibis.cases(((r.frequency > 0) & (r.monetary_value > 0),
@@ -278,7 +360,7 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
     ws.require_orders()
     obs = _observation_end(ws, as_of)
     t0 = time.perf_counter()
-    split, choice = None, None
+    split = None
     if model == "auto":
         try:
             split = holdout_split(ws, obs)
@@ -288,18 +370,24 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
     rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=timing == "regular",
                       split_at=split)
     rfm_table = ws.engine_table("_ltv_rfm", rfm)
-    if split is not None:
-        try:
-            choice = choose_model(_numpy(calibration_groups(rfm_table)), horizon=float((obs - split).days))
-            model, chosen_by = choice["chosen"], "validation"
-            choice.update(calibration_end=split.isoformat(), holdout_days=(obs - split).days)
-        except (InputError, ConvergenceError):
-            model, chosen_by = "mbgnbd", "default (too little history to validate)"
-    model_cls = _model(model)
-    scored = score_rfm_table(ws, rfm_table, model_cls(), horizon_days=horizon_days, discount_rate=discount_rate,
-                             margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
+    chosen: dict[str, Any] = {"model": model, "chosen_by": chosen_by, "choice": None}
+
+    def transaction_model() -> Any:
+        # --model auto: the choice on the calibration split, made while the timing model is being fitted
+        if split is not None:
+            try:
+                choice = choose_model(_numpy(calibration_groups(rfm_table)), horizon=float((obs - split).days))
+                choice.update(calibration_end=split.isoformat(), holdout_days=(obs - split).days)
+                chosen.update(model=choice["chosen"], chosen_by="validation", choice=choice)
+            except (InputError, ConvergenceError):
+                chosen.update(model="mbgnbd", chosen_by="default (too little history to validate)")
+        return _model(chosen["model"])()
+
+    scored = score_rfm_table(ws, rfm_table, transaction_model, horizon_days=horizon_days,
+                             discount_rate=discount_rate, margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
                              timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None,
                              timing_k=timing_k)
+    model, chosen_by, choice = chosen["model"], chosen["chosen_by"], chosen["choice"]
     tm, gg, fallback = scored["model"], scored["spend_model"], scored["mean_spend"]
     timing_model = scored["timing_model"]
     timing_name = f"MBG/CNBD-{timing_model.k_}" if timing_model is not None else model

@@ -56,3 +56,53 @@ def test_validate_reports_timing_accuracy(ws):
     assert len(regular) == 1 and 1 <= int(regular[0].split("-")[1]) <= 4  # the regularity model, k chosen
     assert models - set(regular) == {"bgnbd", "mbgnbd", "pnbd"}
     assert (table["buyers"] > 0).all()
+
+
+# -- the timing model's helper thread (scoring._TimingWorker) ---------------------------------------------------
+
+def _rows(n=300, seed=0):
+    from ltvkit.models import BetaGeoModel
+
+    data = BetaGeoModel.from_params({"r": 0.8, "alpha": 40.0, "a": 0.8, "b": 2.5}).simulate(
+        np.full(n, 300.0), random_state=seed)
+    x, tx, t = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    litt = np.where(x > 0, x * np.log(np.maximum(tx, 1.0) / np.maximum(x, 1.0)), 0.0)
+    return {"frequency": x, "recency": tx, "T": t, "litt": litt, "n": np.ones(n)}
+
+
+def test_the_timing_worker_gives_the_same_columns_as_the_model_in_this_thread():
+    from ltvkit.models import RegularBetaGeoModel
+    from ltvkit.scoring import _TimingWorker
+
+    g = _rows()
+    worker = _TimingWorker(RegularBetaGeoModel(k=2), g, chunk_size=70)
+    try:
+        fitted = worker.model()
+        frames = list(worker.frames())
+    finally:
+        worker.close()
+    assert len(frames) == 5  # 300 rows in chunks of 70
+    here = RegularBetaGeoModel(k=2).fit(g["frequency"], g["recency"], g["T"], weights=g["n"])
+    assert np.allclose(fitted.params_.to_numpy(), here.params_.to_numpy(), rtol=1e-9)
+    expected = here.next_purchase_timing(g["frequency"], g["recency"], g["T"])
+    pd.testing.assert_frame_equal(pd.concat(frames, ignore_index=True), expected.reset_index(drop=True),
+                                  check_exact=False, rtol=1e-9)
+
+
+def test_a_timing_error_is_raised_in_the_reading_thread_and_an_abandoned_worker_stops():
+    from ltvkit.models import RegularBetaGeoModel
+    from ltvkit.scoring import _TimingWorker
+
+    class Broken(RegularBetaGeoModel):
+        def fit(self, *args, **kwargs):
+            raise ValueError("broken on purpose")
+
+    worker = _TimingWorker(Broken(k=2), _rows(), chunk_size=10)
+    with pytest.raises(ValueError, match="broken on purpose"):
+        worker.model()
+    worker.close()
+    # a reader that stops after the model: the thread blocks on its full queue of chunks until closed
+    worker = _TimingWorker(RegularBetaGeoModel(k=2), _rows(), chunk_size=10, depth=1)
+    assert worker.model() is not None
+    worker.close()
+    assert not worker._thread.is_alive()
