@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     recommend_memory: str = _field("256MB", "DuckDB memory limit while `ltv recommend` reads the order lines "
                                    "of a workspace file and stores the lists; the engine's work beyond it spills "
                                    "to disk, so its share of the peak stays small.")
+    predict_memory: str = _field("1GB", "DuckDB memory limit while `ltv predict` summarises the order lines of a "
+                                 "workspace file and stores the scores; the engine's work beyond it spills to "
+                                 "disk, so the peak stays under 2 GB at millions of customers.")
     identity_secret: SecretStr | None = _field(None, "Secret key of the keyed hash that turns contact data into "
                                                "pseudonymous customer keys. Set it to share keys across "
                                                "workspaces.", shown="generated per workspace")

@@ -436,6 +436,15 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizo
         margin_rate = shop_margin_rate(ws, day, settings)
     params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
               "margin_rate": margin_rate, "timing": timing}
+    # the engine summarises the order lines and stores the scores within LTV_PREDICT_MEMORY
+    with ws.memory_limit(ws.settings().predict_memory, setting="LTV_PREDICT_MEMORY"):
+        return _predictions(ws, scoring, day, model, horizon_days, discount_rate, margin_rate, timing, chunk_size,
+                            store, parquet, params)
+
+
+def _predictions(ws: Workspace, scoring: Any, day: dt.date, model: str, horizon_days: float, discount_rate: float,
+                 margin_rate: float, timing: str, chunk_size: int, store: bool, parquet: str | Path | None,
+                 params: dict[str, Any]) -> Result:
     scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                      margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
                                      timing_k=_stored_timing_k(ws) if timing == "regular" else None)

@@ -268,7 +268,9 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
                 raise
             warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
                           StatisticalWarning, stacklevel=2)
-            tm = type(model)(penalizer=0.001).fit(groups["frequency"], groups["recency"], groups["T"],
+            refit = type(model)(penalizer=0.001)
+            refit._standard_errors = model._standard_errors
+            tm = refit.fit(groups["frequency"], groups["recency"], groups["T"],
                                                   weights=groups["n"])
         gg, fallback = _fit_spend(r)
         if worker is not None:
@@ -318,13 +320,21 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
+def _unreported(model: Any) -> Any:
+    """``model``, set to be fitted without standard errors: the pipeline's scores and what it stores and prints
+    (parameters, log-likelihood) do not use them, and on all rows they cost k more gradient evaluations."""
+    model._standard_errors = False
+    return model
+
+
 def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, discount_rate: float = 0.10,
                     margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 50_000,
                     timing: str = "regular", timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders as of ``as_of`` and score every customer.
 
     Stores nothing: returns the per-customer Ibis expression (``expr``, valid until :func:`drop_scoring_tables`)
-    with the fitted models and timings; :func:`ltvkit.pipeline.predict_customers` stores it under a run.
+    with the fitted models (fitted without standard errors, which the scores do not use: fit a model directly for
+    them) and timings; :func:`ltvkit.pipeline.predict_customers` stores it under a run.
 
     Parameters
     ----------
@@ -381,11 +391,11 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
                 chosen.update(model=choice["chosen"], chosen_by="validation", choice=choice)
             except (InputError, ConvergenceError):
                 chosen.update(model="mbgnbd", chosen_by="default (too little history to validate)")
-        return _model(chosen["model"])()
+        return _unreported(_model(chosen["model"])())
 
     scored = score_rfm_table(ws, rfm_table, transaction_model, horizon_days=horizon_days,
                              discount_rate=discount_rate, margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
-                             timing_model=RegularBetaGeoModel(k_max=4) if timing == "regular" else None,
+                             timing_model=_unreported(RegularBetaGeoModel(k_max=4)) if timing == "regular" else None,
                              timing_k=timing_k)
     model, chosen_by, choice = chosen["model"], chosen["chosen_by"], chosen["choice"]
     tm, gg, fallback = scored["model"], scored["spend_model"], scored["mean_spend"]
@@ -468,6 +478,7 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
     for name in models:
         m = _model(name)()
         m._quiet = True  # compared here, not reported: its standard errors do not matter
+        m._standard_errors = False
         try:
             m.fit(x, tx, t, weights=w)
         except ConvergenceError as exc:

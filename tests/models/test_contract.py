@@ -240,6 +240,37 @@ def test_a_fit_in_parts_equals_the_fit_on_all_rows(Model, cases, monkeypatch):
 
 
 @pytest.mark.parametrize("Model", ALL_MODELS)
+def test_a_fit_without_standard_errors_has_the_same_optimum(Model, cases, recwarn):
+    """The pipeline fits with ``_standard_errors = False`` (it never reads them): the same parameters and
+    log-likelihood, no Hessian at the optimum, and NaN (not made-up) standard errors."""
+    case = cases[Model]
+    whole = Model(**case.settings).fit(*case.args, **case.kw)
+    hessians = []
+    original = BaseModel._hessian
+
+    def spy(objective, x, g0=None):
+        hessians.append(len(x))
+        return original(objective, x, g0)
+
+    bare = Model(**case.settings)
+    bare._standard_errors = False
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(BaseModel, "_hessian", staticmethod(spy))
+        bare.fit(*case.args, **case.kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(BaseModel, "_hessian", staticmethod(spy))
+        n_before = len(hessians)
+        Model(**case.settings).fit(*case.args, **case.kw)
+        with_se = len(hessians) - n_before
+    if with_se == 0:
+        pytest.skip(f"{Model.__name__} fits with its own optimiser, not BaseModel._fit")
+    assert len(hessians[:n_before]) == with_se - 1  # the Hessian at the optimum is the one left out
+    np.testing.assert_allclose(bare.params_, whole.params_, rtol=1e-12, atol=0)
+    assert bare.log_likelihood_ == whole.log_likelihood_
+    assert bare.standard_errors_.isna().all() and whole.standard_errors_.notna().all()
+
+
+@pytest.mark.parametrize("Model", ALL_MODELS)
 def test_analytic_gradient_matches_finite_differences(Model, cases, monkeypatch):
     """Every model gives its gradient; at the fitted parameters it agrees, row by row, with central differences
     of its log-likelihood on the data the fit saw."""

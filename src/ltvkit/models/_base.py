@@ -210,6 +210,10 @@ class BaseModel:
     #: Set on an instance fitted only to be compared (model choice, the regularity order): no warning about its
     #: standard errors. A flag on the model, not ``warnings.catch_warnings``, which changes the process's filters.
     _quiet: bool = False
+    #: Set to ``False`` on an instance whose standard errors nobody reads (the pipeline's scoring, model choice):
+    #: the fit then skips the Hessian at the optimum (k more gradient evaluations on all rows) and
+    #: ``variance_matrix_``, ``standard_errors_`` and ``confidence_intervals_`` are NaN.
+    _standard_errors: bool = True
 
     def __init__(self, penalizer: float = 0.0, tol: float = 1e-8, maxiter: int = 2000,
                  random_state: int | None = None) -> None:
@@ -361,7 +365,7 @@ class BaseModel:
                 res = optimize.minimize(objective, x, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=self.tol))
                 x, value, grad = self._newton(objective, res.x, self._hessian(objective, res.x))
-            hess = self._hessian(objective, x, grad)
+            hess = self._hessian(objective, x, grad) if self._standard_errors else None
         gnorm = float(np.max(np.abs(grad))) if len(grad) else 0.0
         if not np.isfinite(value) or value >= 1e299 or gnorm > max(1e-3, 100 * self.tol) or not np.all(np.isfinite(x)):
             raise ConvergenceError(self._convergence_message(res.message, gnorm))
@@ -374,14 +378,16 @@ class BaseModel:
         self.n_iter_ = int(getattr(res, "nit", 0))
         self.AIC_ = 2 * k - 2 * self.log_likelihood_
         self.BIC_ = k * math.log(n_total) - 2 * self.log_likelihood_
-        info = hess * n_total - 2 * float(self.penalizer) * n_total * np.eye(k)
-        try:
-            cov_x = np.linalg.inv(info)
-            ok = bool(np.all(np.isfinite(cov_x)) and np.all(np.diag(cov_x) > 0))
-        except np.linalg.LinAlgError:
-            ok = False
+        ok = False
+        if hess is not None:
+            info = hess * n_total - 2 * float(self.penalizer) * n_total * np.eye(k)
+            try:
+                cov_x = np.linalg.inv(info)
+                ok = bool(np.all(np.isfinite(cov_x)) and np.all(np.diag(cov_x) > 0))
+            except np.linalg.LinAlgError:
+                ok = False
         if not ok:
-            if not self._quiet:
+            if not self._quiet and hess is not None:
                 warnings.warn(
                     f"{type(self).__name__}: the Hessian is singular at the optimum, so standard errors are not "
                     "available; a parameter may be at a boundary (try penalizer=0.001).",
