@@ -237,6 +237,8 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     converge, the transaction model's timing is used with a warning. ``timing_k`` (``{"k": ..., "fingerprint":
     ...}``, what an earlier run stored) fixes the regularity order instead of choosing it again when the distinct
     rows are the same (:func:`groups_fingerprint`); the result's ``timing_k`` says which ``k`` was used and how.
+    ``model`` may also be a function that returns the unfitted model: it is called while the timing model is
+    being fitted in a helper thread (:func:`score_customers` chooses the model there).
     """
     t0 = time.perf_counter()
     with_litt = timing_model is not None
@@ -270,8 +272,7 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
                           StatisticalWarning, stacklevel=2)
             refit = type(model)(penalizer=0.001)
             refit._standard_errors = model._standard_errors
-            tm = refit.fit(groups["frequency"], groups["recency"], groups["T"],
-                                                  weights=groups["n"])
+            tm = refit.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
         gg, fallback = _fit_spend(r)
         if worker is not None:
             timing_model = worker.model()
