@@ -732,7 +732,7 @@ class Workspace:
     def frames(self, expr: ibis.Table, *, rows: int = 100_000) -> Iterator[pd.DataFrame]:
         """``expr`` (a table of this workspace) as DataFrames of at most ``rows`` rows each, in its order, read
         from the engine one batch at a time (never all at once)."""
-        cur = self.con.execute(ibis.to_sql(self._local(expr), dialect="duckdb"))
+        cur = self.con.execute(ibis.to_sql(expr, dialect="duckdb"))
         # DuckDB 2 names the streaming reader to_arrow_reader; 1.x fetch_record_batch
         reader = cur.to_arrow_reader(rows) if hasattr(cur, "to_arrow_reader") else cur.fetch_record_batch(rows)
         for batch in reader:
