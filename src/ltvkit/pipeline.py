@@ -438,42 +438,35 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizo
               "margin_rate": margin_rate, "timing": timing}
     # the engine summarises the order lines and stores the scores within LTV_PREDICT_MEMORY
     with ws.memory_limit(ws.settings().predict_memory, setting="LTV_PREDICT_MEMORY"):
-        return _predictions(ws, scoring, day, model, horizon_days, discount_rate, margin_rate, timing, chunk_size,
-                            store, parquet, params)
-
-
-def _predictions(ws: Workspace, scoring: Any, day: dt.date, model: str, horizon_days: float, discount_rate: float,
-                 margin_rate: float, timing: str, chunk_size: int, store: bool, parquet: str | Path | None,
-                 params: dict[str, Any]) -> Result:
-    scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
-                                     margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
-                                     timing_k=_stored_timing_k(ws) if timing == "regular" else None)
-    try:
-        tm, gg = scored["transaction_model"], scored["spend_model"]
-        details = {"model": scored["model"], "model_chosen_by": scored["model_chosen_by"],
-                   "timing_model": scored["timing_model"], "unique_rows": scored["unique_rows"],
-                   "transaction_params": {k: float(v) for k, v in tm.params_.items()},
-                   "log_likelihood": float(tm.log_likelihood_),
-                   "spend_model": "gamma-gamma" if gg is not None else "mean",
-                   "spend_params": ({k: float(v) for k, v in gg.params_.items()} if gg is not None
-                                    else {"mean_spend": scored["mean_spend"]}),
-                   "fit_seconds": round(scored["fit_seconds"], 3)}
-        if scored.get("timing_k"):
-            details["timing_k"] = scored["timing_k"]
-        if scored.get("model_choice"):
-            details["model_choice"] = scored["model_choice"]
-        expr = scored["expr"]
-        if parquet is not None:
-            table, run = ws.write_parquet(expr, parquet), None
-        elif ws.read_only or not store:
-            table, run = ws.temp_table("_ltv_predictions", expr), None
-        else:
-            run_id = ws.start_run("predictions", as_of=day, params=params, details=details)
-            ws.write_result("predictions", expr, run_id=run_id)
-            run = ws.result_run("predictions")
-            table = ws.read_result("predictions", run_id=run_id)
-    finally:
-        scoring.drop_scoring_tables(ws)
+        scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
+                                         margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
+                                         timing_k=_stored_timing_k(ws) if timing == "regular" else None)
+        try:
+            tm, gg = scored["transaction_model"], scored["spend_model"]
+            details = {"model": scored["model"], "model_chosen_by": scored["model_chosen_by"],
+                       "timing_model": scored["timing_model"], "unique_rows": scored["unique_rows"],
+                       "transaction_params": {k: float(v) for k, v in tm.params_.items()},
+                       "log_likelihood": float(tm.log_likelihood_),
+                       "spend_model": "gamma-gamma" if gg is not None else "mean",
+                       "spend_params": ({k: float(v) for k, v in gg.params_.items()} if gg is not None
+                                        else {"mean_spend": scored["mean_spend"]}),
+                       "fit_seconds": round(scored["fit_seconds"], 3)}
+            if scored.get("timing_k"):
+                details["timing_k"] = scored["timing_k"]
+            if scored.get("model_choice"):
+                details["model_choice"] = scored["model_choice"]
+            expr = scored["expr"]
+            if parquet is not None:
+                table, run = ws.write_parquet(expr, parquet), None
+            elif ws.read_only or not store:
+                table, run = ws.temp_table("_ltv_predictions", expr), None
+            else:
+                run_id = ws.start_run("predictions", as_of=day, params=params, details=details)
+                ws.write_result("predictions", expr, run_id=run_id)
+                run = ws.result_run("predictions")
+                table = ws.read_result("predictions", run_id=run_id)
+        finally:
+            scoring.drop_scoring_tables(ws)
     details["score_seconds"] = round(scored["score_seconds"], 3)
     return Result("predictions", table, day, params, run, details)
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import queue
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ._threads import Ahead
 from .exceptions import ConvergenceError, InputError, StatisticalWarning
 from .features import rfm_summary
 from .features.rfm import repeat_spend_groups, rfm_groups
@@ -85,7 +84,7 @@ def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T
                        timing_frames: Iterator[pd.DataFrame] | None = None) -> Iterator[pa.Table]:
     """The rows of :func:`score_groups` as Arrow tables of at most ``chunk_size`` rows (at least one table,
     empty when there are no rows): memory stays that of a chunk, whatever the number of rows. ``timing_frames``
-    gives the timing columns of each chunk, computed already (by :class:`_TimingWorker`)."""
+    gives the timing columns of each chunk, computed already (by a helper thread)."""
     n = len(frequency)
     for start in range(0, max(n, 1), chunk_size):
         sl = slice(start, min(start + chunk_size, n))
@@ -126,62 +125,20 @@ def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T
         yield pa.table({k: (v if isinstance(v, pa.Array) else np.asarray(v, dtype=float)) for k, v in cols.items()})
 
 
-class _TimingWorker:
-    """A helper thread that fits an unfitted timing model on the distinct rows, then computes its timing columns
-    chunk by chunk (the chunks of :func:`score_group_chunks`), at most ``depth`` chunks ahead of the reader, so
-    its memory stays that of a few chunks. Its errors are raised in the reader's thread; :meth:`close` stops it."""
-
-    def __init__(self, unfitted: Any, groups: dict[str, np.ndarray], chunk_size: int, depth: int = 2) -> None:
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._chunks = len(range(0, max(len(groups["n"]), 1), chunk_size))
-        self._thread = threading.Thread(target=self._run, args=(unfitted, groups, chunk_size), daemon=True,
-                                        name="ltvkit-timing")
-        self._thread.start()
-
-    def _put(self, kind: str, value: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put((kind, value), timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, unfitted: Any, g: dict[str, np.ndarray], chunk_size: int) -> None:
-        try:
-            try:
-                fitted = unfitted.fit(g["frequency"], g["recency"], g["T"], litt=g["litt"], weights=g["n"])
-            except ConvergenceError:
-                fitted = None
-            if not self._put("model", fitted) or fitted is None:
-                return
-            x, tx, t = (g[c].astype(float) for c in ("frequency", "recency", "T"))
-            for start in range(0, max(len(x), 1), chunk_size):
-                sl = slice(start, start + chunk_size)
-                if not self._put("frame", fitted.next_purchase_timing(x[sl], tx[sl], t[sl])):
-                    return
-        except BaseException as exc:  # raised again where it is read
-            self._put("error", exc)
-
-    def _get(self) -> Any:
-        kind, value = self._queue.get()
-        if kind == "error":
-            raise value
-        return value
-
-    def model(self) -> Any:
-        """The fitted timing model, or ``None`` when it did not converge."""
-        return self._get()
-
-    def frames(self) -> Iterator[pd.DataFrame]:
-        """The timing columns of each chunk, in order."""
-        for _ in range(self._chunks):
-            yield self._get()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+def _timing_items(unfitted: Any, g: dict[str, np.ndarray], chunk_size: int) -> Iterator[Any]:
+    """The timing model fitted on the distinct rows (``None`` when it does not converge), then its timing columns
+    for each chunk of :func:`score_group_chunks`: what the scoring's helper thread makes (:class:`Ahead`)."""
+    try:
+        fitted = unfitted.fit(g["frequency"], g["recency"], g["T"], litt=g["litt"], weights=g["n"])
+    except ConvergenceError:
+        fitted = None
+    yield fitted
+    if fitted is None:
+        return
+    x, tx, t = (g[c].astype(float) for c in ("frequency", "recency", "T"))
+    for start in range(0, max(len(x), 1), chunk_size):
+        sl = slice(start, start + chunk_size)
+        yield fitted.next_purchase_timing(x[sl], tx[sl], t[sl])
 
 
 def _numpy(table: Any) -> dict[str, np.ndarray]:
@@ -259,7 +216,7 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     # while this one chooses (``model`` may be a callable that does, on the engine) and fits the transaction
     # model: both are numpy work that mostly runs outside the interpreter lock, so on two cores they overlap.
     # Only this thread uses the engine's connection.
-    worker = _TimingWorker(timing_model, groups, chunk_size) if with_litt else None
+    worker = Ahead(_timing_items(timing_model, groups, chunk_size), name="ltvkit-timing") if with_litt else None
     try:
         if callable(model) and not hasattr(model, "fit"):
             model = model()
@@ -275,7 +232,7 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
             tm = refit.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
         gg, fallback = _fit_spend(r)
         if worker is not None:
-            timing_model = worker.model()
+            timing_model = next(worker)
             if timing_model is None:
                 warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
                               f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
@@ -294,8 +251,7 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     scored = score_group_chunks(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
                                 groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
                                 chunk_size=chunk_size, as_of=as_of, timing_model=timing_model,
-                                timing_frames=worker.frames() if worker is not None and timing_model is not None
-                                else None)
+                                timing_frames=worker if worker is not None and timing_model is not None else None)
     del groups
     # the scores of the distinct rows go to the engine a chunk at a time, and are joined there
     try:

@@ -58,7 +58,7 @@ def test_validate_reports_timing_accuracy(ws):
     assert (table["buyers"] > 0).all()
 
 
-# -- the timing model's helper thread (scoring._TimingWorker) ---------------------------------------------------
+# -- the timing model's helper thread (scoring._timing_items through ltvkit._threads.Ahead) -------------------
 
 def _rows(n=300, seed=0):
     from ltvkit.models import BetaGeoModel
@@ -70,17 +70,15 @@ def _rows(n=300, seed=0):
     return {"frequency": x, "recency": tx, "T": t, "litt": litt, "n": np.ones(n)}
 
 
-def test_the_timing_worker_gives_the_same_columns_as_the_model_in_this_thread():
+def test_the_timing_thread_gives_the_same_columns_as_the_model_in_this_thread():
+    from ltvkit._threads import Ahead
     from ltvkit.models import RegularBetaGeoModel
-    from ltvkit.scoring import _TimingWorker
+    from ltvkit.scoring import _timing_items
 
     g = _rows()
-    worker = _TimingWorker(RegularBetaGeoModel(k=2), g, chunk_size=70)
-    try:
-        fitted = worker.model()
-        frames = list(worker.frames())
-    finally:
-        worker.close()
+    with Ahead(_timing_items(RegularBetaGeoModel(k=2), g, chunk_size=70)) as worker:
+        fitted = next(worker)
+        frames = list(worker)
     assert len(frames) == 5  # 300 rows in chunks of 70
     here = RegularBetaGeoModel(k=2).fit(g["frequency"], g["recency"], g["T"], weights=g["n"])
     assert np.allclose(fitted.params_.to_numpy(), here.params_.to_numpy(), rtol=1e-9)
@@ -89,20 +87,13 @@ def test_the_timing_worker_gives_the_same_columns_as_the_model_in_this_thread():
                                   check_exact=False, rtol=1e-9)
 
 
-def test_a_timing_error_is_raised_in_the_reading_thread_and_an_abandoned_worker_stops():
+def test_a_timing_model_that_does_not_converge_gives_none_and_no_columns():
+    from ltvkit.exceptions import ConvergenceError
     from ltvkit.models import RegularBetaGeoModel
-    from ltvkit.scoring import _TimingWorker
+    from ltvkit.scoring import _timing_items
 
-    class Broken(RegularBetaGeoModel):
+    class NoConvergence(RegularBetaGeoModel):
         def fit(self, *args, **kwargs):
-            raise ValueError("broken on purpose")
+            raise ConvergenceError("not this time")
 
-    worker = _TimingWorker(Broken(k=2), _rows(), chunk_size=10)
-    with pytest.raises(ValueError, match="broken on purpose"):
-        worker.model()
-    worker.close()
-    # a reader that stops after the model: the thread blocks on its full queue of chunks until closed
-    worker = _TimingWorker(RegularBetaGeoModel(k=2), _rows(), chunk_size=10, depth=1)
-    assert worker.model() is not None
-    worker.close()
-    assert not worker._thread.is_alive()
+    assert list(_timing_items(NoConvergence(k=2), _rows(), chunk_size=10)) == [None]

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .._threads import Ahead
 from ..exceptions import MigrationError, OpsStoreError
 
 __all__ = ["OPS_MIGRATIONS", "OpsStore", "default_ops_url", "utcnow"]
@@ -254,49 +255,6 @@ def _engine_url(url: str) -> str:
     return url
 
 
-def _ahead(source: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """The items of ``source``, made by a helper thread up to ``depth`` items ahead of the consumer. An error
-    of ``source`` is raised to the consumer; a consumer that stops early (an error, ``close()``) stops the thread."""
-    import queue
-    import threading
-
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in source:
-                if not put(("item", item)):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(("error", exc))
-            return
-        put(("end", None))
-
-    thread = threading.Thread(target=produce, name="ltv-batches", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join()
-
-
 class OpsStore:
     """The operational database.
 
@@ -480,7 +438,7 @@ class OpsStore:
                 return
             batches: Iterator[list[tuple[Any, ...]]] = iter([rows[i:i + 50_000] for i in range(0, len(rows), 50_000)])
         else:
-            batches = _ahead(rows)
+            batches = Ahead(rows, name="ltvkit-outbox-batches")
         source = batches  # closed at the end (it may be a helper thread's)
         constants = dict(constants or {})
         if constants and self.dialect != "sqlite":  # bound with each row
