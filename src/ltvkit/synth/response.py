@@ -287,7 +287,9 @@ def simulate_experiment(customers: int = 5000, seed: int = 0, *, effect: float =
     ``prior_orders``) and ``due_in_window``: whether the last purchase plus the customer's mean gap falls in the
     window (what the timing model's next-purchase date says). Outcomes in the window: ``converted``, ``orders``, ``margin``; the truth:
     ``y0``/``y1`` (conversion without/with the message) and ``attrs["true_uplift"]``, their mean difference over
-    all customers.
+    all customers. Bounds on what any adjustment could achieve: ``p_convert_true``, the chance of ``y0`` given the
+    hidden state (rate, alive or not, cycle), and ``p_convert_history``, given the history (exact for the BG/NBD
+    buyers; the hidden-state chance for the rhythm buyers, so an upper bound).
     """
     if kind not in ("lift", "annoy"):
         raise InputError("simulate_experiment takes kind 'lift' or 'annoy'.")
@@ -381,5 +383,30 @@ def simulate_experiment(customers: int = 5000, seed: int = 0, *, effect: float =
         "treated": treated, "due_in_window": due_in_window, "p_alive": p_alive, "expected_purchases": e_w, "predicted_clv": e_365 * obs_spend * 0.3,
         "recency_days": T - t_x, "prior_orders": x + 1, "converted": np.where(treated, y1, y0),
         "orders": orders, "margin": margin, "y0": y0, "y1": y1})
+    # what any plan-time covariate could know at best: the chance of converting without the message given the
+    # hidden state (rate, alive, cycle), and given the history (the exact BG/NBD posterior for the BG/NBD buyers;
+    # the hidden-state chance for the rhythm buyers, which only flatters the history)
+    due = _rhythm_conversion(np.where(alive & rhythm)[0], t_x - T, cycle, window_days, seed)
+    frame["p_convert_true"] = np.where(alive & ~rhythm, -np.expm1(-lam * window_days), 0.0)
+    frame.loc[due.index, "p_convert_true"] = due.to_numpy()
+    posterior = p_alive * (1.0 - ((p["alpha"] + T) / (p["alpha"] + T + window_days)) ** (p["r"] + x))
+    frame["p_convert_history"] = np.where(rhythm, frame["p_convert_true"].to_numpy(), posterior)
     frame.attrs["true_uplift"] = float(np.mean(y1.astype(float) - y0))
     return frame
+
+
+def _rhythm_conversion(idx: np.ndarray, last: np.ndarray, cycle: np.ndarray, window_days: int, seed: int,
+                       draws: int = 2000) -> pd.Series:
+    """Monte Carlo chance that a rhythm buyer (last purchase ``last`` days from the plan day, cycle known) buys in
+    the window, drawn as :func:`simulate_experiment` draws the window (its own generator: the shop is unchanged)."""
+    rng = np.random.default_rng([seed, 15])
+    t = np.repeat(last[idx, None], draws, axis=1)
+    hit = np.zeros(t.shape, bool)
+    going = np.ones(t.shape, bool)
+    while going.any():
+        t_new = t + cycle[idx, None] * rng.lognormal(0.0, 0.15, t.shape)
+        ok = going & (t_new < window_days)
+        hit |= ok & (t_new >= 0)
+        t = np.where(ok, t_new, t)
+        going = ok
+    return pd.Series(hit.mean(axis=1), index=idx)
