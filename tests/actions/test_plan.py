@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -148,6 +149,8 @@ def test_plan_moves_send_time_out_of_quiet_hours_in_the_shop_zone(shop):
 
 def test_frequency_cap_keeps_the_highest_priorities_and_counts_earlier_rows(shop, monkeypatch):
     monkeypatch.setenv("LTV_CRM_HOLDOUT_SHARE", "0.2")
+    # a fixed secret: the share check below is within 3 standard errors, which a random secret misses 1 time in 200
+    monkeypatch.setenv("LTV_IDENTITY_SECRET", "frequency cap")
     for name, prio in (("high", 90), ("mid", 50), ("low", 10)):
         write_scenario(shop.scenarios_dir, name, EVERYONE.format(holdout="null", priority=prio)
                        .replace("name: everyone", f"name: {name}"))
@@ -274,3 +277,55 @@ def test_constant_columns_become_sqlite_literals_that_read_back_the_same():
     for bad in (float("nan"), float("inf"), b"x", object()):
         with pytest.raises((TypeError, ValueError)):
             _sqlite_literal(bad)
+
+
+def test_the_context_of_odd_customer_columns_is_valid_json_with_the_stored_values():
+    """The context is built in Arrow from the customer frame as stored: counts stored as floats (missing ones
+    too), text with quotes and Japanese, missing dates, missing columns, no recommendations, SKUs that are not
+    text; every row parses as JSON and holds what the frame holds."""
+    from ltvkit.actions.plan import Inputs, _context_builder
+
+    class _Names:
+        def product_names(self, skus):
+            return {s: (f"名前 \"{s}\"",) for s in skus}
+
+    frame = pd.DataFrame({
+        "customer_key": ["a", "b", "c", "d"],
+        "orders": [3.0, np.nan, 1.0, 12.9],
+        "segment": pd.Series(['Loyal "A"', None, "優良", "At risk"], dtype=object),
+        "first_order_date": pd.to_datetime(["2026-01-02 23:59", None, "2025-12-31 00:00", "2024-02-29 12:00"]),
+        "_rec1": ["S1", None, "S2", None], "_rec2": [None, None, "S1", None], "_rec3": ["S3", None, None, None]})
+    inputs = Inputs(None, frame, None, None, True, {})
+    pos = np.array([3, 0, 1, 2, 0])
+    sku = np.array(["S2", None, "S9", float("nan"), "S1"], dtype=object)
+    due = np.array([20_000.0, np.nan, 20_001.0, np.nan, 0.0])
+    rows = [json.loads(t) for t in _context_builder(inputs, _Names(), sku)(pos, sku, due)]
+    assert [r["orders"] for r in rows] == [12, 3, None, 1, 3]
+    assert [r["segment"] for r in rows] == ["At risk", 'Loyal "A"', None, "優良", 'Loyal "A"']
+    assert [r["first_order_date"] for r in rows] == ["2024-02-29", "2026-01-02", None, "2025-12-31", "2026-01-02"]
+    assert all(r["last_order_date"] is None and r["expected_next_purchase_date"] is None for r in rows)
+    assert [r["due_date"] for r in rows] == ["2024-10-04", None, "2024-10-05", None, "1970-01-01"]
+    assert rows[0]["item"] == {"sku": "S2", "name": '名前 "S2"'} and rows[1]["item"] is None
+    assert rows[2]["item"] == {"sku": "S9", "name": '名前 "S9"'} and rows[3]["item"] is None
+    assert [[i["sku"] for i in r["items"]] for r in rows] == [[], ["S1", "S3"], [], ["S2", "S1"], ["S1", "S3"]]
+    # SKUs that are not text are looked up one by one (and are not among the text SKUs)
+    rows = [json.loads(t) for t in _context_builder(inputs, _Names(), np.array([7, None], dtype=object))(
+        np.array([0, 1]), np.array([7, None], dtype=object), np.array([np.nan, np.nan]))]
+    assert [r["item"] for r in rows] == [None, None]
+    # without recommendations every list is empty
+    plain = Inputs(None, frame[["customer_key", "orders"]], None, None, False, {})
+    assert json.loads(_context_builder(plain, _Names(), sku[:1])(pos[:1], sku[:1], due[:1])[0])["items"] == []
+
+
+def test_a_plan_leaves_the_garbage_collector_as_it_found_it(shop):
+    import gc
+
+    scenarios = _scen(shop)
+    with shop.workspace() as ws, shop.store() as store:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            try:
+                plan(ws, store, scenarios, as_of=AS_OF, now=NOON, dry_run=True)
+                assert gc.isenabled() is enabled
+            finally:
+                gc.enable()

@@ -20,10 +20,12 @@ retry key (and later the e-mail Message-ID).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from .._threads import Ahead
 from ..config import Settings
 from ..exceptions import MissingDataError, ScenarioError
 from ..store import Run, Workspace
@@ -98,13 +101,19 @@ def idempotency_key(secret: bytes, scenario: str, customer_key: str, occurrence:
     return str(uuid.UUID(bytes=digest, version=4))
 
 
+def _digest(copy: Callable[[], Any], data: bytes) -> bytes:
+    h = copy()
+    h.update(data)
+    return h.digest()
+
+
 def holdout_draw(secret: bytes, scenario: str, customer_keys: Iterable[str]) -> np.ndarray:
     """Uniform [0, 1) per customer from a keyed hash of (scenario, customer): stable across runs and occurrences,
     independent between scenarios. A customer is held out when the draw is below the share."""
-    key = secret[:64]
+    # one keyed hasher copied per customer: the key block is hashed once, not once per customer
+    copy = hashlib.blake2b(digest_size=8, key=secret[:64], person=b"ltv-holdout").copy
     prefix = scenario.encode() + b"\x1f"
-    digests = b"".join([hashlib.blake2b(prefix + c.encode(), digest_size=8, key=key, person=b"ltv-holdout").digest()
-                        for c in customer_keys])
+    digests = b"".join([_digest(copy, prefix + c.encode()) for c in customer_keys])
     return np.frombuffer(digests, dtype=">u8").astype(np.float64) / 2.0 ** 64
 
 
@@ -116,17 +125,18 @@ def _keys(secret: bytes, scenario: str, customers: np.ndarray, occurrences: np.n
     """:func:`idempotency_key` of every (customer, occurrence), the UUID text built column-wise."""
     if len(customers) == 0:
         return np.empty(0, dtype=object)
-    key = secret[:64]
+    copy = hashlib.blake2b(digest_size=16, key=secret[:64], person=b"ltv-outbox-key").copy
     prefix = scenario + "\x1f"
-    digests = b"".join([hashlib.blake2b(f"{prefix}{c}\x1f{o}".encode(), digest_size=16, key=key,
-                                        person=b"ltv-outbox-key").digest()
+    digests = b"".join([_digest(copy, f"{prefix}{c}\x1f{o}".encode())
                         for c, o in zip(customers.tolist(), occurrences.tolist(), strict=True)])
     d = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
     d[:, 6] = (d[:, 6] & 0x0F) | 0x40  # what uuid.UUID(bytes=d, version=4) sets
     d[:, 8] = (d[:, 8] & 0x3F) | 0x80
     hexed = _HEX[d].view("S32").ravel()
-    text = np.insert(hexed.view(np.uint8).reshape(-1, 32), _DASHES, ord("-"), axis=1)
-    return text.view("S36").ravel().astype("U36").astype(object)
+    text = np.insert(hexed.view(np.uint8).reshape(-1, 32), _DASHES, ord("-"), axis=1).tobytes().decode("ascii")
+    out = np.empty(len(d), dtype=object)
+    out[:] = [text[i:i + 36] for i in range(0, len(text), 36)]
+    return out
 
 
 # -- time ---------------------------------------------------------------------------------------------------------
@@ -187,6 +197,13 @@ class Inputs:
     replenishment: pd.DataFrame | None
     recommendations: bool  # the customer frame has the first three recommended items (_rec1.._rec3)
     missing: dict[str, str]
+    _keys: pd.Index | None = field(default=None, repr=False)
+
+    def key_index(self) -> pd.Index:
+        """The customer keys as an index (positions of keys in the frame), built once."""
+        if self._keys is None:
+            self._keys = pd.Index(self.customers["customer_key"].to_numpy(dtype=object))
+        return self._keys
 
 
 _RFM = {"first_date": "first_order_date", "last_date": "last_order_date"}
@@ -307,14 +324,18 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
             else:
                 if not all(isinstance(v, str) for v in values):
                     raise TypeError("text")
-                left = col.astype(object).to_numpy()
                 right = list(values)
+                left = col if cond.op in ("in", "not in", "==", "!=") else col.astype(object).to_numpy()
         except TypeError as exc:
             raise ScenarioError(key=f"err.audience_compare_{exc.args[0].replace('/', '_')}", where=where,
                                 column=repr(cond.column), condition=repr(cond.text)) from None
         op = cond.op
         with np.errstate(invalid="ignore"):
-            if op in ("in", "not in"):
+            if isinstance(left, pd.Series):  # text, equality or membership: on the column as it is stored
+                valid = left.notna().to_numpy(dtype=bool)
+                hit = left.isin(right if op in ("in", "not in") else right[:1]).to_numpy(dtype=bool) & valid
+                m = hit if op in ("in", "==") else ~hit & valid
+            elif op in ("in", "not in"):
                 hit = pd.Series(left).isin(right).to_numpy()
                 m = hit if op == "in" else ~hit & pd.notna(left)
             else:
@@ -340,8 +361,10 @@ def audience_mask(scenario: Scenario, frame: pd.DataFrame, missing: dict[str, st
 
 # -- triggers -----------------------------------------------------------------------------------------------------
 
-def _candidates(scenario: Scenario, inputs: Inputs, plan_day: int) -> tuple[pd.DataFrame, str | None]:
-    """Trigger candidates: ``pos`` (row of the customer frame), ``occurrence``, ``due`` (day number), ``sku``."""
+def _candidates(scenario: Scenario, inputs: Inputs, plan_day: int,
+                audience: np.ndarray | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Trigger candidates: ``pos`` (row of the customer frame), ``occurrence``, ``due`` (day number), ``sku``.
+    ``audience`` (the rows meeting the audience conditions), when given, may leave out rows outside it."""
     frame = inputs.customers
     trig = scenario.trigger
     window = scenario.expires_after_days
@@ -352,8 +375,8 @@ def _candidates(scenario: Scenario, inputs: Inputs, plan_day: int) -> tuple[pd.D
         return (due <= plan_day) & (plan_day < due + window)
 
     if trig.kind == "segment":
-        pos = np.arange(len(frame))
-        occ = np.full(len(frame), f"on:{np.datetime64(plan_day, 'D')}", dtype=object)
+        pos = np.arange(len(frame)) if audience is None else np.flatnonzero(audience)
+        occ = np.full(len(pos), f"on:{np.datetime64(plan_day, 'D')}", dtype=object)
         return pd.DataFrame({"pos": pos, "occurrence": occ, "due": float(plan_day), "sku": None}), None
     if trig.kind in ("after_first_order", "golden_time"):
         first = _days(frame["first_order_date"])
@@ -385,8 +408,7 @@ def _candidates(scenario: Scenario, inputs: Inputs, plan_day: int) -> tuple[pd.D
     due = due_date - trig.lead_days
     ok = np.isfinite(due) & fire(np.nan_to_num(due, nan=-1e9))
     rep = rep[ok]
-    index = pd.Index(frame["customer_key"])
-    pos = index.get_indexer(rep["customer_key"])
+    pos = inputs.key_index().get_indexer(pd.Index(rep["customer_key"].to_numpy(dtype=object)))
     keep = pos >= 0
     rep, pos = rep[keep], pos[keep]
     last = pd.to_datetime(rep["last_purchase"]).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
@@ -417,14 +439,6 @@ def _flags(n: int, frame_keys: pd.Index, keys: Any) -> np.ndarray:
     return out
 
 
-def _json_str(values: np.ndarray) -> np.ndarray:
-    """JSON text of each value (strings quoted and escaped, missing → null), via the distinct values."""
-    s = pd.Series(values, dtype=object)
-    uniq = pd.unique(s.dropna())
-    table = {v: json.dumps(v if isinstance(v, str) else str(v), ensure_ascii=False) for v in uniq}
-    return s.map(table).fillna("null").to_numpy(dtype=object)
-
-
 def _date_json(values: Any) -> pa.Array:
     """``"YYYY-MM-DD"`` per value (JSON text), ``null`` where it is missing."""
     d = pd.to_datetime(pd.Series(values), errors="coerce").to_numpy(dtype="datetime64[D]")
@@ -442,50 +456,89 @@ def _lookup(values: np.ndarray, table: dict[Any, str], missing: str) -> pa.Array
 _CONTEXT_COLUMNS = ("orders", "first_order_date", "last_order_date", "segment", "expected_next_purchase_date")
 
 
+def _arrow_column(col: pd.Series) -> pa.Array:
+    """A column of the customer frame as one Arrow array (no copy for Arrow-backed strings, numbers and times;
+    NaN is null)."""
+    arr = pa.array(col, from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _date_json_arrow(arr: pa.Array) -> pa.Array:
+    """:func:`_date_json` of an Arrow column of dates or times (other types go through pandas)."""
+    if pa.types.is_timestamp(arr.type) and arr.type.tz is None or pa.types.is_date64(arr.type):
+        arr = pc.cast(arr, pa.date32())
+    if not pa.types.is_date32(arr.type):
+        return _date_json(arr.to_pandas())
+    return pc.fill_null(pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', ""), "null")
+
+
+def _count_json_arrow(arr: pa.Array) -> pa.Array:
+    """A count as JSON (``null`` where it is missing): integers as they are, other numbers truncated."""
+    if pa.types.is_integer(arr.type):
+        return pc.fill_null(pc.cast(arr, pa.string()), "null")
+    values = pd.to_numeric(arr.to_pandas(), errors="coerce").to_numpy(dtype=float)
+    known = np.isfinite(values)
+    return pc.fill_null(pc.cast(pa.array(np.where(known, values, 0).astype(np.int64), mask=~known), pa.string()),
+                        "null")
+
+
+def _json_str_arrow(arr: pa.Array) -> pa.Array:
+    """JSON text of each value (strings quoted and escaped, missing → null), through the distinct values."""
+    uniq = pc.unique(arr.drop_null())
+    texts = pa.array([json.dumps(v if isinstance(v, str) else str(v), ensure_ascii=False)
+                      for v in uniq.to_pylist()], pa.string())
+    return pc.fill_null(texts.take(pc.index_in(arr, value_set=uniq)), "null")
+
+
 def _context_builder(inputs: Inputs, ws: Workspace, skus: np.ndarray) -> Callable[..., np.ndarray]:
     """A function ``(pos, sku, due) -> JSON context per planned row`` (``pos``: row of the customer frame; the
     trigger's ``sku`` and ``due`` day): dates, counts, the trigger's item and up to three recommended items.
-    Built column-wise (distinct values encoded once). Product names (from the order lines) of ``skus`` and of
-    every recommended item are read here, once: the function itself reads no table, so it may run in another
-    thread while this one writes."""
+    Built column-wise in Arrow (distinct values encoded once). Product names (from the order lines) of ``skus``
+    and of every recommended item are read here, once: the function itself reads no table, so it may run in
+    another thread while this one writes."""
     frame = inputs.customers
-    cols = {c: frame[c].to_numpy() for c in _CONTEXT_COLUMNS if c in frame.columns}
-    rec_all = [frame[f"_rec{r}"].to_numpy(dtype=object) for r in (1, 2, 3)] if inputs.recommendations else []
+    cols = {c: _arrow_column(frame[c]) for c in _CONTEXT_COLUMNS if c in frame.columns}
+    rec_all = [pc.cast(_arrow_column(frame[f"_rec{r}"]), pa.string()) for r in (1, 2, 3)] \
+        if inputs.recommendations else []
     wanted = set(pd.unique(pd.Series(np.asarray(skus, dtype=object), dtype=object).dropna().astype(str)))
     for col in rec_all:
-        wanted.update(pd.unique(pd.Series(col, dtype=object).dropna()))
+        wanted.update(pc.unique(col.drop_null()).to_pylist())
     names = {k: (v[0] or k) for k, v in ws.product_names(sorted(wanted)).items()} if wanted else {}
     item_json = {s: json.dumps({"sku": s, "name": names.get(s, s)}, ensure_ascii=False) for s in wanted}
+    skus_known = pa.array(sorted(wanted), pa.string())
+    items_known = pa.array([item_json[s] for s in skus_known.to_pylist()], pa.string())
+
+    def item_texts(values: pa.Array, missing: str) -> pa.Array:
+        return pc.fill_null(items_known.take(pc.index_in(values, value_set=skus_known)), missing)
 
     def build(pos: np.ndarray, sku: np.ndarray, due: np.ndarray) -> np.ndarray:
         n = len(pos)
+        at = pa.array(np.asarray(pos, dtype=np.int64))
 
-        def take(col: str) -> Any:
-            return cols[col][pos] if col in cols else np.full(n, None, dtype=object)
+        def take(col: str) -> pa.Array:
+            return cols[col].take(at) if col in cols else pa.nulls(n)
 
-        orders = pd.to_numeric(pd.Series(take("orders")), errors="coerce").to_numpy(dtype=float)
-        known = np.isfinite(orders)
-        orders_json = pc.fill_null(pc.cast(pa.array(np.where(known, orders, 0).astype(np.int64), mask=~known),
-                                           pa.string()), "null")
         due = np.asarray(due, dtype=float)
         due_d = np.where(np.isfinite(due), due, 0).astype("int64").astype("datetime64[D]")
         due_json = _date_json(np.where(np.isfinite(due), due_d, np.datetime64("NaT")))
-        item = _lookup(np.asarray(sku, dtype=object), item_json, "null")
+        try:
+            item = item_texts(pa.array(np.asarray(sku, dtype=object), pa.string(), from_pandas=True), "null")
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # SKUs that are not text: looked up one by one
+            item = _lookup(np.asarray(sku, dtype=object), item_json, "null")
         if rec_all:
-            r = [_lookup(c[pos], item_json, "") for c in rec_all]
+            r = [item_texts(c.take(at), "") for c in rec_all]
             e = [pc.not_equal(x, "") for x in r]
             sep2 = pc.if_else(pc.and_(e[0], e[1]), ",", "")
             sep3 = pc.if_else(pc.and_(pc.or_(e[0], e[1]), e[2]), ",", "")
             items = pc.binary_join_element_wise("[", r[0], sep2, r[1], sep3, r[2], "]", "")
         else:
             items = pa.array(np.full(n, "[]", dtype=object), pa.string())
-        parts = ['{"first_order_date":', _date_json(take("first_order_date")),
-                 ',"last_order_date":', _date_json(take("last_order_date")),
-                 ',"orders":', orders_json, ',"segment":', _json_str(take("segment")),
-                 ',"expected_next_purchase_date":', _date_json(take("expected_next_purchase_date")),
+        parts = ['{"first_order_date":', _date_json_arrow(take("first_order_date")),
+                 ',"last_order_date":', _date_json_arrow(take("last_order_date")),
+                 ',"orders":', _count_json_arrow(take("orders")), ',"segment":', _json_str_arrow(take("segment")),
+                 ',"expected_next_purchase_date":', _date_json_arrow(take("expected_next_purchase_date")),
                  ',"due_date":', due_json, ',"item":', item, ',"items":', items, "}"]
-        arrays = [p if isinstance(p, (str, pa.Array)) else pa.array(p, pa.string()) for p in parts]
-        return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+        return pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
 
     return build
 
@@ -493,6 +546,20 @@ def _context_builder(inputs: Inputs, ws: Workspace, skus: np.ndarray) -> Callabl
 def _context_rows(inputs: Inputs, ws: Workspace, pos: np.ndarray, sku: np.ndarray, due: np.ndarray) -> np.ndarray:
     """JSON context per planned row (see :func:`_context_builder`)."""
     return _context_builder(inputs, ws, sku)(pos, sku, due)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Automatic garbage collection off while a plan makes its hundreds of thousands of short-lived rows: each
+    collection of the oldest generation walks every object of the process (about a second of a plan of a million
+    customers). Reference counting still frees the rows; the previous setting comes back afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt.date | None = None,
@@ -541,185 +608,189 @@ def plan(ws: Workspace, store: OpsStore, scenarios: list[Scenario], *, as_of: dt
     send_utc = send_local.replace(tzinfo=zone).astimezone(dt.timezone.utc).replace(tzinfo=None)
     planned_at = utcnow()
 
-    inputs = read_inputs(ws, day, run_id=run_id)
-    tick("read")
-    frame = inputs.customers
-    n_customers = len(frame)
-    frame_keys = pd.Index(frame["customer_key"].to_numpy(dtype=object))
-    secret = ws.identity_secret()
-    plan_day = _day(day)
-    channels = set(available_channels())
-    lists = staff_list_channels()
-    report = PlanReport(day, inputs.run.as_of or day, inputs.run.run_id, send_local, dry_run, {},
-                        customers=n_customers)
+    # the contact and consent flags are read from the ops store while the workspace is read and the candidates
+    # found (both drivers leave the interpreter while they work)
+    with _collection_paused(), \
+            Ahead((consent_frame(store) for _ in range(1)), depth=1, name="ltvkit-consent") as consent_ahead:
+        inputs = read_inputs(ws, day, run_id=run_id)
+        tick("read")
+        frame = inputs.customers
+        n_customers = len(frame)
+        frame_keys = inputs.key_index()
+        secret = ws.identity_secret()
+        plan_day = _day(day)
+        channels = set(available_channels())
+        lists = staff_list_channels()
+        report = PlanReport(day, inputs.run.as_of or day, inputs.run.run_id, send_local, dry_run, {},
+                            customers=n_customers)
 
-    # 1. candidates per scenario; every validation error surfaces here, before anything is written
-    parts = []
-    disabled = set() if explicit else disabled_scenarios(store)
-    for s in scenarios:
-        report.scenarios[s.name] = ScenarioCounts()
-        if s.name in disabled:  # switched off on the dashboard: planned only when named
-            report.scenarios[s.name].not_planned = "disabled"
-            continue
-        mask = audience_mask(s, frame, inputs.missing)
-        for lang in s.template:
-            render(s, lang, sample_context(s, settings.crm_shop_name))
-        cand, note = _candidates(s, inputs, plan_day)
-        if note is not None:
-            if explicit:
-                raise MissingDataError(key="err.plan_scenario_missing_data", name=s.name, note=str(note))
-            report.scenarios[s.name].not_planned = note
-            continue
-        if len(cand):
-            cand = cand[mask[cand["pos"].to_numpy()]]
-        report.scenarios[s.name].eligible = len(cand)
-        if len(cand):
-            parts.append(cand.assign(scenario=s.name, priority=s.priority))
-    tick('candidates')
-    if not parts:
-        report.seconds = time.perf_counter() - t0
-        return report
-    cand = pd.concat(parts, ignore_index=True)
-    pos = cand["pos"].to_numpy()
-    names = cand["scenario"].to_numpy(dtype=object)
-    keys_all = frame_keys.to_numpy()
-    ckeys = keys_all[pos]
-    occ = cand["occurrence"].to_numpy(dtype=object)
-    skip = np.full(len(cand), None, dtype=object)
-
-    def mark(mask: np.ndarray, reason: str) -> None:
-        skip[mask & (skip == None)] = reason  # noqa: E711
-
-    by_name = {s.name: s for s in scenarios}
-    groups = {name: np.flatnonzero(names == name) for name in by_name if (names == name).any()}
-
-    # 2. already planned occurrences; once_per_days; one row per scenario and customer in a plan
-    keys = np.empty(len(cand), dtype=object)
-    for name, idx in groups.items():
-        keys[idx] = _keys(secret, name, ckeys[idx], occ[idx])
-    tick('keys')
-    with store.engine.connect() as conn:
-        existing = {r[0] for r in conn.execute(sa.select(outbox.c.key).where(outbox.c.scenario.in_(list(groups))))}
-        recent: dict[str, np.ndarray] = {}
-        for name in groups:
-            s = by_name[name]
-            if s.trigger.kind == "segment" and s.trigger.once_per_days:
-                lo = send_utc - dt.timedelta(days=s.trigger.once_per_days)
-                recent[name] = _flags(n_customers, frame_keys, [r[0] for r in conn.execute(
-                    sa.select(outbox.c.customer_key).where(outbox.c.scenario == name, outbox.c.send_at > lo,
-                                                           outbox.c.state.notin_(NOT_COUNTED)))])
-        lo = send_utc - dt.timedelta(days=settings.crm_frequency_days)
-        hi = send_utc + dt.timedelta(days=settings.crm_frequency_days)
-        used_rows = conn.execute(
-            sa.select(outbox.c.customer_key, sa.func.count()).where(
-                outbox.c.send_at > lo, outbox.c.send_at < hi, outbox.c.state.notin_(NOT_COUNTED))
-            .group_by(outbox.c.customer_key)).all()
-    tick('ops_reads')
-    if existing:
-        mark(np.fromiter((k in existing for k in keys.tolist()), dtype=bool, count=len(keys)), "already_planned")
-    for name, flags in recent.items():
-        mark((names == name) & flags[pos], "once_per_days")
-    mark(pd.DataFrame({"s": names, "p": pos}).duplicated().to_numpy() & (skip == None), "one_per_plan")  # noqa: E711
-
-    tick('dedupe')
-    # 3. channel: the first in the scenario's order with an address, consent and reachability
-    c, o, u = consent_frame(store)
-    has = {"line": _flags(n_customers, frame_keys, c.loc[c["has_line"].astype(bool), "customer_key"]),
-           "email": _flags(n_customers, frame_keys, c.loc[c["has_email"].astype(bool), "customer_key"])}
-    out_all = _flags(n_customers, frame_keys, o.loc[o["channel"] == "all", "customer_key"])
-    chosen = np.full(len(cand), None, dtype=object)
-    reason = np.full(len(cand), "no_contact", dtype=object)
-    reason[out_all[pos]] = "opted_out"
-    for name, idx in groups.items():
-        p = pos[idx]
-        ch_sub = chosen[idx]
-        why = reason[idx]
-        for ch in by_name[name].channels:
-            if ch not in channels or (ch not in has and ch not in lists):
+        # 1. candidates per scenario; every validation error surfaces here, before anything is written
+        parts = []
+        disabled = set() if explicit else disabled_scenarios(store)
+        for s in scenarios:
+            report.scenarios[s.name] = ScenarioCounts()
+            if s.name in disabled:  # switched off on the dashboard: planned only when named
+                report.scenarios[s.name].not_planned = "disabled"
                 continue
-            # a list for the shop's staff (mall messages) needs no address
-            addr = np.ones(len(p), dtype=bool) if ch in lists else has[ch][p]
-            opted = _flags(n_customers, frame_keys, o.loc[o["channel"] == ch, "customer_key"])[p] | out_all[p]
-            unr = _flags(n_customers, frame_keys, u.loc[u["channel"] == ch, "customer_key"])[p]
-            ok = addr & ~opted & ~unr & (ch_sub == None)  # noqa: E711
-            ch_sub[ok] = ch
-            why[addr & opted & (why == "no_contact")] = "opted_out"
-            why[addr & ~opted & unr & (why == "no_contact")] = "unreachable"
-        chosen[idx] = ch_sub
-        reason[idx] = why
-    none = (chosen == None) & (skip == None)  # noqa: E711
-    skip[none] = reason[none]
+            mask = audience_mask(s, frame, inputs.missing)
+            for lang in s.template:
+                render(s, lang, sample_context(s, settings.crm_shop_name))
+            cand, note = _candidates(s, inputs, plan_day, mask)
+            if note is not None:
+                if explicit:
+                    raise MissingDataError(key="err.plan_scenario_missing_data", name=s.name, note=str(note))
+                report.scenarios[s.name].not_planned = note
+                continue
+            if len(cand):
+                cand = cand[mask[cand["pos"].to_numpy()]]
+            report.scenarios[s.name].eligible = len(cand)
+            if len(cand):
+                parts.append(cand.assign(scenario=s.name, priority=s.priority))
+        tick('candidates')
+        if not parts:
+            report.seconds = time.perf_counter() - t0
+            return report
+        cand = pd.concat(parts, ignore_index=True)
+        pos = cand["pos"].to_numpy()
+        names = cand["scenario"].to_numpy(dtype=object)
+        keys_all = frame_keys.to_numpy()
+        ckeys = keys_all[pos]
+        occ = cand["occurrence"].to_numpy(dtype=object)
+        skip = np.full(len(cand), None, dtype=object)
 
-    tick('channels')
-    # 4. frequency cap: higher priority first; rows already in the outbox use their slots
-    used = np.zeros(n_customers, dtype=np.int64)
-    if used_rows:
-        up = _positions(frame_keys, [r[0] for r in used_rows])
-        cnt = np.asarray([int(r[1]) for r in used_rows])
-        used[up[up >= 0]] = cnt[up >= 0]
-    live = np.flatnonzero(skip == None)  # noqa: E711
-    prio = cand["priority"].to_numpy()
-    order = live[np.lexsort((names[live].astype(str), -prio[live], pos[live]))]
-    sp = pos[order]
-    start = np.r_[True, sp[1:] != sp[:-1]] if len(sp) else np.array([], dtype=bool)
-    grp = np.cumsum(start) - 1
-    first_idx = np.flatnonzero(start)
-    rank = np.arange(len(sp)) - first_idx[grp] if len(sp) else np.array([], dtype=np.int64)
-    capped = order[rank + used[sp] >= settings.crm_frequency_cap]
-    skip[capped] = "frequency_cap"
+        def mark(mask: np.ndarray, reason: str) -> None:
+            skip[mask & (skip == None)] = reason  # noqa: E711
 
-    tick('cap')
-    # 5. holdout by keyed hash
-    final = np.flatnonzero(skip == None)  # noqa: E711
-    holdout = np.zeros(len(cand), dtype=bool)
-    for name, idx in groups.items():
-        s = by_name[name]
-        share = s.holdout if s.holdout is not None else settings.crm_holdout_share
-        sel = idx[skip[idx] == None]  # noqa: E711
-        if len(sel):
-            holdout[sel] = holdout_draw(secret, name, ckeys[sel].tolist()) < share
-    for name, counts in report.scenarios.items():
-        idx = groups.get(name, np.array([], dtype=np.int64))
-        sel = idx[skip[idx] == None]  # noqa: E711
-        counts.holdout = int(holdout[sel].sum())
-        counts.planned = len(sel) - counts.holdout
-        vals, cnts = np.unique(skip[idx][skip[idx] != None].astype(str), return_counts=True)  # noqa: E711
-        counts.skipped = {str(v): int(k) for v, k in zip(vals, cnts, strict=False)}
+        by_name = {s.name: s for s in scenarios}
+        groups = {name: np.flatnonzero(names == name) for name in by_name if (names == name).any()}
 
-    tick('holdout')
-    if not dry_run and len(final):
-        order = final[np.argsort(keys[final].astype(str))]  # key order: B-tree friendly bulk insert
-        sku_o, due_o, pos_o = cand["sku"].to_numpy(dtype=object)[order], cand["due"].to_numpy(dtype=float)[order], \
-            pos[order]
-        context_of = _context_builder(inputs, ws, sku_o)
-        tick('context')
-        columns = ("key", "scenario", "customer_key", "occurrence", "channel", "state", "holdout", "priority",
-                   "context", "expires_at")
-        val = store.sql_value
-        expires = {s.name: val(outbox, "expires_at", send_utc + dt.timedelta(days=s.expires_after_days))
-                   for s in scenarios}
-        h = holdout[order]
-        cols = [keys[order], names[order], ckeys[order], occ[order], chosen[order], np.where(h, "holdout", "planned"),
-                np.where(h, val(outbox, "holdout", True), val(outbox, "holdout", False)),
-                cand["priority"].to_numpy()[order]]
-        # the same in every row: given once (literals of the statement on SQLite)
-        constants = {"lang": settings.crm_lang, "run_id": inputs.run.run_id, "as_of": val(outbox, "as_of", day),
-                     "planned_at": val(outbox, "planned_at", planned_at), "send_at": val(outbox, "send_at", send_utc),
-                     "next_attempt_at": val(outbox, "next_attempt_at", send_utc), "attempts": 0}
+        # 2. already planned occurrences; once_per_days; one row per scenario and customer in a plan
+        keys = np.empty(len(cand), dtype=object)
+        for name, idx in groups.items():
+            keys[idx] = _keys(secret, name, ckeys[idx], occ[idx])
+        tick('keys')
+        with store.engine.connect() as conn:
+            existing = {r[0] for r in conn.execute(sa.select(outbox.c.key).where(outbox.c.scenario.in_(list(groups))))}
+            recent: dict[str, np.ndarray] = {}
+            for name in groups:
+                s = by_name[name]
+                if s.trigger.kind == "segment" and s.trigger.once_per_days:
+                    lo = send_utc - dt.timedelta(days=s.trigger.once_per_days)
+                    recent[name] = _flags(n_customers, frame_keys, [r[0] for r in conn.execute(
+                        sa.select(outbox.c.customer_key).where(outbox.c.scenario == name, outbox.c.send_at > lo,
+                                                               outbox.c.state.notin_(NOT_COUNTED)))])
+            lo = send_utc - dt.timedelta(days=settings.crm_frequency_days)
+            hi = send_utc + dt.timedelta(days=settings.crm_frequency_days)
+            used_rows = conn.execute(
+                sa.select(outbox.c.customer_key, sa.func.count()).where(
+                    outbox.c.send_at > lo, outbox.c.send_at < hi, outbox.c.state.notin_(NOT_COUNTED))
+                .group_by(outbox.c.customer_key)).all()
+        tick('ops_reads')
+        if existing:
+            mark(np.fromiter((k in existing for k in keys.tolist()), dtype=bool, count=len(keys)), "already_planned")
+        for name, flags in recent.items():
+            mark((names == name) & flags[pos], "once_per_days")
+        mark(pd.DataFrame({"s": names, "p": pos}).duplicated().to_numpy() & (skip == None), "one_per_plan")  # noqa: E711
 
-        def batches(size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
-            # made, contexts included, while the previous batch is written (bulk_insert_ignore runs this in a
-            # thread; the database releases the interpreter while it works)
-            for i in range(0, len(order), size):
-                k, sc, ck, oc, ch, st, ho, pr = (c[i:i + size].tolist() for c in cols)
-                cx = context_of(pos_o[i:i + size], sku_o[i:i + size], due_o[i:i + size]).tolist()
-                yield list(zip(k, sc, ck, oc, ch, st, ho, pr, cx, [expires[x] for x in sc], strict=True))
-        tick('rows')
-        store.bulk_insert_ignore(outbox, columns, batches(), conflict="key", converted=True, constants=constants)
-    tick('insert')
-    report.seconds = time.perf_counter() - t0
-    report.timings = timings
-    return report
+        tick('dedupe')
+        # 3. channel: the first in the scenario's order with an address, consent and reachability
+        c, o, u = next(consent_ahead)
+        has = {"line": _flags(n_customers, frame_keys, c.loc[c["has_line"].astype(bool), "customer_key"]),
+               "email": _flags(n_customers, frame_keys, c.loc[c["has_email"].astype(bool), "customer_key"])}
+        out_all = _flags(n_customers, frame_keys, o.loc[o["channel"] == "all", "customer_key"])
+        chosen = np.full(len(cand), None, dtype=object)
+        reason = np.full(len(cand), "no_contact", dtype=object)
+        reason[out_all[pos]] = "opted_out"
+        for name, idx in groups.items():
+            p = pos[idx]
+            ch_sub = chosen[idx]
+            why = reason[idx]
+            for ch in by_name[name].channels:
+                if ch not in channels or (ch not in has and ch not in lists):
+                    continue
+                # a list for the shop's staff (mall messages) needs no address
+                addr = np.ones(len(p), dtype=bool) if ch in lists else has[ch][p]
+                opted = _flags(n_customers, frame_keys, o.loc[o["channel"] == ch, "customer_key"])[p] | out_all[p]
+                unr = _flags(n_customers, frame_keys, u.loc[u["channel"] == ch, "customer_key"])[p]
+                ok = addr & ~opted & ~unr & (ch_sub == None)  # noqa: E711
+                ch_sub[ok] = ch
+                why[addr & opted & (why == "no_contact")] = "opted_out"
+                why[addr & ~opted & unr & (why == "no_contact")] = "unreachable"
+            chosen[idx] = ch_sub
+            reason[idx] = why
+        none = (chosen == None) & (skip == None)  # noqa: E711
+        skip[none] = reason[none]
+
+        tick('channels')
+        # 4. frequency cap: higher priority first; rows already in the outbox use their slots
+        used = np.zeros(n_customers, dtype=np.int64)
+        if used_rows:
+            up = _positions(frame_keys, [r[0] for r in used_rows])
+            cnt = np.asarray([int(r[1]) for r in used_rows])
+            used[up[up >= 0]] = cnt[up >= 0]
+        live = np.flatnonzero(skip == None)  # noqa: E711
+        prio = cand["priority"].to_numpy()
+        order = live[np.lexsort((names[live].astype(str), -prio[live], pos[live]))]
+        sp = pos[order]
+        start = np.r_[True, sp[1:] != sp[:-1]] if len(sp) else np.array([], dtype=bool)
+        grp = np.cumsum(start) - 1
+        first_idx = np.flatnonzero(start)
+        rank = np.arange(len(sp)) - first_idx[grp] if len(sp) else np.array([], dtype=np.int64)
+        capped = order[rank + used[sp] >= settings.crm_frequency_cap]
+        skip[capped] = "frequency_cap"
+
+        tick('cap')
+        # 5. holdout by keyed hash
+        final = np.flatnonzero(skip == None)  # noqa: E711
+        holdout = np.zeros(len(cand), dtype=bool)
+        for name, idx in groups.items():
+            s = by_name[name]
+            share = s.holdout if s.holdout is not None else settings.crm_holdout_share
+            sel = idx[skip[idx] == None]  # noqa: E711
+            if len(sel):
+                holdout[sel] = holdout_draw(secret, name, ckeys[sel].tolist()) < share
+        for name, counts in report.scenarios.items():
+            idx = groups.get(name, np.array([], dtype=np.int64))
+            sel = idx[skip[idx] == None]  # noqa: E711
+            counts.holdout = int(holdout[sel].sum())
+            counts.planned = len(sel) - counts.holdout
+            vals, cnts = np.unique(skip[idx][skip[idx] != None].astype(str), return_counts=True)  # noqa: E711
+            counts.skipped = {str(v): int(k) for v, k in zip(vals, cnts, strict=False)}
+
+        tick('holdout')
+        if not dry_run and len(final):
+            order = final[np.argsort(keys[final].astype(str))]  # key order: B-tree friendly bulk insert
+            sku_o, due_o, pos_o = cand["sku"].to_numpy(dtype=object)[order], cand["due"].to_numpy(dtype=float)[order], \
+                pos[order]
+            context_of = _context_builder(inputs, ws, sku_o)
+            tick('context')
+            columns = ("key", "scenario", "customer_key", "occurrence", "channel", "state", "holdout", "priority",
+                       "context", "expires_at")
+            val = store.sql_value
+            expires = {s.name: val(outbox, "expires_at", send_utc + dt.timedelta(days=s.expires_after_days))
+                       for s in scenarios}
+            h = holdout[order]
+            cols = [keys[order], names[order], ckeys[order], occ[order], chosen[order], np.where(h, "holdout", "planned"),
+                    np.where(h, val(outbox, "holdout", True), val(outbox, "holdout", False)),
+                    cand["priority"].to_numpy()[order]]
+            # the same in every row: given once (literals of the statement on SQLite)
+            constants = {"lang": settings.crm_lang, "run_id": inputs.run.run_id, "as_of": val(outbox, "as_of", day),
+                         "planned_at": val(outbox, "planned_at", planned_at), "send_at": val(outbox, "send_at", send_utc),
+                         "next_attempt_at": val(outbox, "next_attempt_at", send_utc), "attempts": 0}
+
+            def batches(size: int = 20_000) -> Iterator[list[tuple[Any, ...]]]:
+                # made, contexts included, while the previous batch is written (bulk_insert_ignore runs this in a
+                # thread; the database releases the interpreter while it works)
+                for i in range(0, len(order), size):
+                    k, sc, ck, oc, ch, st, ho, pr = (c[i:i + size].tolist() for c in cols)
+                    cx = context_of(pos_o[i:i + size], sku_o[i:i + size], due_o[i:i + size]).tolist()
+                    yield list(zip(k, sc, ck, oc, ch, st, ho, pr, cx, [expires[x] for x in sc], strict=True))
+            tick('rows')
+            store.bulk_insert_ignore(outbox, columns, batches(), conflict="key", converted=True, constants=constants)
+        tick('insert')
+        report.seconds = time.perf_counter() - t0
+        report.timings = timings
+        return report
 
 
 def preview(ws: Workspace, store: OpsStore, scenario: Scenario, *, as_of: dt.date | None = None,
