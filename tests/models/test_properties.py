@@ -68,3 +68,22 @@ def test_clv_is_finite(h, spend):
         det = discounted_expected_transactions(m, x, t_x, T, freq="D")
         assert np.isfinite(clv) and clv >= -1e-6
         assert np.isfinite(det) and det >= -1e-9
+
+
+def test_pareto_nbd_quadrature_in_two_threads_equals_one_pass(monkeypatch):
+    """Above two blocks of rows the Pareto/NBD integral's second half is computed in a helper thread: every
+    row's numbers are the same, to the bit, as in one pass over all rows."""
+    from ltvkit.models import pareto_nbd
+
+    rng = np.random.default_rng(5)
+    n = 3 * pareto_nbd._CHUNK + 17
+    v_T = rng.uniform(0.01, 0.99, n)
+    rows = (v_T, 1 - v_T, rng.uniform(0.3, 1.0, n), rng.uniform(0.0, 2.0, n), rng.uniform(-0.5, 2.0, n))
+    for need_grad in (False, True):
+        monkeypatch.setattr(pareto_nbd, "_cores", lambda: 2)
+        threaded = pareto_nbd._quadrature(*rows, 1.7, need_grad)
+        monkeypatch.setattr(pareto_nbd, "_cores", lambda: 1)
+        single = pareto_nbd._quadrature(*rows, 1.7, need_grad)
+        assert threaded.shape == single.shape == (5 if need_grad else 1, n)
+        assert np.all(np.isfinite(single))
+        np.testing.assert_array_equal(threaded, single)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -172,8 +174,44 @@ class ParetoNBDModel(RFMModel):
 _CHUNK = 8192  # rows per block: the (rows x nodes) temporaries stay in cache
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _quadrature(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad):
-    """Gauss-Legendre pieces of the integral for each row, in blocks of rows.
+    """:func:`_quadrature_rows` of every row; above ``2 × _CHUNK`` rows on a machine with two cores or more,
+    the second half of the rows in a helper thread (numpy leaves the interpreter lock while it computes)."""
+    n = len(v_T)
+    out = np.empty((5 if need_grad else 1, n))
+    if n < 2 * _CHUNK or _cores() < 2:
+        _quadrature_rows(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad, out)
+        return out
+    half = n // 2
+    rows = (v_T, one_minus_vT, q_over_k, q_minus_1, c)  # per row; s1 is one number
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            _quadrature_rows(*(a[half:] for a in rows), s1, need_grad, out[:, half:])
+        except BaseException as exc:  # raised in the caller
+            errors.append(exc)
+
+    helper = threading.Thread(target=second, name="ltvkit-quadrature", daemon=True)
+    helper.start()
+    try:
+        _quadrature_rows(*(a[:half] for a in rows), s1, need_grad, out[:, :half])
+    finally:
+        helper.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+def _quadrature_rows(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad, out):
+    """Gauss-Legendre pieces of the integral for each row, in blocks of rows, into ``out``.
 
     With ``v = v_T + (1 - v_T) node``, ``log u = log(v) q / k`` (``u = (alpha+t_x)/(alpha+tau)``) and
     ``l1p = log(1 + c u)``, the log integrand is ``-s1 l1p + (q - 1) log v + log weight``. Returns the log of its
@@ -182,7 +220,6 @@ def _quadrature(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad):
     nodes, weights = gauss_legendre(_NODES)
     log_w = np.log(weights)
     n = len(v_T)
-    out = np.empty((5 if need_grad else 1, n))
     m = min(n, _CHUNK)
     log_v = np.empty((m, _NODES))
     log_u = np.empty((m, _NODES))
@@ -221,4 +258,3 @@ def _quadrature(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad):
             np.exp(lp, out=lp)
             lp *= uu
             out[4, lo:hi] = np.einsum("ij,ij->i", gg, lp)
-    return out
