@@ -496,11 +496,21 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     first_hold = hold.group_by("customer_key").aggregate(
         d=hold.order_date.min().epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()
     actual_days = rfm["customer_key"].map(first_hold.set_index("customer_key")["d"]).to_numpy(float)
-    timings = {name: next_purchase_timing(m, x, tx, t, window_days=horizon) for name, m in fitted.items()}
+    # the timing tables on the distinct (frequency, recency, T) rows, then one row per customer
+    rows = pd.DataFrame({"x": x, "tx": tx, "t": t})
+    first = ~rows.duplicated().to_numpy()
+    back = rows.groupby(["x", "tx", "t"], sort=False).ngroup().to_numpy()  # numbered in order of first row
+    ux, utx, ut = x[first], tx[first], t[first]
+
+    def per_customer(table: pd.DataFrame) -> pd.DataFrame:
+        return table.iloc[back].reset_index(drop=True)
+
+    timings = {name: per_customer(next_purchase_timing(m, ux, utx, ut, window_days=horizon))
+               for name, m in fitted.items()}
     try:
         regular = RegularBetaGeoModel(k_max=4).fit(x, tx, t, litt=rfm["litt"].to_numpy(float))
-        timings[f"mbgcnbd-{regular.k_}"] = regular.next_purchase_timing(
-            x, tx, t, window_days=horizon)
+        timings[f"mbgcnbd-{regular.k_}"] = per_customer(regular.next_purchase_timing(
+            ux, utx, ut, window_days=horizon))
     except ConvergenceError as exc:
         warnings.warn(f"The regularity model did not converge on the calibration data: {exc}",
                       StatisticalWarning, stacklevel=2)

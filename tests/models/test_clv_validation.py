@@ -92,6 +92,12 @@ def test_cumulative_tracking_and_compare_models(cdnow):
     assert track["actual_cumulative"].tolist() == [1, 3, 4]
     assert track["predicted_cumulative"].iloc[-1] == pytest.approx(
         float(np.sum(bg.expected_purchases(3, x, tx, T))), rel=1e-9)
+    # every period end from one P(alive): the same numbers as one expected_purchases call per end
+    for model in (bg, pn):
+        track = cumulative_tracking(model, x, tx, T, holdout_times=[0.5], horizon=39, step=3.5)
+        each = [float(np.sum(model.expected_purchases(e, x, tx, T))) for e in track["period_end"]]
+        np.testing.assert_allclose(track["predicted_cumulative"], each, rtol=1e-12)
+        assert track["period_end"].iloc[-1] == 39 and np.all(np.diff(track["predicted_cumulative"]) > 0)
     table = compare_models({"bgnbd": bg, "pnbd": pn}, x, tx, T, actual=np.zeros(len(x)), t=39)
     assert list(table["model"]) == ["bgnbd", "pnbd"]  # BG/NBD has the lower BIC on CDNOW
     assert {"AIC", "BIC", "mae", "rmse"} <= set(table.columns)

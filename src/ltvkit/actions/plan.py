@@ -197,13 +197,13 @@ class Inputs:
     replenishment: pd.DataFrame | None
     recommendations: bool  # the customer frame has the first three recommended items (_rec1.._rec3)
     missing: dict[str, str]
-    _keys: pd.Index | None = field(default=None, repr=False)
+    _key_index: pd.Index | None = field(default=None, repr=False)
 
     def key_index(self) -> pd.Index:
         """The customer keys as an index (positions of keys in the frame), built once."""
-        if self._keys is None:
-            self._keys = pd.Index(self.customers["customer_key"].to_numpy(dtype=object))
-        return self._keys
+        if self._key_index is None:
+            self._key_index = pd.Index(self.customers["customer_key"].to_numpy(dtype=object))
+        return self._key_index
 
 
 _RFM = {"first_date": "first_order_date", "last_date": "last_order_date"}

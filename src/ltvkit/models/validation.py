@@ -66,8 +66,10 @@ def cumulative_tracking(model: Any, frequency: Any, recency: Any, T: Any, holdou
     if ends.size == 0 or ends[-1] < horizon - 1e-9:
         ends = np.append(ends, float(horizon))
     times = np.sort(as_float_array("holdout_times", holdout_times))
-    predicted = [float(np.asarray(model.expected_purchases(e, groups["x"], groups["tx"], groups["T"])) @ groups["n"])
-                 for e in ends]
+    at = getattr(model, "_expected_purchases_at", None)  # P(alive) once for every period end, where it factors
+    per_end = at(ends, groups["x"], groups["tx"], groups["T"]) if at is not None else [
+        model.expected_purchases(e, groups["x"], groups["tx"], groups["T"]) for e in ends]
+    predicted = [float(np.asarray(p) @ groups["n"]) for p in per_end]
     actual = np.searchsorted(times, ends, side="right")
     return pd.DataFrame({"period_end": ends, "predicted_cumulative": predicted, "actual_cumulative": actual})
 
