@@ -190,18 +190,21 @@ def point_ltv_curves(orders: ibis.Table, as_of: dt.date, *, products: ibis.Table
     o = o.mutate(idx=(o.days_since_first // step).cast("int64"), grp=point_acq.ifelse("point_acquired", "organic"),
                  observed=ibis.literal(as_of).delta(o.first_date, unit="day"))
     o = o.filter(o.idx < steps)
-    per = o.group_by(["customer_key", "grp", "observed", "idx"]).aggregate(margin=o.margin.sum()).to_pandas()
+    # one row per customer (in key order) with the margin of each period as a column: numbers only leave the
+    # engine, not a row per customer and period
+    per = o.group_by(["customer_key", "grp", "observed"]).aggregate(
+        **{f"m{k}": o.margin.sum(where=o.idx == k) for k in range(steps)}).order_by("customer_key")
+    per = per.drop("customer_key").to_pyarrow()
     columns = ["group", "days", "customers", "margin_ltv", "ci_low", "ci_high"]
-    if per.empty:
+    if per.num_rows == 0:
         return pd.DataFrame({"group": pd.Series([], dtype=str), "days": pd.Series([], dtype="int64"),
                              "customers": pd.Series([], dtype="int64"),
                              **{c: pd.Series([], dtype=float) for c in columns[3:]}})
-    keys, cust = np.unique(per["customer_key"].to_numpy(), return_inverse=True)
-    mat = np.zeros((len(keys), steps))
-    np.add.at(mat, (cust, per["idx"].to_numpy(np.int64)), per["margin"].to_numpy(float))
+    mat = np.column_stack([per.column(f"m{k}").to_numpy(zero_copy_only=False) for k in range(steps)]).astype(float)
+    mat = np.nan_to_num(mat, nan=0.0)  # no order in that period
     cum = np.cumsum(mat, axis=1)
-    first = per.drop_duplicates("customer_key").set_index("customer_key").reindex(keys)
-    grp, observed = first["grp"].to_numpy(), first["observed"].to_numpy(float)
+    grp = per.column("grp").to_numpy(zero_copy_only=False)
+    observed = per.column("observed").to_numpy(zero_copy_only=False).astype(float)
     rows = []
     for g in ("point_acquired", "organic"):
         for k in range(steps):
