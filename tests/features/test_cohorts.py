@@ -105,3 +105,25 @@ def test_golden_time_life_table(make_ws):
     g = gold.iloc[0]
     assert (g.golden_start, g.golden_end, g.customers, g.repeaters) == (7, 13, 5, 4)
     assert g.median_days_to_second == pytest.approx(11)
+
+
+def test_the_median_day_of_the_second_order_from_counts_per_day():
+    """The life table and the median come from one count per (category, exit bin, second-order day): the median
+    is the middle day, or the mean of the two middle days, as the engines' ``median`` gives it."""
+    import numpy as np
+    import pandas as pd
+
+    from ltvkit.features.cohorts import _second_order_stats
+
+    def stats(days_counts, never=0):
+        rows = [{"event": True, "d2": d, "n": n} for d, n in days_counts]
+        rows.append({"event": False, "d2": None, "n": never})
+        return _second_order_stats(pd.DataFrame(rows))
+
+    for days_counts in ([(3, 1)], [(3, 2), (9, 1)], [(3, 2), (9, 2)], [(1, 1), (4, 3), (20, 1), (50, 2)],
+                        [(5, 7), (6, 1)]):
+        expanded = [d for d, n in days_counts for _ in range(n)]
+        got = stats(days_counts, never=3)
+        assert got["median_days_to_second"] == np.median(expanded)
+        assert (got["customers"], got["repeaters"]) == (len(expanded) + 3, len(expanded))
+    assert np.isnan(stats([], never=4)["median_days_to_second"]) and stats([], never=4)["repeaters"] == 0

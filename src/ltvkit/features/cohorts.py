@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from ..calendar import CampaignCalendar
@@ -254,6 +255,22 @@ def f2_table(orders: ibis.Table, as_of: dt.date | None = None, *, windows: tuple
     return df
 
 
+def _second_order_stats(part: pd.DataFrame) -> pd.Series:
+    """Customers, repeaters and the median day of the second order (the mean of the two middle days when the
+    repeaters are even, as the engines' ``median``) from counts per day."""
+    rep = part[part["event"]]
+    n = int(rep["n"].sum())
+    median = float("nan")
+    if n:
+        days = rep.groupby("d2")["n"].sum().sort_index()
+        upto = days.cumsum().to_numpy()
+        values = days.index.to_numpy(dtype=float)
+        lo = values[np.searchsorted(upto, (n + 1) // 2)]  # the ⌈n/2⌉-th and the (n/2 + 1)-th day
+        hi = values[np.searchsorted(upto, n // 2 + 1)]
+        median = (lo + hi) / 2
+    return pd.Series({"customers": int(part["n"].sum()), "repeaters": n, "median_days_to_second": median})
+
+
 def golden_time(orders: ibis.Table, as_of: dt.date | None = None, *, bin_days: int = 7, horizon_days: int = 364,
                 min_at_risk: int = 30, by_category: bool = True, settings: MarginSettings | None = None,
                 products: ibis.Table | None = None,
@@ -284,10 +301,12 @@ def golden_time(orders: ibis.Table, as_of: dt.date | None = None, *, bin_days: i
                  observed=ibis.literal(as_of).delta(c.first_date, unit="day"))
     exit_time = c.d2.coalesce(c.observed)
     c = c.mutate(exit_bin=(exit_time // bin_days).cast("int64"), event=c.d2.notnull())
-    g = c.group_by(["category", "exit_bin", "event"]).aggregate(n=c.count()).to_pandas()
-    med = c.group_by("category").aggregate(
-        customers=c.count(), repeaters=c.count(where=c.event), median_days_to_second=c.d2.median(),
-    ).to_pandas()
+    # one pass over the orders: customers per category, exit bin and day of the second order (none for those
+    # without one); the life table and the median are counted from it
+    counts = c.group_by(["category", "exit_bin", "event", "d2"]).aggregate(n=c.count()).to_pandas()
+    counts["event"] = counts["event"].astype(bool)
+    g = counts.groupby(["category", "exit_bin", "event"], as_index=False, sort=False)["n"].sum()
+    med = counts.groupby("category", sort=False).apply(_second_order_stats, include_groups=False).reset_index()
     n_bins = horizon_days // bin_days
     rows = []
     golden = []
