@@ -82,7 +82,7 @@ def cac_table(orders: ibis.Table, costs: pd.DataFrame, as_of: dt.date | None = N
     r = r.filter((r.month < max_months) & (r.obs_month >= r.month + 1))
     cum = r.group_by(["channel", "month"]).aggregate(margin=r.margin.sum()).to_pandas()
     obs = f.group_by(["channel", "obs_month"]).aggregate(n=f.count()).to_pandas()
-    new_all = f.group_by("channel").aggregate(customers=f.count()).to_pandas().set_index("channel")["customers"]
+    new_all = obs.groupby("channel", dropna=False, sort=False)["n"].sum()  # new customers per channel
     known = sorted(set(new_all.index.astype(str)))
     unknown = sorted(set(costs["channel"].astype(str)) - set(known))
     if unknown:
