@@ -81,21 +81,23 @@ def ltv_components(orders: ibis.Table, as_of: dt.date | None = None, *, settings
     y2 = ibis.literal(as_of - dt.timedelta(days=730))
     last = o.order_date > y1
     prev = (o.order_date > y2) & (o.order_date <= y1)
+    # one pass: per customer, then the shop's totals are the sums of the customers' (exact: counts and yen)
     per_c = o.group_by("customer_key").aggregate(
         in_last=last.any(), in_prev=prev.any(),
         first_date=o.order_date.min(),
-    )
-    agg = o.aggregate(
         orders_all=o.count(), revenue_all=o.revenue.sum(), margin_all=o.margin.sum(),
         orders_1y=o.count(where=last), revenue_1y=o.revenue.sum(where=last), margin_1y=o.margin.sum(where=last),
-    ).execute().iloc[0]
+    )
     cust = per_c.aggregate(
         customers=per_c.count(),
         customers_1y=per_c.count(where=per_c.in_last),
         customers_prev=per_c.count(where=per_c.in_prev),
         retained=per_c.count(where=per_c.in_prev & per_c.in_last),
         new_1y=per_c.count(where=per_c.first_date > y1),
+        **{c: per_c[c].sum() for c in ("orders_all", "revenue_all", "margin_all", "orders_1y", "revenue_1y",
+                                       "margin_1y")},
     ).execute().iloc[0]
+    agg = cust
     r = ranked_orders(o)
     rep = r.aggregate(
         cohort=r.count(where=(r.order_no == 1) & (r.first_date <= y1)),
