@@ -37,6 +37,7 @@ from .models import (
     gini,
     holdout_errors,
 )
+from .models._base import distinct_rows
 from .models.timing import HORIZONS_DAYS, days_to_dates, next_purchase_timing
 from .models.timing_validation import timing_validation_table
 
@@ -497,9 +498,7 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
         d=hold.order_date.min().epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()
     actual_days = rfm["customer_key"].map(first_hold.set_index("customer_key")["d"]).to_numpy(float)
     # the timing tables on the distinct (frequency, recency, T) rows, then one row per customer
-    rows = pd.DataFrame({"x": x, "tx": tx, "t": t})
-    first = ~rows.duplicated().to_numpy()
-    back = rows.groupby(["x", "tx", "t"], sort=False).ngroup().to_numpy()  # numbered in order of first row
+    first, back = distinct_rows(x, tx, t)
     ux, utx, ut = x[first], tx[first], t[first]
 
     def per_customer(table: pd.DataFrame) -> pd.DataFrame:

@@ -97,7 +97,6 @@ def ltv_components(orders: ibis.Table, as_of: dt.date | None = None, *, settings
         **{c: per_c[c].sum() for c in ("orders_all", "revenue_all", "margin_all", "orders_1y", "revenue_1y",
                                        "margin_1y")},
     ).execute().iloc[0]
-    agg = cust
     r = ranked_orders(o)
     rep = r.aggregate(
         cohort=r.count(where=(r.order_no == 1) & (r.first_date <= y1)),
@@ -109,21 +108,21 @@ def ltv_components(orders: ibis.Table, as_of: dt.date | None = None, *, settings
     def num(x: Any) -> float:
         return 0.0 if x is None or x != x else float(x)
 
-    orders_1y, customers_1y = num(agg["orders_1y"]), num(cust["customers_1y"])
-    aov = num(agg["revenue_1y"]) / orders_1y if orders_1y else None
+    orders_1y, customers_1y = num(cust["orders_1y"]), num(cust["customers_1y"])
+    aov = num(cust["revenue_1y"]) / orders_1y if orders_1y else None
     freq = orders_1y / customers_1y if customers_1y else None
     retention = num(cust["retained"]) / num(cust["customers_prev"]) if num(cust["customers_prev"]) else None
     lifespan = None
     if retention is not None:
         lifespan = min(max_lifespan_years, 1.0 / (1.0 - retention)) if retention < 1 else max_lifespan_years
-    margin_cy = num(agg["margin_1y"]) / customers_1y if customers_1y else None
+    margin_cy = num(cust["margin_1y"]) / customers_1y if customers_1y else None
     cohort = num(rep["cohort"])
     return {
         "as_of": as_of,
         "customers": int(num(cust["customers"])),
-        "orders": int(num(agg["orders_all"])),
-        "revenue": int(num(agg["revenue_all"])),
-        "margin": int(num(agg["margin_all"])),
+        "orders": int(num(cust["orders_all"])),
+        "revenue": int(num(cust["revenue_all"])),
+        "margin": int(num(cust["margin_all"])),
         "customers_last_year": int(customers_1y),
         "new_customers_last_year": int(num(cust["new_1y"])),
         "aov": aov,

@@ -72,6 +72,21 @@ def wrap_output(values: np.ndarray, *inputs: Any) -> Any:
     return values
 
 
+def distinct_rows(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first index of each distinct row of the columns (in lexicographic order) and each row's index into
+    them: what ``np.unique(np.column_stack(cols), axis=0, return_inverse=True)`` gives, by one ``lexsort``
+    instead of a sort of packed rows (several times faster on 100,000s of rows)."""
+    order = np.lexsort(cols[::-1])
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for c in cols:
+        sc = c[order]
+        new[1:] |= sc[1:] != sc[:-1]
+    inv = np.empty(len(order), dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    return order[new], inv
+
+
 def compress(columns: Sequence[np.ndarray], weights: np.ndarray | None) -> tuple[Data, np.ndarray]:
     """Unique rows of ``columns`` with summed weights (the sufficient statistics of the likelihood)."""
     n = len(columns[0])
