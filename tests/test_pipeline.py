@@ -93,3 +93,46 @@ def test_the_report_reads_what_the_commands_stored(shop_path):
                                  builders=[("segments", segments.build), ("predictive", predictive.build)])
         assert [s.key for s in data.sections] == ["segments", "predictive"]
         assert ws.runs() == before
+
+
+def test_shared_order_tables_group_the_lines_once_and_change_no_result(shop_path):
+    """Inside `shared_order_tables` every analysis reads one stored order table per set of arguments; each
+    result equals the one computed from the lines (money means not rounded by the stored sums' types), and the
+    stored tables are gone afterwards, on a read-only workspace too."""
+    from ltvkit.features import cohort_summary, f2_table
+    from ltvkit.features._orders import order_table
+    from ltvkit.features.points import point_ltv_curves
+    from ltvkit.features.views import view
+
+    path, _ = shop_path
+
+    def analyses(ws):
+        day = pipeline.resolve_as_of(ws)
+        return {
+            "cohorts": cohort_summary(ws.orders(), day, split="channel"),
+            "f2": f2_table(ws.orders(), day),
+            "first_product": view("first_product", ws.orders(), day).to_pandas(),
+            "monthly": view("monthly", ws.orders(), day).to_pandas(),
+            "curves": point_ltv_curves(ws.orders(), day),
+        }
+
+    def temp_tables(ws):
+        return {r[0] for r in ws.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+
+    with Workspace(path, read_only=True) as ws:
+        plain = analyses(ws)
+        with pipeline.shared_order_tables(ws):
+            shared = analyses(ws)
+            day = pipeline.resolve_as_of(ws)
+            one = order_table(ws.orders(), as_of=day)
+            assert one.equals(order_table(ws.orders(), as_of=day))  # the same stored table, asked again
+            assert len(temp_tables(ws)) == 1
+            assert order_table(ws.orders(), as_of=day, detail=False).columns == (
+                "source", "order_id", "customer_key", "order_date", "revenue", "margin")
+            other = order_table(ws.orders(), as_of=day - dt.timedelta(days=30))
+            assert len(temp_tables(ws)) == 2 and other.count().execute() < one.count().execute()
+        assert temp_tables(ws) == set()
+        assert not order_table(ws.orders(), as_of=day).equals(one)  # outside the block: from the lines again
+    assert plain["first_product"]["ltv_365d"].map(lambda v: round(v, 2) != v).any()  # means keep their decimals
+    for name, frame in plain.items():
+        pd.testing.assert_frame_equal(shared[name], frame, check_exact=False, rtol=1e-12, obj=name)

@@ -33,6 +33,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ from .features import (
     shop_summary,
 )
 from .features._orders import resolve_as_of as _resolve_orders_as_of
+from .features._orders import sharing_order_tables
 from .store import Run, Workspace
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "replenishment",
     "resolve_as_of",
     "segments",
+    "shared_order_tables",
     "summary",
     "validation",
 ]
@@ -108,6 +111,22 @@ def resolve_as_of(ws: Workspace, as_of: dt.date | str | None = None) -> dt.date:
 
 
 # -- the machinery ----------------------------------------------------------------------------------------------
+
+@contextmanager
+def shared_order_tables(ws: Workspace) -> Iterator[None]:
+    """Within the block, the analyses of ``ws`` group the order lines into orders once per distinct set of
+    arguments (date, margin settings, calendar) and read that table afterwards: the report's two dozen analyses
+    share one pass over the lines. On DuckDB the tables are temporary tables of the connection, dropped on leaving
+    the block (a read-only workspace can hold them too); on Spark cached tables of the session, released when
+    the block lets go of them."""
+    with sharing_order_tables(ws.engine_table) as shared:
+        try:
+            yield
+        finally:
+            if ws.engine == "duckdb":
+                for name in shared.names:
+                    ws.drop_temp_table(name)
+
 
 def _margin_params(settings: MarginSettings | None) -> dict[str, Any]:
     return (settings or MarginSettings()).model_dump(mode="json")

@@ -40,6 +40,7 @@ from .models import (
 from .models._base import distinct_rows
 from .models.timing import HORIZONS_DAYS, days_to_dates, next_purchase_timing
 from .models.timing_validation import timing_validation_table
+from .models.validation import expected_per_customer
 
 __all__ = ["AUTO_MODELS", "MODELS", "choose_model", "drop_scoring_tables", "holdout_split", "score_customers", "score_groups", "score_rfm_table", "validate_models"]
 
@@ -480,7 +481,7 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     comparison = compare_models(fitted, x, tx, t, actual=actual, t=horizon)
     chosen = str(comparison.sort_values("mae", kind="stable")["model"].iloc[0])
     best = fitted[chosen]
-    predicted = np.asarray(best.expected_purchases(horizon, x, tx, t), dtype=float)
+    predicted = expected_per_customer(best, horizon, x, tx, t)
     spend = rfm["monetary_value"].to_numpy(float)
     repeat = (x > 0) & (spend > 0)
     try:

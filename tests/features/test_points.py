@@ -2,6 +2,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
@@ -80,3 +81,39 @@ def test_score_separates_point_driven_from_loyal_customers():
     assert auc > 0.8
     assert m[m["type"] == "point_driven"]["point_segment"].eq("point_driven").mean() > \
         m[m["type"] == "loyal"]["point_segment"].eq("point_driven").mean()
+
+
+def test_point_ltv_curves_equal_a_plain_per_customer_computation():
+    """The engine's per-group means and deviations against numpy over one row per customer (from the order
+    table), on a synthetic shop with point-acquired and organic customers observed for different spans."""
+    from ltvkit.features._orders import order_table
+    from ltvkit.features.points import point_ltv_curves
+
+    shop = generate_shop(customers=600, seed=5)
+    with Workspace() as ws:
+        ws.append_order_lines(shop.order_lines)
+        as_of = shop.observation_end
+        got = point_ltv_curves(ws.orders(), as_of, step=30, steps=12)
+        o = order_table(ws.orders(), as_of=as_of).to_pandas()
+    o = o.sort_values(["customer_key", "ordered_at", "source", "order_id"])
+    first = o.groupby("customer_key").head(1).set_index("customer_key")
+    acquired = first["in_campaign"] | (first[["points_used", "mall_coupon", "shop_coupon"]].sum(axis=1) > 0)
+    o["days"] = (pd.to_datetime(o["order_date"]) - pd.to_datetime(o["customer_key"].map(first["order_date"]))).dt.days
+    o["idx"] = o["days"] // 30
+    per = o[o["idx"] < 12].pivot_table(index="customer_key", columns="idx", values="margin", aggfunc="sum")
+    per = per.reindex(columns=range(12)).fillna(0).cumsum(axis=1)
+    observed = (pd.Timestamp(as_of) - pd.to_datetime(first["order_date"])).dt.days.reindex(per.index)
+    group = acquired.reindex(per.index).map({True: "point_acquired", False: "organic"})
+    assert set(group) == {"point_acquired", "organic"}
+    rows = []
+    for g in ("point_acquired", "organic"):
+        for k in range(12):
+            vals = per.loc[(group == g) & (observed >= (k + 1) * 30 - 1), k].to_numpy(float)
+            if len(vals) >= 2:
+                half = 1.96 * vals.std(ddof=1) / math.sqrt(len(vals))
+                rows.append((g, (k + 1) * 30, len(vals), vals.mean(), vals.mean() - half, vals.mean() + half))
+    want = pd.DataFrame(rows, columns=["group", "days", "customers", "margin_ltv", "ci_low", "ci_high"])
+    assert len(want) > 12  # both groups, several periods
+    assert got[["group", "days", "customers"]].equals(want[["group", "days", "customers"]])
+    np.testing.assert_allclose(got[["margin_ltv", "ci_low", "ci_high"]].to_numpy(float),
+                               want[["margin_ltv", "ci_low", "ci_high"]].to_numpy(float), rtol=1e-9)

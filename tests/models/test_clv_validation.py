@@ -20,6 +20,7 @@ from ltvkit.models import (
     gini,
     holdout_errors,
 )
+from ltvkit.models.validation import expected_per_customer
 
 BG = BetaGeoModel.from_params({"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259})
 GG = GammaGammaModel.from_params({"p": 6.25, "q": 3.74, "v": 15.44})
@@ -102,3 +103,14 @@ def test_cumulative_tracking_and_compare_models(cdnow):
     assert list(table["model"]) == ["bgnbd", "pnbd"]  # BG/NBD has the lower BIC on CDNOW
     assert {"AIC", "BIC", "mae", "rmse"} <= set(table.columns)
     assert isinstance(table, pd.DataFrame)
+    # the errors come from predictions made once per distinct (x, t_x, T) row: the same as one per customer
+    rng = np.random.default_rng(4)
+    actual = rng.poisson(1.0, len(x)).astype(float)
+    table = compare_models({"bgnbd": bg, "pnbd": pn}, x, tx, T, actual=actual, t=39).set_index("model")
+    for name, model in (("bgnbd", bg), ("pnbd", pn)):
+        each = np.asarray(model.expected_purchases(39, x, tx, T), dtype=float)
+        assert len(np.unique(np.column_stack([x, tx, T]), axis=0)) < len(x)  # rows repeat on CDNOW
+        np.testing.assert_array_equal(expected_per_customer(model, 39, x, tx, T), each)
+        assert table.loc[name, "mae"] == pytest.approx(np.mean(np.abs(each - actual)), rel=1e-12)
+    with pytest.raises(InputError):
+        expected_per_customer(bg, 39, x, tx[:-1], T)

@@ -6,6 +6,11 @@ All of it is portable Ibis: day deltas on dates, ``year*12+month`` month indexes
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import ibis
@@ -43,6 +48,15 @@ def date_bounds(lines: ibis.Table) -> tuple[dt.date, dt.date]:
     if row["lo"] is None or pd.isna(row["lo"]):
         raise MissingDataError(key="err.no_orders_before")
     return _as_date(row["lo"]), _as_date(row["hi"])
+
+
+def order_bounds(orders: ibis.Table, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last date of the valid lines up to ``as_of`` (:func:`date_bounds`), asked once per
+    :func:`sharing_order_tables` block."""
+    shared = _SHARED.get()
+    if shared is None:
+        return date_bounds(valid_lines(orders, as_of))
+    return shared.bounds((orders.op(), as_of), lambda: date_bounds(valid_lines(orders, as_of)))
 
 
 def _as_date(value: Any) -> dt.date:
@@ -87,6 +101,71 @@ def with_campaign_flag(t: ibis.Table, calendar: CampaignCalendar, start: dt.date
     return j.select(*[j[c] for c in t.columns], in_campaign=j._w_start.notnull())
 
 
+Materialise = Callable[[str, ibis.Table], ibis.Table]
+
+_SHARED: ContextVar[SharedOrderTables | None] = ContextVar("ltvkit_shared_order_tables", default=None)
+_NAMES = itertools.count()
+SUMMARY_COLUMNS = ("source", "order_id", "customer_key", "order_date", "revenue", "margin")
+
+
+class SharedOrderTables:
+    """The order tables (:func:`order_table`) built while :func:`sharing_order_tables` is open, each once.
+
+    ``materialise(name, expr)`` stores an expression as a table of the engine and returns that table (the
+    workspace's DuckDB: a temporary table). Every analysis that asks for the same orders (the same lines, date,
+    margin settings, products, calendar and date bounds) then reads the stored table instead of grouping the order
+    lines again; the summary columns (``detail=False``) are a projection of the detailed table, whose values they
+    equal.
+    """
+
+    def __init__(self, materialise: Materialise) -> None:
+        self._materialise = materialise
+        self._tables: dict[Hashable, ibis.Table] = {}
+        self._bounds: dict[Hashable, tuple[dt.date, dt.date]] = {}
+        self._names: list[str] = []
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the tables materialised so far (for the caller to drop when done)."""
+        return list(self._names)
+
+    def table(self, key: Hashable, build: Callable[[], ibis.Table]) -> ibis.Table:
+        if key not in self._tables:
+            expr = build()
+            name = f"_ltv_orders_{next(_NAMES)}"
+            self._names.append(name)
+            stored = self._materialise(name, expr)
+            # read with the expression's own types: DuckDB stores a sum of integers as HUGEINT, which reads back
+            # as a decimal, and a mean of decimals would be rounded
+            self._tables[key] = stored if stored.schema() == expr.schema() else stored.cast(expr.schema())
+        return self._tables[key]
+
+    def bounds(self, key: Hashable, compute: Callable[[], tuple[dt.date, dt.date]]) -> tuple[dt.date, dt.date]:
+        if key not in self._bounds:
+            self._bounds[key] = compute()
+        return self._bounds[key]
+
+
+@contextmanager
+def sharing_order_tables(materialise: Materialise) -> Iterator[SharedOrderTables]:
+    """Within the block, :func:`order_table` materialises each distinct order table once and returns the stored
+    table (a report: about twenty-five analyses over the same orders). Per thread and per context; leaving the
+    block stops the sharing, and the caller drops the tables it names (:attr:`SharedOrderTables.names`)."""
+    shared = SharedOrderTables(materialise)
+    token = _SHARED.set(shared)
+    try:
+        yield shared
+    finally:
+        _SHARED.reset(token)
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+    data = value.model_dump(mode="json") if hasattr(value, "model_dump") else value.to_dict()
+    return json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+
+
 def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings | None = None,
                 products: ibis.Table | None = None, calendar: CampaignCalendar | None = None,
                 bounds: tuple[dt.date, dt.date] | None = None, detail: bool = True) -> ibis.Table:
@@ -94,7 +173,23 @@ def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings 
 
     Columns: ``source, order_id, customer_key, order_date, revenue, margin``, and with ``detail`` also
     ``ordered_at, line_amount, channel, category, sku, points_used, mall_coupon, shop_coupon, in_campaign``.
+    Inside :func:`sharing_order_tables` the table is built once per distinct set of arguments and stored.
     """
+    shared = _SHARED.get()
+    if shared is None:
+        return _order_table(orders, as_of=as_of, settings=settings, products=products, calendar=calendar,
+                            bounds=bounds, detail=detail)
+    bounds = bounds or order_bounds(orders, as_of)
+    key = (orders.op(), as_of, _dump(settings or MarginSettings()), None if products is None else products.op(),
+           _dump(calendar or CampaignCalendar.default()), bounds)
+    full = shared.table(key, lambda: _order_table(orders, as_of=as_of, settings=settings, products=products,
+                                                  calendar=calendar, bounds=bounds, detail=True))
+    return full if detail else full.select(*SUMMARY_COLUMNS)
+
+
+def _order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings | None,
+                 products: ibis.Table | None, calendar: CampaignCalendar | None,
+                 bounds: tuple[dt.date, dt.date] | None, detail: bool) -> ibis.Table:
     lines = margin_lines(valid_lines(orders, as_of), settings, products)
     if not detail:
         return lines.group_by(["source", "order_id", "customer_key"]).aggregate(

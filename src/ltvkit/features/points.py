@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..calendar import MALL_OF_SOURCE, CampaignCalendar
-from ._orders import date_bounds, first_orders, order_table, ranked_orders, resolve_as_of, valid_lines
+from ._orders import first_orders, order_bounds, order_table, ranked_orders, resolve_as_of
 from .margin import MarginSettings
 
 __all__ = [
@@ -74,7 +74,7 @@ def point_dependence(orders: ibis.Table, as_of: dt.date | None = None, *, calend
     as_of = resolve_as_of(orders, as_of)
     p = points or PointSettings()
     cal = calendar or CampaignCalendar.default()
-    lo, hi = date_bounds(valid_lines(orders, as_of))
+    lo, hi = order_bounds(orders, as_of)
     o = order_table(orders, as_of=as_of, settings=settings, products=products, calendar=cal, bounds=(lo, hi))
     rates = {src: cal.base_rate(lo, hi, mall) for src, mall in MALL_OF_SOURCE.items()}
     base = ibis.cases(*[(o.source == s, ibis.literal(r)) for s, r in sorted(rates.items())], else_=ibis.literal(0.0)) \
@@ -139,7 +139,7 @@ def acquisition_comparison(orders: ibis.Table, as_of: dt.date | None = None, *,
     """
     as_of = resolve_as_of(orders, as_of)
     cal = calendar or CampaignCalendar.default()
-    lo, hi = date_bounds(valid_lines(orders, as_of))
+    lo, hi = order_bounds(orders, as_of)
     o = order_table(orders, as_of=as_of, settings=settings, products=products, calendar=cal, bounds=(lo, hi))
     r = ranked_orders(o)
     f = first_orders(r).select("customer_key", group=(ibis._.first_campaign | ibis._.first_points).ifelse(
@@ -178,43 +178,38 @@ def point_ltv_curves(orders: ibis.Table, as_of: dt.date, *, products: ibis.Table
     period ``k`` once observed for ``(k + 1)·step − 1`` days. Returns ``group, days, customers, margin_ltv,
     ci_low, ci_high`` (normal intervals, ``z`` standard errors).
     """
-    import numpy as np
-
-    from .cohorts import cohort_orders
-
-    camp = cohort_orders(orders, as_of, split="campaign", products=products)
-    pts = cohort_orders(orders, as_of, split="points", products=products)
-    flags = pts.filter(pts.order_no == 1).select(customer_key=pts.customer_key, _pts=pts.segment)
-    o = camp.join(flags, "customer_key")
-    point_acq = (o.segment == "campaign") | (o._pts == "points_or_coupon")
-    o = o.mutate(idx=(o.days_since_first // step).cast("int64"), grp=point_acq.ifelse("point_acquired", "organic"),
-                 observed=ibis.literal(as_of).delta(o.first_date, unit="day"))
-    o = o.filter(o.idx < steps)
-    # one row per customer (in key order) with the margin of each period as a column: numbers only leave the
-    # engine, not a row per customer and period
-    per = o.group_by(["customer_key", "grp", "observed"]).aggregate(
-        **{f"m{k}": o.margin.sum(where=o.idx == k) for k in range(steps)}).order_by("customer_key")
-    per = per.drop("customer_key").to_pyarrow()
     columns = ["group", "days", "customers", "margin_ltv", "ci_low", "ci_high"]
-    if per.num_rows == 0:
+    r = ranked_orders(order_table(orders, as_of=as_of, products=products))
+    idx = (r.days_since_first // step).cast("int64")
+    used = (r.points_used + r.mall_coupon + r.shop_coupon) > 0
+    # per customer: point-acquired or not (the first order's flags), days observed, and the cumulative margin at
+    # the end of each period; then per group and period the count, mean and sample deviation over the customers
+    # observed that long: two rows leave the engine
+    per = r.group_by("customer_key").aggregate(
+        acquired=(r.in_campaign | used).any(where=r.order_no == 1),
+        observed=ibis.literal(as_of).delta(r.first_date.min(), unit="day"),
+        **{f"c{k}": r.margin.sum(where=idx <= k).coalesce(0).cast("float64") for k in range(steps)})
+    per = per.mutate(grp=per.acquired.ifelse("point_acquired", "organic"))
+    aggs: dict[str, Any] = {}
+    for k in range(steps):
+        seen = per.observed >= (k + 1) * step - 1
+        aggs[f"n{k}"] = per.count(where=seen)
+        aggs[f"mean{k}"] = per[f"c{k}"].mean(where=seen)
+        aggs[f"sd{k}"] = per[f"c{k}"].std(where=seen, how="sample")
+    stats = {row["grp"]: row for row in per.group_by("grp").aggregate(**aggs).to_pandas().to_dict("records")}
+    rows = []
+    for g in ("point_acquired", "organic"):
+        rec = stats.get(g)
+        for k in range(steps):
+            n = int(rec[f"n{k}"]) if rec is not None else 0
+            if n < 2:
+                continue
+            mean, half = float(rec[f"mean{k}"]), z * float(rec[f"sd{k}"]) / math.sqrt(n)
+            rows.append((g, (k + 1) * step, n, mean, mean - half, mean + half))
+    if not rows:
         return pd.DataFrame({"group": pd.Series([], dtype=str), "days": pd.Series([], dtype="int64"),
                              "customers": pd.Series([], dtype="int64"),
                              **{c: pd.Series([], dtype=float) for c in columns[3:]}})
-    mat = np.column_stack([per.column(f"m{k}").to_numpy(zero_copy_only=False) for k in range(steps)]).astype(float)
-    mat = np.nan_to_num(mat, nan=0.0)  # no order in that period
-    cum = np.cumsum(mat, axis=1)
-    grp = per.column("grp").to_numpy(zero_copy_only=False)
-    observed = per.column("observed").to_numpy(zero_copy_only=False).astype(float)
-    rows = []
-    for g in ("point_acquired", "organic"):
-        for k in range(steps):
-            ok = (grp == g) & (observed >= (k + 1) * step - 1)
-            n = int(ok.sum())
-            if n < 2:
-                continue
-            vals = cum[ok, k]
-            mean, half = float(vals.mean()), z * float(vals.std(ddof=1)) / np.sqrt(n)
-            rows.append((g, (k + 1) * step, n, mean, mean - half, mean + half))
     return pd.DataFrame(rows, columns=columns)
 
 

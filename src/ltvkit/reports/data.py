@@ -284,6 +284,8 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     if settings.lang not in LANGS:
         raise InputError(key="err.unknown_language", value=settings.lang)
     ws.require_orders()
+    from ..pipeline import shared_order_tables
+
     if builders is None:
         from .sections import BUILDERS
 
@@ -291,27 +293,29 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     lang = settings.lang
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
-    for key, builder in builders:
-        title = t(f"report.sec_{key}", lang)
-        if progress is not None:
-            progress(key, title)
-        try:
-            section = builder(ws, settings)
-        except LtvkitError as exc:  # missing data, too little to fit: listed, not raised
-            unavailable.append(Unavailable(key, title, _reason(exc, lang)))
-            continue
-        except ImportError:  # a broken import is a bug of ltvkit, never "not available"
-            raise
-        except Exception as exc:
-            if settings.strict:
+    with shared_order_tables(ws):  # the sections that compute group the lines into orders once
+        for key, builder in builders:
+            title = t(f"report.sec_{key}", lang)
+            if progress is not None:
+                progress(key, title)
+            try:
+                section = builder(ws, settings)
+            except LtvkitError as exc:  # missing data, too little to fit: listed, not raised
+                unavailable.append(Unavailable(key, title, _reason(exc, lang)))
+                continue
+            except ImportError:  # a broken import is a bug of ltvkit, never "not available"
                 raise
-            warnings.warn(f"Report section {key!r} failed: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
-            unavailable.append(Unavailable(key, title, _reason(exc, lang)))
-            continue
-        if section is None:
-            unavailable.append(Unavailable(key, title, t("report.no_data", lang)))
-        else:
-            sections.append(section)
+            except Exception as exc:
+                if settings.strict:
+                    raise
+                warnings.warn(f"Report section {key!r} failed: {type(exc).__name__}: {exc}", RuntimeWarning,
+                              stacklevel=2)
+                unavailable.append(Unavailable(key, title, _reason(exc, lang)))
+                continue
+            if section is None:
+                unavailable.append(Unavailable(key, title, t("report.no_data", lang)))
+            else:
+                sections.append(section)
     return ReportData(lang=lang, shop=_shop_info(ws), sections=sections, unavailable=unavailable,
                       generated_at=dt.datetime.now().replace(microsecond=0), as_of=settings.as_of,
                       max_table_rows=settings.max_table_rows)

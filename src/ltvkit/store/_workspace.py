@@ -257,6 +257,9 @@ class Workspace:
             return self.temp_table(name, data)
         if isinstance(data, ibis.Expr):
             if self._on_input(data):
+                # the small in-memory tables in it (the campaign windows) registered first: Spark's cache runs
+                # the query's SQL as it is
+                self._input._run_pre_execute_hooks(data)
                 return data.cache()
             data = data.to_pyarrow()
         # a Spark view of the rows (not an Ibis memtable), so that Spark itself can also write what joins it
