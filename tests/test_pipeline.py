@@ -96,11 +96,12 @@ def test_the_report_reads_what_the_commands_stored(shop_path):
 
 
 def test_shared_order_tables_group_the_lines_once_and_change_no_result(shop_path):
-    """Inside `shared_order_tables` every analysis reads one stored order table per set of arguments; each
+    """Inside `shared_order_tables` every analysis reads one stored order table per set of arguments (and one
+    stored numbering of its orders per customer); each
     result equals the one computed from the lines (money means not rounded by the stored sums' types), and the
     stored tables are gone afterwards, on a read-only workspace too."""
     from ltvkit.features import cohort_summary, f2_table
-    from ltvkit.features._orders import order_table
+    from ltvkit.features._orders import order_table, ranked_orders
     from ltvkit.features.points import point_ltv_curves
     from ltvkit.features.views import view
 
@@ -126,11 +127,12 @@ def test_shared_order_tables_group_the_lines_once_and_change_no_result(shop_path
             day = pipeline.resolve_as_of(ws)
             one = order_table(ws.orders(), as_of=day)
             assert one.equals(order_table(ws.orders(), as_of=day))  # the same stored table, asked again
-            assert len(temp_tables(ws)) == 1
+            assert len(temp_tables(ws)) == 2  # the orders, and their numbering per customer
+            assert ranked_orders(one).equals(ranked_orders(one))
             assert order_table(ws.orders(), as_of=day, detail=False).columns == (
                 "source", "order_id", "customer_key", "order_date", "revenue", "margin")
             other = order_table(ws.orders(), as_of=day - dt.timedelta(days=30))
-            assert len(temp_tables(ws)) == 2 and other.count().execute() < one.count().execute()
+            assert len(temp_tables(ws)) == 3 and other.count().execute() < one.count().execute()
         assert temp_tables(ws) == set()
         assert not order_table(ws.orders(), as_of=day).equals(one)  # outside the block: from the lines again
     assert plain["first_product"]["ltv_365d"].map(lambda v: round(v, 2) != v).any()  # means keep their decimals

@@ -140,6 +140,10 @@ class SharedOrderTables:
             self._tables[key] = stored if stored.schema() == expr.schema() else stored.cast(expr.schema())
         return self._tables[key]
 
+    def holds(self, table: ibis.Table) -> bool:
+        """Whether ``table`` is one of the stored tables."""
+        return any(table.op() == t.op() for t in self._tables.values())
+
     def bounds(self, key: Hashable, compute: Callable[[], tuple[dt.date, dt.date]]) -> tuple[dt.date, dt.date]:
         if key not in self._bounds:
             self._bounds[key] = compute()
@@ -216,7 +220,16 @@ def _order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings
 
 
 def ranked_orders(o: ibis.Table) -> ibis.Table:
-    """Orders numbered per customer (``order_no`` 1 = first) with ``first_date`` and ``days_since_first``."""
+    """Orders numbered per customer (``order_no`` 1 = first) with ``first_date`` and ``days_since_first``.
+
+    Inside :func:`sharing_order_tables`, the numbering of a stored order table is stored too (once)."""
+    shared = _SHARED.get()
+    if shared is not None and shared.holds(o):
+        return shared.table(("ranked", o.op()), lambda: _ranked_orders(o))
+    return _ranked_orders(o)
+
+
+def _ranked_orders(o: ibis.Table) -> ibis.Table:
     w = ibis.window(group_by=o.customer_key, order_by=[o.ordered_at, o.source, o.order_id])
     o = o.mutate(order_no=ibis.row_number().over(w) + 1,
                  first_date=o.order_date.min().over(group_by=o.customer_key))

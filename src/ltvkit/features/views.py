@@ -83,15 +83,16 @@ def _purchases(o: ibis.Table) -> ibis.Table:
 
 
 def _by_first(o: ibis.Table, column: str, as_of: dt.date) -> ibis.Table:
-    first = o.filter(o.order_no == 1).select("customer_key", first=o[column].coalesce("(none)"))
-    j = o.join(first, "customer_key")
-    mature = ibis.literal(as_of).delta(j.first_date, unit="day") >= 364
-    per = j.group_by(["customer_key", "first"]).aggregate(
-        mature=mature.max(),
-        rev=j.revenue.sum(where=j.days_since_first < 365).coalesce(0),
-        mar=j.margin.sum(where=j.days_since_first < 365).coalesce(0),
-        again=(j.order_no >= 2).any(where=j.days_since_first < 365).coalesce(False),
+    # one pass per customer: the first order's value is the one row with order_no 1 (no join back)
+    year = o.days_since_first < 365
+    per = o.group_by("customer_key").aggregate(
+        first=o[column].max(where=o.order_no == 1),
+        mature=ibis.literal(as_of).delta(o.first_date.min(), unit="day") >= 364,
+        rev=o.revenue.sum(where=year).coalesce(0),
+        mar=o.margin.sum(where=year).coalesce(0),
+        again=(o.order_no >= 2).any(where=year).coalesce(False),
     )
+    per = per.mutate(first=per.first.coalesce("(none)"))
     g = per.group_by("first").aggregate(
         new_customers=per.count(), mature_customers=per.count(where=per.mature),
         ltv_365d=per.rev.mean(where=per.mature), margin_ltv_365d=per.mar.mean(where=per.mature),
