@@ -172,6 +172,7 @@ def test_convergence_error_says_what_to_try(Model, cases, monkeypatch):
     """The base machinery's check holds for every model: stopped far from the optimum (no iterations, no Newton
     steps), the fit raises ConvergenceError with a numbered list that ends with the penalizer."""
     monkeypatch.setattr(BaseModel, "_newton", lambda self, objective, x, hess: (x, *objective(x)))
+    monkeypatch.setattr(BaseModel, "_newton_exact", lambda self, objective, x: (x, *objective(x, True)))
     case = cases[Model]
     with pytest.raises(ConvergenceError) as info:
         Model(**{**case.settings, "maxiter": 0}).fit(*case.args, **case.kw)

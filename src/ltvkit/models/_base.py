@@ -244,6 +244,13 @@ class BaseModel:
     def _loglik_grad(self, params: np.ndarray, data: Data) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError  # abstract and optional: without it the fit uses numerical gradients
 
+    def _loglik_grad_hess(self, params: np.ndarray, data: Data,
+                          weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Optional: per-row log-likelihood and gradient, and the ``weights``-weighted sum of the rows' Hessians
+        (natural parameters). With it the Newton steps and the standard errors use the exact Hessian instead of
+        a quasi-Newton update and finite differences of the gradient."""
+        raise NotImplementedError
+
     def _initial_params(self, data: Data, weights: np.ndarray) -> np.ndarray:
         return np.ones(len(self._parameter_names()))
 
@@ -273,6 +280,10 @@ class BaseModel:
     @property
     def _has_gradient(self) -> bool:
         return type(self)._loglik_grad is not BaseModel._loglik_grad
+
+    @property
+    def _has_hessian(self) -> bool:
+        return type(self)._loglik_grad_hess is not BaseModel._loglik_grad_hess
 
     # -- construction from known parameters -----------------------------------------------------------------
     @classmethod
@@ -304,21 +315,33 @@ class BaseModel:
         k = len(tf.positive)
         penalizer = float(self.penalizer)
 
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+        def objective(x: np.ndarray, hess: bool = False) -> Any:
+            """``(value, gradient)``, or with ``hess`` (models with ``_loglik_grad_hess``) ``(value, gradient,
+            Hessian)`` in the optimiser's coordinates."""
             params = tf.natural(x)
-            if self._has_gradient:
+            h = None
+            if hess:
+                ll, g, h_sum = self._loglik_grad_hess(params, data, w)
+            elif self._has_gradient:
                 ll, g = self._loglik_grad(params, data)
+            if hess or self._has_gradient:
                 # einsum, not BLAS: a threaded gemv on a busy machine is several times slower here
                 value = -float(np.einsum("i,i->", w, ll)) / n_total
-                grad = -np.einsum("i,ij->j", w, g) * tf.jacobian(params) / n_total
+                g_sum = np.einsum("i,ij->j", w, g)
+                jac = tf.jacobian(params)
+                grad = -g_sum * jac / n_total
+                if hess:
+                    # d2/dx2 of a natural parameter: exp(x) for positive ones, 0 for scaled ones
+                    curve = np.where(tf.positive, params, 0.0)
+                    h = -(np.outer(jac, jac) * h_sum + np.diag(curve * g_sum)) / n_total + 2 * penalizer * np.eye(k)
             else:
                 value = -float(np.einsum("i,i->", w, self._loglik(params, data))) / n_total
                 grad = self._fd_gradient(x, data, w, tf) / n_total
             value += penalizer * float(x @ x)
             grad = grad + 2 * penalizer * x
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-                return 1e300, np.zeros(k)
-            return value, grad
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)) or (h is not None and not np.all(np.isfinite(h))):
+                return (1e300, np.zeros(k), np.full((k, k), np.nan)) if hess else (1e300, np.zeros(k))
+            return (value, grad, h) if hess else (value, grad)
 
         return objective
 
@@ -335,15 +358,18 @@ class BaseModel:
         n_total = float(w.sum())
         funcs = [(self._objective(pd_, pw, tf), float(pw.sum()) / n_total) for pd_, pw in parts if pw.sum() > 0]
 
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            value, grad = 0.0, np.zeros(len(x))
+        def objective(x: np.ndarray, hess: bool = False) -> Any:
+            k = len(x)
+            value, grad, h = 0.0, np.zeros(k), np.zeros((k, k))
             for f, share in funcs:
-                v, g = f(x)
-                if v >= 1e300:
-                    return 1e300, np.zeros(len(x))
-                value += share * v
-                grad = grad + share * g
-            return value, grad
+                out = f(x, hess)
+                if out[0] >= 1e300:
+                    return (1e300, np.zeros(k), np.full((k, k), np.nan)) if hess else (1e300, np.zeros(k))
+                value += share * out[0]
+                grad = grad + share * out[1]
+                if hess:
+                    h = h + share * out[2]
+            return (value, grad, h) if hess else (value, grad)
 
         return objective, parts
 
@@ -358,36 +384,49 @@ class BaseModel:
         k = len(names)
         tf = _Transform(self._positive(), self._parameter_scale(data, w))
         x0 = tf.internal(np.asarray(self._initial_params(data, w), dtype=float))
-        objective, parts = self._objective_in_parts(raw, data, w, tf)
+        objective, _ = self._objective_in_parts(raw, data, w, tf)
         del data  # in parts, the whole prepared data is not kept besides them
         with np.errstate(all="ignore"):
             if len(w) > self._subsample_above:
                 # Warm start: fit a random subset of the unique rows, then Newton steps on all rows using the
-                # subset's Hessian (the objective is a mean, so the curvature carries over).
+                # subset's Hessian (the objective is a mean, so the curvature carries over), or the exact one of
+                # all rows where the model gives it.
                 idx, w_sub = _weighted_subsample(w, self._subsample_rows(len(w)), self.random_state)
                 sub_obj = self._objective(self._prepare(tuple(c[idx] for c in raw)), w_sub, tf)
                 res = optimize.minimize(sub_obj, x0, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=1e-6))
                 x = res.x
-                hess = self._hessian(sub_obj, x)
+                hess = None if self._has_hessian else self._hessian(sub_obj, x)
             else:
                 res = optimize.minimize(objective, x0, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=1e-6))
                 x = res.x
-                hess = self._hessian(objective, x)
-            x, value, grad = self._newton(objective, x, hess)
+                hess = None if self._has_hessian else self._hessian(objective, x)
+            exact = None
+            if self._has_hessian:
+                x, value, grad, exact = self._newton_exact(objective, x)
+            else:
+                x, value, grad = self._newton(objective, x, hess)
             if np.max(np.abs(grad)) > max(self.tol, 1e-7):
+                exact = None
                 res = optimize.minimize(objective, x, jac=True, method=self._optimizer,
                                         options=self._optimizer_options(gtol=self.tol))
                 x, value, grad = self._newton(objective, res.x, self._hessian(objective, res.x))
-            hess = self._hessian(objective, x, grad) if self._standard_errors else None
+            if not self._standard_errors:
+                hess = None
+            elif exact is not None:  # the exact Hessian at the optimum, from Newton's last evaluation
+                hess = exact
+            elif self._has_hessian:
+                hess = objective(x, True)[2]
+            else:
+                hess = self._hessian(objective, x, grad)
         gnorm = float(np.max(np.abs(grad))) if len(grad) else 0.0
         if not np.isfinite(value) or value >= 1e299 or gnorm > max(1e-3, 100 * self.tol) or not np.all(np.isfinite(x)):
             raise ConvergenceError(self._convergence_message(res.message, gnorm))
         params = tf.natural(x)
         self.params_ = pd.Series(params, index=names, dtype=float)
-        with np.errstate(all="ignore"):
-            self.log_likelihood_ = sum(float(pw @ self._loglik(params, pd_)) for pd_, pw in parts)
+        # the total log-likelihood from the optimum's own objective value (a mean plus the penalty): no extra pass
+        self.log_likelihood_ = -(float(value) - float(self.penalizer) * float(x @ x)) * n_total
         self.n_customers_ = n_total
         self.n_unique_rows_ = int(len(w))
         self.n_iter_ = int(getattr(res, "nit", 0))
@@ -442,6 +481,35 @@ class BaseModel:
                 hess = hess - np.outer(hs, hs) / float(sk @ hs) + np.outer(yk, yk) / float(yk @ sk)
             x, value, grad = x - t * step, tv, tg
         return x, value, grad
+
+    def _newton_exact(self, objective: Any, x: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        """Newton steps with the exact Hessian (``objective(x, True)``) and the line search of :meth:`_newton`.
+        Where the Hessian is not positive definite (far from the optimum, near a saddle or a ridge) its
+        eigenvalues are taken by their absolute value, so that every step still goes downhill and the steps never
+        settle on a saddle point. Returns the point, its value, gradient and Hessian."""
+        value, grad, hess = objective(x, True)
+        for _ in range(25):
+            if np.max(np.abs(grad)) <= self.tol:
+                break
+            try:
+                evals, evecs = np.linalg.eigh(hess)
+            except np.linalg.LinAlgError:
+                break
+            size = np.maximum(np.abs(evals), 1e-8 * max(1.0, float(np.abs(evals).max())))
+            step = evecs @ ((evecs.T @ grad) / size)
+            if not np.all(np.isfinite(step)) or grad @ step <= 0:
+                break
+            t = 1.0
+            for _ in range(20):
+                tv, tg, th = objective(x - t * step, True)
+                noise = 8 * np.finfo(float).eps * max(1.0, abs(value))
+                if np.isfinite(tv) and tv <= value + 1e-4 * t * float(grad @ -step) + noise:
+                    break
+                t /= 2
+            else:
+                break
+            x, value, grad, hess = x - t * step, tv, tg, th
+        return x, value, grad, hess
 
     def _optimizer_options(self, gtol: float) -> dict[str, Any]:
         if self._optimizer == "L-BFGS-B":

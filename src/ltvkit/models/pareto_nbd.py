@@ -65,7 +65,9 @@ class ParetoNBDModel(RFMModel):
     def _subsample_rows(self, n_rows: int) -> int:
         return min(10_000, max(self._subsample_size, n_rows // 50))
 
-    def _terms(self, params, data, need_grad):
+    def _terms(self, params, data, need_grad, weights=None):
+        """Per row: the log-likelihood, P(alive) and (``need_grad``) the gradient in the natural parameters;
+        given ``weights`` also the weighted sum of the rows' Hessians (4 x 4), from the same quadrature."""
         r, alpha, s, beta = params
         x, t_x, T = data[:3]
         xu, inv = by_count(data)
@@ -81,7 +83,8 @@ class ParetoNBDModel(RFMModel):
         log_vT = k * (l_atx - l_aT) / q_exp
         one_minus_vT = -np.expm1(log_vT)
         v_T = np.exp(log_vT)
-        moments = _quadrature(v_T, one_minus_vT, q_exp / k, q_exp - 1, c, s + 1, need_grad)
+        level = 0 if not need_grad else (2 if weights is not None else 1)
+        moments = _quadrature(v_T, one_minus_vT, q_exp / k, q_exp - 1, c, s + 1, level)
         with np.errstate(divide="ignore"):
             log_I = -k * l_atx - np.log(k) + np.log(q_exp) + np.log(one_minus_vT) + moments[0]
         b1 = -rx * l_aT - s * l_bT
@@ -103,7 +106,11 @@ class ParetoNBDModel(RFMModel):
         g[:, 1] = r / alpha - q * rx / (alpha + T) - q2 * rx * e_ia
         g[:, 2] = np.log(beta) - q * l_bT + q2 * (1 / s - e_lb)
         g[:, 3] = s / beta - q * s / (beta + T) - q2 * (s + 1) * e_ib
-        return ll, q, g
+        if weights is None:
+            return ll, q, g
+        h = _hessian_sum(weights, moments, r, alpha, s, beta, x, xu, inv, rx, T, t_x, l_aT, l_bT, e_la, e_lb,
+                         e_ia, e_ib, q)
+        return ll, q, g, h
 
     def _loglik(self, params, data):
         with np.errstate(all="ignore"):
@@ -113,6 +120,11 @@ class ParetoNBDModel(RFMModel):
         with np.errstate(all="ignore"):
             ll, _, g = self._terms(params, data, True)
         return ll, g
+
+    def _loglik_grad_hess(self, params, data, weights):
+        with np.errstate(all="ignore"):
+            ll, _, g, h = self._terms(params, data, True, weights)
+        return ll, g, h
 
     def _initial_params(self, data, weights):
         t_mean = float(np.average(data[2], weights=weights))
@@ -181,11 +193,14 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+_MOMENTS = {0: 1, 1: 5, 2: 15}  # rows of the quadrature's output per level (value, gradient, Hessian)
+
+
 def _quadrature(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad):
     """:func:`_quadrature_rows` of every row; above ``2 × _CHUNK`` rows on a machine with two cores or more,
     the second half of the rows in a helper thread (numpy leaves the interpreter lock while it computes)."""
     n = len(v_T)
-    out = np.empty((5 if need_grad else 1, n))
+    out = np.empty((_MOMENTS[int(need_grad)], n))
     if n < 2 * _CHUNK or _cores() < 2:
         _quadrature_rows(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad, out)
         return out
@@ -215,7 +230,9 @@ def _quadrature_rows(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad, o
 
     With ``v = v_T + (1 - v_T) node``, ``log u = log(v) q / k`` (``u = (alpha+t_x)/(alpha+tau)``) and
     ``l1p = log(1 + c u)``, the log integrand is ``-s1 l1p + (q - 1) log v + log weight``. Returns the log of its
-    sum and, with ``need_grad``, the normalised-integrand means of ``log u``, ``l1p``, ``u`` and ``u / (1 + c u)``.
+    sum and, with ``need_grad``, the normalised-integrand means of ``log u``, ``l1p``, ``u`` and ``u / (1 + c u)``;
+    with ``need_grad == 2`` also the means of their ten pairwise products (for the Hessian), in the order
+    ``lu lu, lu lp, lu u, lu z, lp lp, lp u, lp z, u u, u z, z z`` (``z = u / (1 + c u)``).
     """
     nodes, weights = gauss_legendre(_NODES)
     log_w = np.log(weights)
@@ -253,8 +270,73 @@ def _quadrature_rows(v_T, one_minus_vT, q_over_k, q_minus_1, c, s1, need_grad, o
             out[1, lo:hi] = np.einsum("ij,ij->i", gg, lu)
             out[2, lo:hi] = np.einsum("ij,ij->i", gg, lp)
             out[3, lo:hi] = np.einsum("ij,ij->i", gg, uu)
+            if need_grad == 2:
+                zz = np.exp(-lp) * uu
+                out[4, lo:hi] = np.einsum("ij,ij->i", gg, zz)
+                basics = (lu, lp, uu, zz)
+                row = 5
+                for i, first in enumerate(basics):
+                    weighted = gg * first
+                    for second in basics[i:]:
+                        out[row, lo:hi] = np.einsum("ij,ij->i", weighted, second)
+                        row += 1
+                continue
             # u / (1 + c u) = u exp(-l1p)
             np.negative(lp, out=lp)
             np.exp(lp, out=lp)
             lp *= uu
             out[4, lo:hi] = np.einsum("ij,ij->i", gg, lp)
+
+
+def _hessian_sum(w, moments, r, alpha, s, beta, x, xu, inv, rx, T, t_x, l_aT, l_bT, e_la, e_lb, e_ia, e_ib, q):
+    """``sum_i w_i`` of each row's Hessian of the log-likelihood in ``(r, alpha, s, beta)``.
+
+    ``ll = const + logaddexp(b1, b2)`` with ``b1 = -(r+x) log(alpha+T) - s log(beta+T)`` and ``b2 = log s +
+    log I``, ``I = int_{t_x}^{T} f``, ``f = (alpha+tau)^-(r+x) (beta+tau)^-(s+1)``. The Hessian of ``log I`` is
+    the mean of ``f``'s second log-derivatives plus the covariance of its first ones under the normalised
+    integrand, both from the quadrature's moments of ``lu = log u``, ``lp = log(1 + c u)``, ``u`` and
+    ``z = u / (1 + c u)`` (``u = (alpha+t_x)/(alpha+tau)``, so ``1/(alpha+tau) = u / D`` and ``1/(beta+tau) =
+    z / D`` with ``D = alpha+t_x``); ``logaddexp`` mixes the branches' Hessians with ``q = P(alive)`` and adds
+    ``q (1-q)`` times the outer product of their gradients' difference.
+    """
+    m_lu, m_lp, m_u, m_z = moments[1], moments[2], moments[3], moments[4]
+    s_lulu, s_lulp, s_luu, s_luz, s_lplp, s_lpu, s_lpz, s_uu, s_uz, s_zz = moments[5:15]
+    c_lulu, c_lulp, c_luu, c_luz = s_lulu - m_lu * m_lu, s_lulp - m_lu * m_lp, s_luu - m_lu * m_u, s_luz - m_lu * m_z
+    c_lplp, c_lpu, c_lpz = s_lplp - m_lp * m_lp, s_lpu - m_lp * m_u, s_lpz - m_lp * m_z
+    c_uu, c_uz, c_zz = s_uu - m_u * m_u, s_uz - m_u * m_z, s_zz - m_z * m_z
+    inv_d = 1.0 / (alpha + t_x)
+    a_c, b_c = -rx * inv_d, -(s + 1) * inv_d  # d log f / d alpha = a_c u, d log f / d beta = b_c z
+    # Hessian of log I: E[second derivatives of log f] + Cov[first derivatives]; order r, alpha, s, beta
+    h2 = {
+        (0, 0): c_lulu,
+        (0, 1): a_c * c_luu - m_u * inv_d,
+        (0, 2): c_lulu - c_lulp,
+        (0, 3): b_c * c_luz,
+        (1, 1): a_c * a_c * c_uu + rx * s_uu * inv_d * inv_d,
+        (1, 2): a_c * (c_luu - c_lpu),
+        (1, 3): a_c * b_c * c_uz,
+        (2, 2): c_lulu - 2 * c_lulp + c_lplp - 1.0 / (s * s),
+        (2, 3): b_c * (c_luz - c_lpz) - m_z * inv_d,
+        (3, 3): b_c * b_c * c_zz + (s + 1) * s_zz * inv_d * inv_d,
+    }
+    a_T, b_T = 1.0 / (alpha + T), 1.0 / (beta + T)
+    h1 = {(0, 1): -a_T, (1, 1): rx * a_T * a_T, (2, 3): -b_T, (3, 3): s * b_T * b_T}
+    g1 = (-l_aT, -rx * a_T, -l_bT, -s * b_T)
+    g2 = (-e_la, -rx * e_ia, 1.0 / s - e_lb, -(s + 1) * e_ib)
+    diff = [a - b for a, b in zip(g1, g2, strict=True)]
+    q2 = 1.0 - q
+    mix = q * q2
+    const = {(0, 0): (special.polygamma(1, r + xu) - special.polygamma(1, r))[inv], (0, 1): 1.0 / alpha,
+             (1, 1): -r / alpha ** 2, (2, 3): 1.0 / beta, (3, 3): -s / beta ** 2}
+    out = np.empty((4, 4))
+    for i in range(4):
+        for j in range(i, 4):
+            row = q2 * h2[(i, j)] + mix * diff[i] * diff[j]
+            if (i, j) in h1:
+                row = row + q * h1[(i, j)]
+            total = float(np.einsum("i,i->", w, row))
+            if (i, j) in const:
+                c_ij = const[(i, j)]
+                total += float(np.einsum("i,i->", w, c_ij)) if np.ndim(c_ij) else float(c_ij) * float(w.sum())
+            out[i, j] = out[j, i] = total
+    return out
