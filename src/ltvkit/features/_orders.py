@@ -6,6 +6,7 @@ All of it is portable Ibis: day deltas on dates, ``year*12+month`` month indexes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 from collections.abc import Callable, Hashable, Iterator
@@ -163,6 +164,12 @@ def sharing_order_tables(materialise: Materialise) -> Iterator[SharedOrderTables
         _SHARED.reset(token)
 
 
+@functools.lru_cache(maxsize=1)
+def _default_calendar_key() -> str | None:
+    """The shipped calendar as a key (read once: a calendar given explicitly but equal to it shares its table)."""
+    return _dump(CampaignCalendar.default())
+
+
 def _dump(value: Any) -> str | None:
     if value is None:
         return None
@@ -185,7 +192,7 @@ def order_table(orders: ibis.Table, *, as_of: dt.date, settings: MarginSettings 
                             bounds=bounds, detail=detail)
     bounds = bounds or order_bounds(orders, as_of)
     key = (orders.op(), as_of, _dump(settings or MarginSettings()), None if products is None else products.op(),
-           _dump(calendar or CampaignCalendar.default()), bounds)
+           _default_calendar_key() if calendar is None else _dump(calendar), bounds)
     full = shared.table(key, lambda: _order_table(orders, as_of=as_of, settings=settings, products=products,
                                                   calendar=calendar, bounds=bounds, detail=True))
     return full if detail else full.select(*SUMMARY_COLUMNS)
