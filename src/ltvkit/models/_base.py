@@ -463,17 +463,10 @@ class BaseModel:
                 break
             if not np.all(np.isfinite(step)) or grad @ step <= 0:
                 break
-            t = 1.0
-            for _ in range(20):
-                tv, tg = objective(x - t * step)
-                # Armijo, with the rounding noise of the mean log-likelihood allowed: at the optimum a good
-                # Newton step may not lower the value in the last bits, and halving it only wastes evaluations
-                noise = 8 * np.finfo(float).eps * max(1.0, abs(value))
-                if np.isfinite(tv) and tv <= value + 1e-4 * t * float(grad @ -step) + noise:
-                    break
-                t /= 2
-            else:
+            found = self._backtrack(objective, x, step, value, grad)
+            if found is None:
                 break
+            t, (tv, tg) = found
             # BFGS update of the Hessian: the subset's curvature is refined by the steps on all rows
             sk, yk = -t * step, tg - grad
             if float(yk @ sk) > 1e-12:
@@ -499,17 +492,28 @@ class BaseModel:
             step = evecs @ ((evecs.T @ grad) / size)
             if not np.all(np.isfinite(step)) or grad @ step <= 0:
                 break
-            t = 1.0
-            for _ in range(20):
-                tv, tg, th = objective(x - t * step, True)
-                noise = 8 * np.finfo(float).eps * max(1.0, abs(value))
-                if np.isfinite(tv) and tv <= value + 1e-4 * t * float(grad @ -step) + noise:
-                    break
-                t /= 2
-            else:
+            found = self._backtrack(objective, x, step, value, grad, hess=True)
+            if found is None:
                 break
+            t, (tv, tg, th) = found
             x, value, grad, hess = x - t * step, tv, tg, th
         return x, value, grad, hess
+
+    @staticmethod
+    def _backtrack(objective: Any, x: np.ndarray, step: np.ndarray, value: float, grad: np.ndarray,
+                   hess: bool = False) -> tuple[float, Any] | None:
+        """The step length (1, 1/2, 1/4 … twenty halvings at most) of the first point ``x - t step`` that meets
+        Armijo's condition, and the objective there (with the Hessian when ``hess``); ``None`` when none does.
+        The rounding noise of the mean log-likelihood is allowed: at the optimum a good Newton step may not lower
+        the value in the last bits, and halving it only wastes evaluations."""
+        noise = 8 * np.finfo(float).eps * max(1.0, abs(value))
+        t = 1.0
+        for _ in range(20):
+            out = objective(x - t * step, True) if hess else objective(x - t * step)
+            if np.isfinite(out[0]) and out[0] <= value + 1e-4 * t * float(grad @ -step) + noise:
+                return t, out
+            t /= 2
+        return None
 
     def _optimizer_options(self, gtol: float) -> dict[str, Any]:
         if self._optimizer == "L-BFGS-B":
