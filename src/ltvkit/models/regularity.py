@@ -396,6 +396,48 @@ class RegularBetaGeoModel(BaseModel):
             alive, drop, _, _ = self._parts(self._params(), x, t_x, t)
         return wrap_output(special.expit(alive - drop), frequency, recency, T)
 
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        """Expected number of purchases in ``(T, T + t]`` given each history (the conditional expectation).
+
+        Given alive at ``T``, the clock is in Erlang phase ``i`` with the posterior weight of
+        :meth:`next_purchase_timing`, and ``lambda | i ~ Gamma(r + kx + i, alpha + T)``; the ``n``-th purchase
+        after ``T`` needs ``nk - i`` more phases, which happen by ``T + t`` with the probability that a negative
+        binomial count (size ``r + kx + i``, success probability ``(alpha+T)/(alpha+T+t)``) reaches ``nk - i``;
+        it counts if the customer survived the ``n - 1`` purchases before it, ``E[(1-p)^(n-1)]`` with
+        ``p ~ Beta(a, b + x + 1)`` (MBG; ``b + x`` without ``modified``) given alive. The sum over ``n`` stops
+        when its terms no longer matter (below 1e-12 of the total), and the result is times P(alive). With
+        ``k = 1`` it is exactly (M)BG/NBD's conditional expectation.
+        """
+        x, t_x, age = self._rfm(frequency, recency, T)
+        horizon = np.broadcast_to(np.asarray(t, dtype=float), x.shape).astype(float)
+        if np.any(horizon < 0) or not np.all(np.isfinite(horizon)):
+            raise InputError("t must be zero or more (a horizon in the model's time unit).")
+        r, alpha, a, b = self._params()
+        k = self._k()
+        with np.errstate(all="ignore"):
+            alive, drop, log_phase, lse = self._parts(self._params(), x, t_x, age)
+            w = np.exp(log_phase - lse[:, None])
+            p_alive = special.expit(alive - drop)
+            big_a = alpha + age
+            prob = big_a / (big_a + horizon)
+            b_alive = b + x + (1 if self.modified else 0)
+            total = np.zeros(len(x))
+            survive = np.ones(len(x))  # E[(1 - p)^(n - 1)] given alive
+            for n in range(1, 100_000):
+                if n > 1:
+                    survive = survive * (b_alive + n - 2) / (a + b_alive + n - 2)
+                term = np.zeros(len(x))
+                for i in range(k):
+                    # P(NB >= nk - i) = 1 - P(NB <= nk - i - 1) = 1 - I_prob(size, nk - i)
+                    reach = 1.0 - special.betainc(r + k * x + i, n * k - i, prob)
+                    term += w[:, i] * reach
+                term *= survive
+                total += term
+                if not np.any(term > 1e-12 * np.maximum(total, 1e-300)):
+                    break
+            out = np.where(horizon > 0, p_alive * total, 0.0)
+        return wrap_output(out, frequency, recency, T)
+
     def _phase_weights(self, x, t_x, T):
         """Posterior weights of the Erlang phases the customer is in at ``T``, given alive (rows x k)."""
         with np.errstate(all="ignore"):
