@@ -40,7 +40,6 @@ from .models import (
 from .models._base import distinct_rows
 from .models.timing import HORIZONS_DAYS, days_to_dates, next_purchase_timing
 from .models.timing_validation import timing_validation_table
-from .models.validation import expected_per_customer
 
 __all__ = ["AUTO_MODELS", "MODELS", "choose_model", "drop_scoring_tables", "holdout_split", "score_customers", "score_groups", "score_rfm_table", "validate_models"]
 
@@ -481,7 +480,10 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     comparison = compare_models(fitted, x, tx, t, actual=actual, t=horizon)
     chosen = str(comparison.sort_values("mae", kind="stable")["model"].iloc[0])
     best = fitted[chosen]
-    predicted = expected_per_customer(best, horizon, x, tx, t)
+    # the predictions and timing tables on the distinct (frequency, recency, T) rows, then one row per customer
+    first, back = distinct_rows(x, tx, t)
+    ux, utx, ut = x[first], tx[first], t[first]
+    predicted = np.asarray(best.expected_purchases(horizon, ux, utx, ut), dtype=float)[back]
     spend = rfm["monetary_value"].to_numpy(float)
     repeat = (x > 0) & (spend > 0)
     try:
@@ -498,10 +500,6 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     first_hold = hold.group_by("customer_key").aggregate(
         d=hold.order_date.min().epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()
     actual_days = rfm["customer_key"].map(first_hold.set_index("customer_key")["d"]).to_numpy(float)
-    # the timing tables on the distinct (frequency, recency, T) rows, then one row per customer
-    first, back = distinct_rows(x, tx, t)
-    ux, utx, ut = x[first], tx[first], t[first]
-
     def per_customer(table: pd.DataFrame) -> pd.DataFrame:
         return table.iloc[back].reset_index(drop=True)
 

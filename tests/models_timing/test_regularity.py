@@ -151,8 +151,14 @@ def test_expected_purchases_with_k1_are_mbgnbds():
         np.testing.assert_allclose(reg.expected_purchases(t, x, tx, T), mbg.expected_purchases(t, x, tx, T),
                                    rtol=1e-10, atol=1e-14)
     assert reg.expected_purchases(0.0, 3.0, 100.0, 200.0) == 0.0
-    with pytest.raises(InputError):
-        reg.expected_purchases(-1.0, x, tx, T)
+    # one customer, several horizons
+    np.testing.assert_allclose(reg.expected_purchases([10.0, 30.0, 60.0], 2.0, 30.0, 40.0),
+                               mbg.expected_purchases([10.0, 30.0, 60.0], 2.0, 30.0, 40.0), rtol=1e-10)
+    # a user's mistake in the horizons is one sentence, the same from both models
+    for bad, words in ((-1.0, "negative"), ("soon", "must hold numbers"), ([1.0, 2.0], "2 values for 6 customers")):
+        for model in (reg, mbg):
+            with pytest.raises(InputError, match=words):
+                model.expected_purchases(bad, x, tx, T)
 
 
 def test_expected_purchases_of_regular_buyers_match_their_holdout_on_average():

@@ -46,7 +46,10 @@ def as_float_array(name: str, values: Any, *, allow_negative: bool = False) -> n
         raise InputError(
             f"{name} is an unexecuted Ibis column; collect the summary first, e.g. rfm_summary(orders).to_pandas()."
         )
-    arr = np.asarray(values, dtype=float).reshape(-1) if not np.isscalar(values) else np.array([float(values)])
+    try:
+        arr = np.asarray(values, dtype=float).reshape(-1) if not np.isscalar(values) else np.array([float(values)])
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must hold numbers; some values are not ({str(values)[:60]!r}).") from None
     bad = ~np.isfinite(arr)
     if bad.any():
         raise InputError(_describe(name, bad, "are missing or infinite"))
@@ -54,6 +57,18 @@ def as_float_array(name: str, values: Any, *, allow_negative: bool = False) -> n
         neg = arr < 0
         if neg.any():
             raise InputError(_describe(name, neg, "are negative"))
+    return arr
+
+
+def horizons(t: Any, n: int) -> np.ndarray:
+    """Prediction horizons ``t`` (one for all ``n`` customers, or one each; for a single customer, any number of
+    horizons) as floats, with one clear sentence when they are not numbers, negative, or neither one nor ``n``
+    of them."""
+    arr = as_float_array("t", t)
+    if arr.size == 1:
+        return np.full(n, float(arr[0]))
+    if arr.size != n and n != 1:
+        raise InputError(f"t has {arr.size:,} values for {n:,} customers; pass one horizon, or one per customer.")
     return arr
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InputError
-from ._base import BaseModel, _describe, as_float_array, check_is_fitted, wrap_output
+from ._base import BaseModel, _describe, as_float_array, check_is_fitted, horizons, wrap_output
 
 __all__ = ["RFMModel", "by_count", "check_rfm", "with_counts"]
 
@@ -66,8 +66,7 @@ class RFMModel(BaseModel):
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
         """Expected purchases in the next ``t`` periods, conditional on each customer's history."""
         x, t_x, tt = self._rfm(frequency, recency, T)
-        horizon = as_float_array("t", t)
-        out = self._conditional_expectation(np.broadcast_to(horizon, x.shape) if horizon.size == 1 else horizon, x, t_x, tt)
+        out = self._conditional_expectation(horizons(t, len(x)), x, t_x, tt)
         return wrap_output(out, frequency, recency, T, t)
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:

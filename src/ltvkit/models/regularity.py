@@ -34,6 +34,7 @@ from ._base import (
     check_is_fitted,
     compress,
     distinct_rows,
+    horizons,
     wrap_output,
 )
 from ._rfm_base import by_count, check_rfm, with_counts
@@ -409,9 +410,9 @@ class RegularBetaGeoModel(BaseModel):
         ``k = 1`` it is exactly (M)BG/NBD's conditional expectation.
         """
         x, t_x, age = self._rfm(frequency, recency, T)
-        horizon = np.broadcast_to(np.asarray(t, dtype=float), x.shape).astype(float)
-        if np.any(horizon < 0) or not np.all(np.isfinite(horizon)):
-            raise InputError("t must be zero or more (a horizon in the model's time unit).")
+        horizon = horizons(t, len(x))
+        if len(horizon) != len(x):  # one customer, several horizons
+            x, t_x, age = (np.full(len(horizon), c[0]) for c in (x, t_x, age))
         r, alpha, a, b = self._params()
         k = self._k()
         with np.errstate(all="ignore"):

@@ -104,27 +104,42 @@ def decile_lift(predicted: Any, actual: Any, bins: int = 10) -> pd.DataFrame:
     return out.drop(columns="actual_total")
 
 
+def _distinct_histories(frequency: Any, recency: Any, T: Any) -> tuple[np.ndarray, ...] | None:
+    """The distinct ``(frequency, recency, T)`` rows and each customer's index into them; ``None`` when the
+    columns differ in length (the model's own check then says what is wrong)."""
+    x, tx, age = (np.asarray(c, dtype=float).reshape(-1) for c in (frequency, recency, T))
+    if not len(x) == len(tx) == len(age):
+        return None
+    first, back = distinct_rows(x, tx, age)
+    return x[first], tx[first], age[first], back
+
+
+def _spread(model: Any, t: float, rows: tuple[np.ndarray, ...] | None, frequency: Any, recency: Any,
+            T: Any) -> np.ndarray:
+    if rows is None:
+        return np.asarray(model.expected_purchases(t, frequency, recency, T), dtype=float)
+    ux, utx, uage, back = rows
+    return np.asarray(model.expected_purchases(t, ux, utx, uage), dtype=float)[back]
+
+
 def expected_per_customer(model: Any, t: float, frequency: Any, recency: Any, T: Any) -> np.ndarray:
     """``model.expected_purchases(t, …)`` for every customer, computed once per distinct ``(frequency, recency,
     T)`` row (a shop's 500,000 customers share about a third as many) and spread back to the customers."""
-    x, tx, age = (np.asarray(c, dtype=float).reshape(-1) for c in (frequency, recency, T))
-    if not len(x) == len(tx) == len(age):  # the model's own check says what is wrong
-        return np.asarray(model.expected_purchases(t, frequency, recency, T), dtype=float)
-    first, back = distinct_rows(x, tx, age)
-    return np.asarray(model.expected_purchases(t, x[first], tx[first], age[first]), dtype=float)[back]
+    return _spread(model, t, _distinct_histories(frequency, recency, T), frequency, recency, T)
 
 
 def compare_models(models: Mapping[str, Any], frequency: Any = None, recency: Any = None, T: Any = None,
                    actual: Any = None, t: float | None = None) -> pd.DataFrame:
     """One row per fitted model: parameters count, log-likelihood, AIC, BIC and, given holdout data, MAE/RMSE."""
     rows = []
+    histories = _distinct_histories(frequency, recency, T) if actual is not None and t is not None else None
     for name, model in models.items():
         check_is_fitted(model)
         row: dict[str, Any] = {"model": name, "params": len(model.params_),
                                "log_likelihood": getattr(model, "log_likelihood_", np.nan),
                                "AIC": getattr(model, "AIC_", np.nan), "BIC": getattr(model, "BIC_", np.nan)}
         if actual is not None and t is not None:
-            err = holdout_errors(expected_per_customer(model, t, frequency, recency, T), actual)
+            err = holdout_errors(_spread(model, t, histories, frequency, recency, T), actual)
             row.update({"mae": err["mae"], "rmse": err["rmse"], "bias": err["bias"]})
         rows.append(row)
     return pd.DataFrame(rows).sort_values("BIC", kind="stable").reset_index(drop=True)
