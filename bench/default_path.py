@@ -4,7 +4,7 @@ lifetimes' whole pipeline and the one-query RFM summary, in the same run (issue 
 One synthetic shop (``ltvkit.synth.generate_shop(N, seed=3)``) is written as Parquet, imported with ``ltv import``
 and then each command runs as its own process on that workspace, in this order:
 
-* ``ltv predict`` (the default: MBG/NBD with the regularity timing, k chosen) on the freshly imported workspace,
+* ``ltv predict`` (the default: ``--model auto`` and the regularity timing, k chosen) on the freshly imported workspace,
   taking turns with lifetimes' pipeline ``--repeat`` times (best wall time of each), then ``ltv predict`` again
   (k read back from the stored run), and ``ltv predict --timing model``;
 * ``ltv recommend --k 5``;

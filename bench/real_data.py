@@ -62,10 +62,16 @@ print(json.dumps(out))
 
 def _rfm(days: pd.DataFrame, cal_end: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Per customer (daily, lifetimes' definitions): frequency, recency, T before ``cal_end``; holdout days."""
+    from ltvkit.models.regularity import interpurchase_stats
+
     d = days.drop_duplicates(["customer_key", "order_date"])
-    cal = d[d["order_date"] <= cal_end].groupby("customer_key")["order_date"].agg(["min", "max", "count"])
+    before = d[d["order_date"] <= cal_end]
+    cal = before.groupby("customer_key")["order_date"].agg(["min", "max", "count"])
     out = pd.DataFrame({"frequency": cal["count"] - 1, "recency": (cal["max"] - cal["min"]).dt.days,
                         "T": (cal_end - cal["min"]).dt.days}, index=cal.index)
+    # sum of log inter-purchase days before cal_end (MBG/CNBD-k's litt)
+    gaps = interpurchase_stats(before["customer_key"].to_numpy(), (before["order_date"] - cal_end).dt.days)
+    out["litt"] = gaps["litt"].reindex(out.index).fillna(0.0)
     hold = d[(d["order_date"] > cal_end) & (d["order_date"] <= end)]
     out["holdout"] = hold.groupby("customer_key").size().reindex(out.index, fill_value=0)
     first30 = hold[hold["order_date"] <= cal_end + pd.Timedelta(days=30)]
@@ -89,8 +95,8 @@ def predictions(lifetimes_python: str | None) -> list[dict]:
     import subprocess
     import tempfile
 
-    from ltvkit.models import BetaGeoModel, ModifiedBetaGeoModel
-    from ltvkit.scoring import MODELS, choose_model
+    from ltvkit.models import BetaGeoModel, ModifiedBetaGeoModel, RegularBetaGeoModel
+    from ltvkit.scoring import REGULAR_K_MAX, choose_model, fit_model, new_model
 
     sets = []
     raw = pd.read_csv(ROOT / "tests" / "data" / "CDNOW_sample.txt", sep=r"\s+", header=None,
@@ -116,14 +122,18 @@ def predictions(lifetimes_python: str | None) -> list[dict]:
         inner = _rfm(days, inner_end, cal_end)
         choice = choose_model({"frequency_cal": inner["frequency"].to_numpy(), "recency_cal": inner["recency"].to_numpy(),
                                "T_cal": inner["T"].to_numpy(), "frequency_holdout": inner["holdout"].to_numpy(float),
-                               "n": np.ones(len(inner))}, horizon=float((cal_end - inner_end).days))
+                               "litt": inner["litt"].to_numpy(), "n": np.ones(len(inner))},
+                              horizon=float((cal_end - inner_end).days))
         auto_label = f"ltvkit default (auto: {choice['chosen']})"
         for label, model in (("ltvkit BG/NBD", BetaGeoModel()), ("ltvkit MBG/NBD", ModifiedBetaGeoModel()),
-                             (auto_label, MODELS[choice["chosen"]]())):
-            model.fit(d["frequency"], d["recency"], d["T"])
-            preds[label] = (np.asarray(model.conditional_expected_number_of_purchases_up_to_time(
+                             ("ltvkit MBG/CNBD-k", RegularBetaGeoModel(k_max=REGULAR_K_MAX)),
+                             (auto_label, new_model(choice["chosen"]))):
+            fit_model(model, d["frequency"], d["recency"], d["T"], litt=d["litt"])
+            if isinstance(model, RegularBetaGeoModel):
+                label = f"{label} (k = {model.k_})" if label.endswith("CNBD-k") else label
+            preds[label] = (np.asarray(model.expected_purchases(
                 horizon, d["frequency"], d["recency"], d["T"])), np.asarray(
-                model.conditional_expected_number_of_purchases_up_to_time(30, d["frequency"], d["recency"], d["T"])))
+                model.expected_purchases(30, d["frequency"], d["recency"], d["T"])))
         if lifetimes_python:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "rfm.csv"

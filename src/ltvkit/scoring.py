@@ -43,7 +43,10 @@ from .models.timing_validation import timing_validation_table
 
 __all__ = ["AUTO_MODELS", "MODELS", "choose_model", "drop_scoring_tables", "holdout_split", "score_customers", "score_groups", "score_rfm_table", "validate_models"]
 
-MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel}
+MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "pnbd": ParetoNBDModel,
+          "mbgcnbd": RegularBetaGeoModel}
+#: Largest regularity order ``k`` MBG/CNBD-k tries, as transaction model and for the next-purchase timing.
+REGULAR_K_MAX = 4
 PREDICTION_COLUMNS = ("customer_key", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
                       "expected_purchases_365d", "expected_spend", "predicted_clv", "churn_risk",
                       "expected_next_purchase_date", "median_days_to_next_purchase",
@@ -60,6 +63,21 @@ def _model(name: str) -> type:
     if name not in MODELS:
         raise InputError(key="err.unknown_model", value=name, choices=list(MODELS))
     return MODELS[name]
+
+
+def new_model(name: str) -> Any:
+    """An unfitted transaction model by its name in :data:`MODELS` (MBG/CNBD-k choosing ``k`` up to
+    :data:`REGULAR_K_MAX`; it is fitted with ``litt``, see :func:`fit_model`)."""
+    cls = _model(name)
+    return cls(k_max=REGULAR_K_MAX) if cls is RegularBetaGeoModel else cls()
+
+
+def fit_model(model: Any, frequency: Any, recency: Any, T: Any, *, litt: Any = None, weights: Any = None) -> Any:
+    """Fit a transaction model; a regularity model (MBG/CNBD-k) also gets ``litt`` (sum of log inter-purchase
+    times, per row: with ``weights``, the mean of the customers each row stands for)."""
+    if isinstance(model, RegularBetaGeoModel):
+        return model.fit(frequency, recency, T, litt=litt, weights=weights)
+    return model.fit(frequency, recency, T, weights=weights)
 
 
 def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
@@ -184,7 +202,7 @@ def groups_fingerprint(groups: dict[str, Any]) -> str:
 def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float = 365.0,
                     discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 50_000,
                     as_of: dt.date | None = None, timing_model: Any = None,
-                    timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
+                    timing_k: dict[str, Any] | None = None, litt: bool = False) -> dict[str, Any]:
     """Fit ``model`` and Gamma-Gamma on a table of (customer_key, frequency, recency, T, monetary_value) in days
     (a workspace table's name, or an Ibis table on the workspace's engine), score its unique groups in chunks
     and return the per-customer Ibis expression.
@@ -196,10 +214,12 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     ...}``, what an earlier run stored) fixes the regularity order instead of choosing it again when the distinct
     rows are the same (:func:`groups_fingerprint`); the result's ``timing_k`` says which ``k`` was used and how.
     ``model`` may also be a function that returns the unfitted model: it is called while the timing model is
-    being fitted in a helper thread (:func:`score_customers` chooses the model there).
+    being fitted in a helper thread (:func:`score_customers` chooses the model there). A regularity model
+    (MBG/CNBD-k) as ``model`` is fitted on the table's ``litt`` column (``litt=True`` reads it without a timing
+    model); the same model as ``timing_model`` is fitted once and serves as both.
     """
     t0 = time.perf_counter()
-    with_litt = timing_model is not None
+    with_litt = timing_model is not None or litt
     r = ws.backend.table(rfm_table) if isinstance(rfm_table, str) else rfm_table
     groups = _numpy(rfm_groups(r, litt=with_litt))
     if len(groups["n"]) == 0 or float(groups["T"].max()) <= 0:
@@ -217,23 +237,32 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     # while this one chooses (``model`` may be a callable that does, on the engine) and fits the transaction
     # model: both are numpy work that mostly runs outside the interpreter lock, so on two cores they overlap.
     # Only this thread uses the engine's connection.
-    worker = Ahead(_timing_items(timing_model, groups, chunk_size), name="ltvkit-timing") if with_litt else None
+    worker = (Ahead(_timing_items(timing_model, groups, chunk_size), name="ltvkit-timing")
+              if timing_model is not None else None)
     try:
         if callable(model) and not hasattr(model, "fit"):
             model = model()
-        try:
-            tm = model.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
-        except ConvergenceError:
-            if getattr(model, "penalizer", 0.0):
-                raise
-            warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
-                          StatisticalWarning, stacklevel=2)
-            refit = type(model)(penalizer=0.001)
-            refit._standard_errors = model._standard_errors
-            tm = refit.fit(groups["frequency"], groups["recency"], groups["T"], weights=groups["n"])
+        tm, waited = None, False
+        if worker is not None and _same_model(model, timing_model):
+            timing_model, waited = next(worker), True  # the timing model is the transaction model: fitted once
+            tm = timing_model
+        if tm is None:
+            try:
+                tm = fit_model(model, groups["frequency"], groups["recency"], groups["T"], litt=groups.get("litt"),
+                               weights=groups["n"])
+            except ConvergenceError:
+                if getattr(model, "penalizer", 0.0):
+                    raise
+                warnings.warn(f"{type(model).__name__} did not converge; refitted with penalizer=0.001.",
+                              StatisticalWarning, stacklevel=2)
+                refit = type(model)(**{**model.get_params(), "penalizer": 0.001})
+                refit._standard_errors = model._standard_errors
+                tm = fit_model(refit, groups["frequency"], groups["recency"], groups["T"], litt=groups.get("litt"),
+                               weights=groups["n"])
         gg, fallback = _fit_spend(r)
         if worker is not None:
-            timing_model = next(worker)
+            if not waited:
+                timing_model = next(worker)
             if timing_model is None:
                 warnings.warn(f"The regularity model did not converge; next-purchase timing comes from "
                               f"{type(tm).__name__}.", StatisticalWarning, stacklevel=2)
@@ -278,6 +307,16 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
             "fit_seconds": t_fit, "score_seconds": time.perf_counter() - t1}
 
 
+def _same_model(model: Any, other: Any) -> bool:
+    """Whether two unfitted models are the same regularity model with the same settings (fitted once)."""
+    if not isinstance(model, RegularBetaGeoModel) or type(other) is not type(model):
+        return False
+    mine, theirs = model.get_params(), other.get_params()
+    if mine["k"] is None:  # choosing k: the same as a timing model given the k stored for the same data
+        mine.pop("k"), theirs.pop("k")
+    return mine == theirs
+
+
 def _unreported(model: Any) -> Any:
     """``model``, set to be fitted without standard errors: the pipeline's scores and what it stores and prints
     (parameters, log-likelihood) do not use them, and on all rows they cost k more gradient evaluations."""
@@ -297,10 +336,11 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
     Parameters
     ----------
     ws : Workspace
-    model : {"bgnbd", "mbgnbd", "pnbd", "auto"}
-        Transaction model (time unit: days); "auto" (the default) picks the one with the lowest holdout MAE
-        (:func:`choose_model`, the criterion of :func:`validate_models`) on a calibration/holdout split of the
-        same summary query, and falls back to "mbgnbd" when the history is too short to compare.
+    model : {"bgnbd", "mbgnbd", "pnbd", "mbgcnbd", "auto"}
+        Transaction model (time unit: days); "mbgcnbd" is MBG/CNBD-k (regular inter-purchase times, ``k`` up to
+        :data:`REGULAR_K_MAX` chosen by likelihood); "auto" (the default) picks the one with the lowest holdout
+        MAE (:func:`choose_model`, the criterion of :func:`validate_models`) on a calibration/holdout split of
+        the same summary query, and falls back to "mbgnbd" when the history is too short to compare.
     horizon_days, discount_rate, margin_rate
         CLV horizon, annual discount rate (continuous discounting), share of spend kept as margin.
     as_of : date
@@ -335,8 +375,9 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
         except InputError:
             model, chosen_by = "mbgnbd", "default (too little history to validate)"
     # one pass over the orders gives the summary and, for --model auto, its calibration/holdout split
-    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=timing == "regular",
-                      split_at=split)
+    # litt for the regularity model: the timing's, and MBG/CNBD-k as a transaction model (or a candidate of auto)
+    litt = timing == "regular" or model in ("auto", "mbgcnbd")
+    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=litt, split_at=split)
     rfm_table = ws.engine_table("_ltv_rfm", rfm)
     chosen: dict[str, Any] = {"model": model, "chosen_by": chosen_by, "choice": None}
 
@@ -349,16 +390,17 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
                 chosen.update(model=choice["chosen"], chosen_by="validation", choice=choice)
             except (InputError, ConvergenceError):
                 chosen.update(model="mbgnbd", chosen_by="default (too little history to validate)")
-        return _unreported(_model(chosen["model"])())
+        return _unreported(new_model(chosen["model"]))
 
     scored = score_rfm_table(ws, rfm_table, transaction_model, horizon_days=horizon_days,
                              discount_rate=discount_rate, margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
-                             timing_model=_unreported(RegularBetaGeoModel(k_max=4)) if timing == "regular" else None,
-                             timing_k=timing_k)
+                             timing_model=_unreported(new_model("mbgcnbd")) if timing == "regular" else None,
+                             timing_k=timing_k, litt=litt)
     model, chosen_by, choice = chosen["model"], chosen["chosen_by"], chosen["choice"]
     tm, gg, fallback = scored["model"], scored["spend_model"], scored["mean_spend"]
     timing_model = scored["timing_model"]
-    timing_name = f"MBG/CNBD-{timing_model.k_}" if timing_model is not None else model
+    regular = timing_model if timing_model is not None else tm
+    timing_name = f"MBG/CNBD-{regular.k_}" if isinstance(regular, RegularBetaGeoModel) else model
     return {
         "expr": scored["expr"], "model": model, "model_chosen_by": chosen_by, "model_choice": choice, "as_of": obs,
         "unique_rows": int(scored["unique_rows"]), "transaction_model": tm, "spend_model": gg,
@@ -396,17 +438,21 @@ def holdout_split(ws: Any, obs: dt.date, calibration_end: Any = None) -> dt.date
 
 
 #: Transaction models ``--model auto`` chooses among, in the order that breaks a tie.
-AUTO_MODELS = ("bgnbd", "mbgnbd", "pnbd")
+AUTO_MODELS = ("bgnbd", "mbgnbd", "pnbd", "mbgcnbd")
 #: Distinct calibration rows above which ``--model auto`` compares the models on a weight-proportional subsample.
 CHOICE_ROWS = 10_000
+#: Of those, the rows on which MBG/CNBD-k chooses its ``k`` before the chosen ``k`` is fitted on all of them.
+CHOICE_K_ROWS = 2_000
 
 
 def calibration_groups(rfm: Any) -> Any:
     """The distinct ``(frequency_cal, recency_cal, T_cal, frequency_holdout)`` rows of a summary made with
-    ``split_at`` (customers known at the split only), with their count ``n``: all a holdout MAE needs."""
+    ``split_at`` (customers known at the split only), with their count ``n``: all a holdout MAE needs; and the
+    mean ``litt`` before the split when the summary has it (MBG/CNBD-k's likelihood is linear in it)."""
     known = rfm.filter(rfm.T_cal.notnull())
     cols = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout"]
-    return known.group_by(cols).aggregate(n=known.count()).order_by(cols)
+    extra = {"litt": known.litt_cal.mean()} if "litt_cal" in rfm.columns else {}
+    return known.group_by(cols).aggregate(n=known.count(), **extra).order_by(cols)
 
 
 def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[str, ...] = AUTO_MODELS,
@@ -415,7 +461,8 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
     chooses by), computed on the distinct calibration rows of :func:`calibration_groups`.
 
     Each model is fitted on the calibration ``(frequency, recency, T)`` and predicts the purchases of the next
-    ``horizon`` days; MAE is the customer-weighted mean absolute error against ``frequency_holdout``. Above
+    ``horizon`` days; MAE is the customer-weighted mean absolute error against ``frequency_holdout``. MBG/CNBD-k
+    ("mbgcnbd") is compared only when the rows carry ``litt`` (its regularity needs it). Above
     ``max_rows`` distinct rows, fits and MAE use a weight-proportional subsample of the rows (the heavy rows
     always kept, the others reweighted by the inverse of their probability), so the choice costs the same on
     any shop; the chosen model is then fitted on all customers by the caller. Returns ``chosen``, ``mae`` per
@@ -429,21 +476,32 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
     w = np.asarray(groups["n"], dtype=float)
     if w.sum() < 10 or float(w @ x) == 0:
         raise InputError(key="err.too_few_repeaters")
+    litt = np.asarray(groups["litt"], dtype=float) if "litt" in groups else None
+    if litt is None:
+        models = tuple(m for m in models if _model(m) is not RegularBetaGeoModel)
     if len(w) > max_rows:
         idx, w = _weighted_subsample(w, max_rows, random_state)
         x, tx, t, h = x[idx], tx[idx], t[idx], h[idx]
+        litt = litt[idx] if litt is not None else None
     mae: dict[str, float] = {}
     for name in models:
-        m = _model(name)()
+        m = new_model(name)
         m._quiet = True  # compared here, not reported: its standard errors do not matter
         m._standard_errors = False
+        if isinstance(m, RegularBetaGeoModel):  # k chosen on fewer rows (the same k; a third of the time)
+            m._subsample_above = m._choose_k_rows = CHOICE_K_ROWS
         try:
-            m.fit(x, tx, t, weights=w)
+            fit_model(m, x, tx, t, litt=litt, weights=w)
         except ConvergenceError as exc:
             warnings.warn(f"{name} did not converge on the calibration data: {exc}", StatisticalWarning,
                           stacklevel=2)
             continue
         pred = np.asarray(m.expected_purchases(float(horizon), x, tx, t), dtype=float)
+        if not np.isfinite(pred).all():  # e.g. parameters at a boundary (r and alpha without bound)
+            warnings.warn(f"{name} predicts no number for some customers on the calibration data "
+                          f"(parameters {m.params_.round(6).to_dict()}); it is left out of the choice.",
+                          StatisticalWarning, stacklevel=2)
+            continue
         mae[name] = float(w @ np.abs(pred - h) / w.sum())
     if not mae:
         raise ConvergenceError("No model converged on the calibration data; choose a longer calibration period.")
@@ -469,10 +527,11 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     x, tx, t = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     horizon = float(rfm["duration_holdout"].iloc[0])
     actual = rfm["frequency_holdout"].to_numpy(float)
+    litt = rfm["litt"].to_numpy(float)
     fitted = {}
     for name in models:
         try:
-            fitted[name] = _model(name)().fit(x, tx, t)
+            fitted[name] = fit_model(new_model(name), x, tx, t, litt=litt)
         except ConvergenceError as exc:
             warnings.warn(f"{name} did not converge on the calibration data: {exc}", StatisticalWarning, stacklevel=2)
     if not fitted:
@@ -505,13 +564,16 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
 
     timings = {name: per_customer(next_purchase_timing(m, ux, utx, ut, window_days=horizon))
                for name, m in fitted.items()}
-    try:
-        regular = RegularBetaGeoModel(k_max=4).fit(x, tx, t, litt=rfm["litt"].to_numpy(float))
-        timings[f"mbgcnbd-{regular.k_}"] = per_customer(regular.next_purchase_timing(
-            ux, utx, ut, window_days=horizon))
-    except ConvergenceError as exc:
-        warnings.warn(f"The regularity model did not converge on the calibration data: {exc}",
-                      StatisticalWarning, stacklevel=2)
+    if "mbgcnbd" in timings:  # named with its k
+        timings[f"mbgcnbd-{fitted['mbgcnbd'].k_}"] = timings.pop("mbgcnbd")
+    else:
+        try:
+            regular = fit_model(new_model("mbgcnbd"), x, tx, t, litt=litt)
+            timings[f"mbgcnbd-{regular.k_}"] = per_customer(regular.next_purchase_timing(
+                ux, utx, ut, window_days=horizon))
+        except ConvergenceError as exc:
+            warnings.warn(f"The regularity model did not converge on the calibration data: {exc}",
+                          StatisticalWarning, stacklevel=2)
     timing = timing_validation_table(timings, actual_days, horizon).reset_index()
     return {
         "calibration_end": cal.isoformat(), "observation_end": obs.isoformat(), "holdout_days": horizon,

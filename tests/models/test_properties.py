@@ -143,3 +143,23 @@ def test_pareto_nbd_fit_with_the_exact_hessian_reaches_the_same_optimum():
     assert exact.log_likelihood_ == pytest.approx(quasi.log_likelihood_, rel=1e-12)
     np.testing.assert_allclose(exact.standard_errors_, quasi.standard_errors_, rtol=1e-3)
     assert np.all(exact.standard_errors_ > 0)
+
+
+@pytest.mark.parametrize("Model", [BetaGeoModel, ModifiedBetaGeoModel])
+def test_predictions_at_the_poisson_boundary_are_numbers_and_continuous(Model):
+    """Regular buyers drive (M)BG/NBD's fit to r, alpha -> infinity with r/alpha fixed (no rate heterogeneity);
+    scipy's 2F1 gives no number there, so the expectation takes its limit (Kummer's 1F1). It must be finite and
+    join the finite-r values: the gap to r = 1e10 shrinks like 1/r."""
+    x = np.array([0.0, 1, 3, 8, 20])
+    t_x = np.array([0.0, 30, 100, 200, 300])
+    T = np.array([65.0, 100, 200, 300, 310])
+
+    def expected(r):
+        m = Model.from_params({"r": r, "alpha": r * 41.9, "a": 0.62, "b": 2.57})
+        return np.asarray(m.expected_purchases(181.0, x, t_x, T), dtype=float)
+
+    limit = expected(1e10)
+    assert np.isfinite(limit).all()
+    gaps = [np.max(np.abs(expected(r) / limit - 1)) for r in (1e3, 3e4, 1e6)]
+    assert gaps[0] < 2e-2 and gaps[1] < 1e-3 and gaps[2] < 1e-4
+    assert gaps[0] > gaps[1] > gaps[2]

@@ -85,11 +85,14 @@ def test_auto_on_a_subsample_of_rows_estimates_the_same_errors(ws_path):
     from ltvkit.scoring import calibration_groups, choose_model
 
     with Workspace(ws_path) as ws:
-        rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end="1998-06-30", litt=False,
+        rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end="1998-06-30", litt=True,
                           split_at="1997-12-31")
         groups = calibration_groups(rfm).to_pandas()
     cols = {c: groups[c].to_numpy() for c in groups.columns}
     full = choose_model(cols, horizon=181.0)
+    assert set(full["mae"]) == {"bgnbd", "mbgnbd", "pnbd", "mbgcnbd"}  # MBG/CNBD-k too: the rows carry litt
+    without_litt = choose_model({c: v for c, v in cols.items() if c != "litt"}, horizon=181.0)
+    assert set(without_litt["mae"]) == {"bgnbd", "mbgnbd", "pnbd"}
     assert full["rows"] == len(groups) > 300
     sub = choose_model(cols, horizon=181.0, max_rows=300)
     again = choose_model(cols, horizon=181.0, max_rows=300)
@@ -115,8 +118,8 @@ def test_auto_falls_back_to_mbgnbd_when_the_history_is_too_short(tmp_path):
 def test_validate_returns_all_tables(ws_path):
     with Workspace(ws_path, read_only=True) as ws:
         out = validate_models(ws, calibration_end="1997-09-30")
-    assert set(out["models"]["model"]) == {"bgnbd", "mbgnbd", "pnbd"}
-    assert out["chosen"] in {"bgnbd", "mbgnbd", "pnbd"}
+    assert set(out["models"]["model"]) == {"bgnbd", "mbgnbd", "pnbd", "mbgcnbd"}
+    assert out["chosen"] in {"bgnbd", "mbgnbd", "pnbd", "mbgcnbd"}
     assert out["tracking"]["actual_cumulative"].is_monotonic_increasing
     assert out["tracking"]["actual_cumulative"].iloc[-1] == pytest.approx(out["errors"]["actual_total"])
     assert 0 < out["gini"] <= 1
@@ -138,7 +141,7 @@ def test_cli_predict_csv_and_json(ws_path, capsys, tmp_path):
 
 def test_cli_errors_are_one_sentence(ws_path, capsys):
     assert main(["--lang", "en", "predict", "-w", str(ws_path), "--model", "nbd"]) == 1
-    assert capsys.readouterr().err.strip() == "Error: Unknown model 'nbd'; choose one of bgnbd, mbgnbd, pnbd or auto."
+    assert capsys.readouterr().err.strip() == "Error: Unknown model 'nbd'; choose one of bgnbd, mbgnbd, pnbd, mbgcnbd or auto."
     assert main(["--lang", "en", "validate", "-w", str(ws_path), "--calibration-end", "2001-01-01"]) == 1
     assert "--calibration-end must fall between" in capsys.readouterr().err
     with pytest.raises(InputError, match="margin-rate"):

@@ -49,18 +49,42 @@ def test_default_timing_comes_from_the_regularity_model():
     ws = Workspace()
     ws.append_order_lines(_regular_shop())
     as_of = dt.date(2025, 6, 30)
-    regular = predict_customers(ws, as_of=as_of)
+    regular = predict_customers(ws, as_of=as_of, model="mbgnbd")
     by_regular = ws.read_result("predictions").to_pandas().set_index("customer_key").sort_index()
-    plain = predict_customers(ws, as_of=as_of, timing="model")
+    plain = predict_customers(ws, as_of=as_of, model="mbgnbd", timing="model")
     by_model = ws.read_result("predictions").to_pandas().set_index("customer_key").sort_index()
     assert regular["timing_model"].startswith("MBG/CNBD-")
     assert int(regular["timing_model"].rsplit("-", 1)[1]) >= 2  # steady rhythm: k above 1 wins
-    assert plain["timing_model"] == plain["model"]  # the transaction model itself (auto: chosen on a holdout)
+    assert plain["timing_model"] == plain["model"] == "mbgnbd"  # the transaction model itself
+    # buyers this regular drive MBG/NBD to the Poisson boundary (r and alpha without bound); it still scores
+    assert plain["transaction_params"]["r"] > 1e6
+    assert by_model.drop(columns="expected_next_purchase_date").notna().all().all()
     p = by_regular[[f"p_purchase_{k}d" for k in (7, 14, 30, 60, 90)]].to_numpy()
     assert np.all((p >= 0) & (p <= 1)) and np.all(np.diff(p, axis=1) >= -1e-12)
     # the CLV columns come from the transaction model either way; only the timing columns differ
     np.testing.assert_allclose(by_regular.predicted_clv, by_model.predicted_clv)
     assert not np.allclose(by_regular.p_purchase_30d, by_model.p_purchase_30d)
+
+
+def test_auto_chooses_the_regularity_model_for_a_steady_rhythm_and_fits_it_once():
+    """On buyers with Erlang-4 gaps, --model auto compares MBG/CNBD-k with the others on the holdout of the
+    calibration split and it wins; the chosen model then gives the scores and the timing columns (one fit)."""
+    ws = Workspace()
+    ws.append_order_lines(_regular_shop())
+    as_of = dt.date(2025, 6, 30)
+    auto = predict_customers(ws, as_of=as_of)
+    mae = {name: auto[f"holdout_mae_{name}"] for name in ("bgnbd", "mbgnbd", "pnbd", "mbgcnbd")}
+    assert auto["model"] == "mbgcnbd" == min(mae, key=mae.get) and auto["model_chosen_by"] == "validation"
+    assert mae["mbgcnbd"] < 0.97 * min(mae["bgnbd"], mae["mbgnbd"], mae["pnbd"])
+    k = int(auto["timing_model"].rsplit("-", 1)[1])
+    assert k >= 2 and ws.result_run("predictions").details["timing_k"]["k"] == k
+    scores = ws.read_result("predictions").to_pandas().set_index("customer_key").sort_index()
+    # the same model as a transaction model alone (--timing model): the same scores and timing
+    alone = predict_customers(ws, as_of=as_of, model="mbgcnbd", timing="model")
+    assert alone["timing_model"] == auto["timing_model"]
+    by_alone = ws.read_result("predictions").to_pandas().set_index("customer_key").sort_index()
+    for col in ("predicted_clv", "expected_purchases_90d", "p_purchase_30d"):
+        np.testing.assert_allclose(by_alone[col], scores[col], rtol=1e-6)
 
 
 def test_unknown_timing_model_is_one_sentence():

@@ -188,3 +188,39 @@ def test_expected_purchases_of_regular_buyers_match_their_holdout_on_average():
         sel = (x >= lo) & (x < hi)
         assert sel.sum() > 150
         assert abs(pred[sel].mean() - hold[sel].mean()) < 4 * hold[sel].std(ddof=1) / np.sqrt(sel.sum()), (lo, hi)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("params", [TRUE, {"r": 2.0, "alpha": 30.0, "a": 0.3, "b": 5.0},
+                                    {"r": 0.2, "alpha": 2.0, "a": 1.5, "b": 1.0}])
+def test_expected_purchases_equal_the_series_summed_term_by_term(k, params):
+    """The tail walk (negative-binomial tails by the pmf recurrence, rows leaving as they converge) against the
+    series of the docstring summed with scipy's regularized incomplete beta for every term; the second set of
+    parameters (slow dropout decay, short horizon) is where the walk's rounding noise once stalled it."""
+    from scipy import special
+
+    rng = np.random.default_rng(k)
+    n = 40
+    T = rng.uniform(10, 700, n)
+    x = rng.poisson(rng.gamma(1.0, 3.0, n)).astype(float)
+    tx = np.where(x > 0, T * rng.uniform(0, 1, n), 0.0)
+    m = RegularBetaGeoModel.from_params(params, k=k)
+    r, alpha, a, b = (params[p] for p in ("r", "alpha", "a", "b"))
+    w, p_alive = m._alive_weights(x, tx, T)
+    for h in (30.0, 365.0):
+        prob = (alpha + T) / (alpha + T + h)
+        b_alive = b + x + 1
+        total, survive = np.zeros(n), np.ones(n)
+        for j in range(1, 20_000):
+            if j > 1:
+                survive = survive * (b_alive + j - 2) / (a + b_alive + j - 2)
+            term = survive * sum(w[:, i] * (1 - special.betainc(r + k * x + i, j * k - i, prob)) for i in range(k))
+            total += term
+            if np.all(term < 1e-14 * total):
+                break
+        np.testing.assert_allclose(m.expected_purchases(h, x, tx, T), p_alive * total, rtol=1e-9)
+    # several horizons at once: the same numbers
+    at = m.expected_purchases_at([0.0, 30.0, 365.0], x, tx, T)
+    assert at.shape == (3, n) and np.all(at[0] == 0)
+    for row, h in zip(at[1:], (30.0, 365.0), strict=True):
+        np.testing.assert_allclose(row, m.expected_purchases(h, x, tx, T), rtol=1e-12)

@@ -33,8 +33,9 @@ from ._common import (
 )
 
 ModelOpt = Annotated[str, typer.Option(
-    "--model", help="Transaction model: auto (default: the lowest holdout MAE of bgnbd, mbgnbd and pnbd on this "
-                    "shop's own calibration/holdout split, reported), or bgnbd, mbgnbd, pnbd.")]
+    "--model", help="Transaction model: auto (default: the lowest holdout MAE of bgnbd, mbgnbd, pnbd and mbgcnbd on "
+                    "this shop's own calibration/holdout split, reported), or bgnbd, mbgnbd, pnbd, mbgcnbd "
+                    "(MBG/CNBD-k: regular purchase rhythm, k chosen).")]
 
 
 @app.command()
@@ -107,7 +108,7 @@ def validate(
     out: OutOpt = None,
     lang: LangOpt = None, wide: WideOpt = False,
 ) -> None:
-    """Fit BG/NBD, MBG/NBD and Pareto/NBD on a calibration period and check them on the holdout period.
+    """Fit BG/NBD, MBG/NBD, Pareto/NBD and MBG/CNBD-k on a calibration period and check them on the holdout period.
 
     Prints the model comparison (AIC/BIC, holdout MAE/RMSE), weekly cumulative tracking, calibration by
     frequency and the decile lift and Gini of predicted value. The tracking and the model comparison are stored

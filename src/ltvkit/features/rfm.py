@@ -108,7 +108,8 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         Also return, from the same pass over the orders, the calibration/holdout split at this date (before
         ``observation_end``): ``frequency_cal``, ``recency_cal`` and ``T_cal`` (what ``calibration_end=split_at``
         gives; null for customers whose first purchase is later) and ``frequency_holdout`` (purchase periods
-        after it). Model choice on a holdout uses them without a second summary query.
+        after it), and with ``litt`` also ``litt_cal`` (``litt`` before the split). Model choice on a holdout
+        uses them without a second summary query.
 
     Returns
     -------
@@ -175,6 +176,8 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         extra["n_cal"] = periods.period.count(where=before)
         extra["last_cal"] = periods.period.max(where=before)
         extra["n_holdout"] = periods.period.count(where=~before)
+        if litt:
+            extra["litt_cal"] = periods.log_gap.sum(where=before)
     # the first period's amount by arg-min, not a window over each customer's periods: one sort fewer
     summary = periods.group_by("customer").aggregate(
         n=periods.period.count(),
@@ -190,7 +193,7 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         T=(ibis.literal(end_idx) - summary.first_period).cast("float64") / mult,
         monetary_value=ibis.cases((summary.n > 1, summary.repeat_amount / (summary.n - 1)), else_=0.0),
         **({"litt": summary.litt.fill_null(0.0)} if litt else {}),
-        **(_split_columns(summary, split_idx, mult) if split is not None else {}),
+        **(_split_columns(summary, split_idx, mult, litt) if split is not None else {}),
     )
     if money is None:
         summary = summary.drop("monetary_value")
@@ -218,9 +221,10 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
     return frame.set_index(customer_col)
 
 
-def _split_columns(summary: ir.Table, split_idx: int, mult: float) -> dict[str, Any]:
+def _split_columns(summary: ir.Table, split_idx: int, mult: float, litt: bool) -> dict[str, Any]:
     """The calibration columns of a summary aggregated with ``split_at`` (null before the first purchase)."""
     known = summary.first_period <= split_idx
+    extra = {"litt_cal": ibis.cases((known, summary.litt_cal.fill_null(0.0)), else_=ibis.null("float64"))} if litt else {}
     return {
         "frequency_cal": ibis.cases((known, (summary.n_cal - 1).cast("float64")), else_=ibis.null("float64")),
         "recency_cal": ibis.cases((known, (summary.last_cal - summary.first_period).cast("float64") / mult),
@@ -228,6 +232,7 @@ def _split_columns(summary: ir.Table, split_idx: int, mult: float) -> dict[str, 
         "T_cal": ibis.cases((known, (ibis.literal(split_idx) - summary.first_period).cast("float64") / mult),
                             else_=ibis.null("float64")),
         "frequency_holdout": ibis.cases((known, summary.n_holdout.cast("float64")), else_=ibis.null("float64")),
+        **extra,
     }
 
 

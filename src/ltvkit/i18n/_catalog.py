@@ -606,6 +606,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "label.holdout_mae_bgnbd": {"ja": "検証期間の購入回数の平均絶対誤差：BG/NBD", "en": "holdout MAE of purchases: BG/NBD"},
     "label.holdout_mae_mbgnbd": {"ja": "検証期間の購入回数の平均絶対誤差：MBG/NBD", "en": "holdout MAE of purchases: MBG/NBD"},
     "label.holdout_mae_pnbd": {"ja": "検証期間の購入回数の平均絶対誤差：Pareto/NBD", "en": "holdout MAE of purchases: Pareto/NBD"},
+    "label.holdout_mae_mbgcnbd": {"ja": "検証期間の購入回数の平均絶対誤差：MBG/CNBD-k", "en": "holdout MAE of purchases: MBG/CNBD-k"},
     "label.log_likelihood": {"ja": "対数尤度", "en": "log-likelihood"},
     "label.timing_model": {"ja": "次回購入時期のモデル", "en": "timing model"},
     "label.spend_model": {"ja": "購入額のモデル", "en": "spend model"},

@@ -132,17 +132,6 @@ class RFMModel(BaseModel):
     def _conditional_expectation(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         return np.where(t > 0, self._expected_if_alive(t, x, t_x, T) * self._p_alive(x, t_x, T), 0.0)
 
-    def _expected_purchases_at(self, horizons: Any, frequency: Any, recency: Any, T: Any) -> list[np.ndarray]:
-        """:meth:`expected_purchases` for each of several horizons (one array per horizon), P(alive) computed
-        once for all of them."""
-        x, t_x, tt = self._rfm(frequency, recency, T)
-        alive = self._p_alive(x, t_x, tt)
-        out = []
-        for h in np.asarray(horizons, dtype=float).reshape(-1):
-            t = np.broadcast_to(h, x.shape)
-            out.append(np.where(t > 0, self._expected_if_alive(t, x, t_x, tt) * alive, 0.0))
-        return out
-
     def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # abstract: each concrete class defines it
 

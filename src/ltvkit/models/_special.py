@@ -18,8 +18,16 @@ def hyp2f1_neg(a: np.ndarray, b: np.ndarray, c: np.ndarray, w: np.ndarray) -> np
     z = w / (w - 1.0)
     with np.errstate(all="ignore"):
         log_pre = -b * np.log1p(-w)
-        value = special.hyp2f1(c - a, b, c, z)
-    return np.exp(log_pre) * value
+        value = np.exp(log_pre) * special.hyp2f1(c - a, b, c, z)
+        # A fit at the Poisson boundary (BG/NBD's r and alpha without bound, r/alpha finite: every customer's
+        # rate the same) leaves c - a in the ten thousands or more, where scipy's series gives no number; there
+        # 2F1(a, b; c; w) -> 1F1(b; c; a w) (Kummer's function) as a grows with a w fixed, to O(1/a).
+        bad = ~np.isfinite(value) & (np.abs(a) > 1e4)
+        if np.any(bad):
+            a_, b_, c_, w_ = np.broadcast_arrays(a, b, c, w)
+            value = np.array(value, dtype=float, copy=True)
+            value[bad] = special.hyp1f1(b_[bad], c_[bad], a_[bad] * w_[bad])
+    return value
 
 
 _GL_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}

@@ -405,39 +405,119 @@ class RegularBetaGeoModel(BaseModel):
         after ``T`` needs ``nk - i`` more phases, which happen by ``T + t`` with the probability that a negative
         binomial count (size ``r + kx + i``, success probability ``(alpha+T)/(alpha+T+t)``) reaches ``nk - i``;
         it counts if the customer survived the ``n - 1`` purchases before it, ``E[(1-p)^(n-1)]`` with
-        ``p ~ Beta(a, b + x + 1)`` (MBG; ``b + x`` without ``modified``) given alive. The sum over ``n`` stops
-        when its terms no longer matter (below 1e-12 of the total), and the result is times P(alive). With
+        ``p ~ Beta(a, b + x + 1)`` (MBG; ``b + x`` without ``modified``) given alive. Each row's sum over ``n``
+        stops when its terms no longer matter (below 1e-13 of its total), and the result is times P(alive). With
         ``k = 1`` it is exactly (M)BG/NBD's conditional expectation.
         """
         x, t_x, age = self._rfm(frequency, recency, T)
         horizon = horizons(t, len(x))
         if len(horizon) != len(x):  # one customer, several horizons
             x, t_x, age = (np.full(len(horizon), c[0]) for c in (x, t_x, age))
+        with np.errstate(all="ignore"):
+            w, p_alive = self._alive_weights(x, t_x, age)
+            out = p_alive * self._expected_if_alive(horizon, x, age, w)
+        return wrap_output(out, frequency, recency, T)
+
+    def expected_purchases_at(self, times: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+        """:meth:`expected_purchases` at each horizon of ``times``: an array (times x rows), with P(alive) and the
+        phase weights computed once (what scoring and discounted CLV use)."""
+        x, t_x, age = self._rfm(frequency, recency, T)
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        out = np.zeros((len(times), x.size))
+        if x.size == 0:
+            return out
+        with np.errstate(all="ignore"):
+            w, p_alive = self._alive_weights(x, t_x, age)
+            # the series depend on (x, T) and the horizon only: summed for each distinct (x, T) and every
+            # horizon in one walk, then weighted by each row's phases
+            first, back = distinct_rows(x, age)
+            at = np.flatnonzero(times > 0)
+            n_u = len(first)
+            sums = self._phase_sums(np.repeat(times[at], n_u), np.tile(x[first], len(at)),
+                                    np.tile(age[first], len(at))).reshape(len(at), n_u, -1)
+            for j, s_j in zip(at, sums, strict=True):
+                out[j] = p_alive * np.where(w > 0, w * s_j[back], 0.0).sum(axis=1)
+        return out
+
+    def _alive_weights(self, x, t_x, T):
+        """The phase weights given alive (rows x k) and P(alive), from one likelihood pass."""
+        alive, drop, log_phase, lse = self._parts(self._params(), x, t_x, T)
+        return np.exp(log_phase - lse[:, None]), special.expit(alive - drop)
+
+    def _expected_if_alive(self, horizon, x, T, w, rtol=1e-13):
+        """Expected purchases in ``(T, T + horizon]`` given alive, for rows with phase weights ``w`` (rows x k).
+
+        Given the phase, the expectation depends on ``(x, T, horizon)`` only, not on recency: the series is
+        summed once per distinct ``(x, T, horizon)`` (:meth:`_phase_sums`) and weighted by each row's phases.
+        """
+        horizon = np.broadcast_to(np.asarray(horizon, dtype=float), x.shape)
+        total = np.zeros(len(x))
+        rows = np.flatnonzero(horizon > 0)
+        if len(rows) == 0:
+            return total
+        first, back = distinct_rows(x[rows], T[rows], horizon[rows])
+        pick = rows[first]
+        sums = self._phase_sums(horizon[pick], x[pick], T[pick], rtol)[back]
+        wr = w[rows]
+        total[rows] = np.where(wr > 0, wr * sums, 0.0).sum(axis=1)
+        return total
+
+    def _phase_sums(self, horizon, x, T, rtol=1e-13):
+        """For each row and phase ``i`` (rows x k): ``sum_n E[(1-p)^(n-1)] P(NB >= nk - i)``, the expected
+        purchases in ``(T, T + horizon]`` given alive and in phase ``i`` (see :meth:`expected_purchases`).
+
+        ``P(NB >= m)`` is walked up ``m = 0, 1, ...`` by the negative-binomial pmf's recurrence (in logs, so a
+        large size cannot underflow it), read at ``m = nk - i`` for ``n = 1, 2, ...``; a row leaves the walk once
+        its term is below ``rtol`` of its sum (or its tail below 1e-15, or after 100,000 terms). Vectorised over
+        the rows still walking: the work is the number of terms each row needs, not the longest row's times all
+        rows.
+        """
         r, alpha, a, b = self._params()
         k = self._k()
-        with np.errstate(all="ignore"):
-            alive, drop, log_phase, lse = self._parts(self._params(), x, t_x, age)
-            w = np.exp(log_phase - lse[:, None])
-            p_alive = special.expit(alive - drop)
-            big_a = alpha + age
-            prob = big_a / (big_a + horizon)
-            b_alive = b + x + (1 if self.modified else 0)
-            total = np.zeros(len(x))
-            survive = np.ones(len(x))  # E[(1 - p)^(n - 1)] given alive
-            for n in range(1, 100_000):
-                if n > 1:
-                    survive = survive * (b_alive + n - 2) / (a + b_alive + n - 2)
-                term = np.zeros(len(x))
-                for i in range(k):
-                    # P(NB >= nk - i) = 1 - P(NB <= nk - i - 1) = 1 - I_prob(size, nk - i)
-                    reach = 1.0 - special.betainc(r + k * x + i, n * k - i, prob)
-                    term += w[:, i] * reach
-                term *= survive
-                total += term
-                if not np.any(term > 1e-12 * np.maximum(total, 1e-300)):
-                    break
-            out = np.where(horizon > 0, p_alive * total, 0.0)
-        return wrap_output(out, frequency, recency, T)
+        out = np.zeros((len(x), k))
+        b_alive = b + x + (1 if self.modified else 0)
+        big_a = alpha + T
+        log_p = np.log(big_a) - np.log(big_a + horizon)   # log success probability
+        log_q = np.log(horizon) - np.log(big_a + horizon)  # log(1 - success probability)
+        q_all = np.exp(log_q)
+        for i in range(k):
+            rows = np.arange(len(x))
+            size = r + k * x + i
+            lq, q, ba = log_q, q_all, b_alive
+            log_pmf = size * log_p                    # log P(NB = 0)
+            pmf = np.exp(log_pmf)
+            tail = -np.expm1(log_pmf)                 # P(NB >= 1)
+            m = 1                                     # tail is P(NB >= m); pmf is P(NB = m - 1)
+            survive = np.ones(len(rows))              # E[(1 - p)^(n - 1)] given alive
+            acc = np.zeros(len(rows))
+            n = 1
+            while len(rows):
+                target = n * k - i
+                while m < target:                     # P(NB >= m + 1) = P(NB >= m) - P(NB = m)
+                    log_pmf = log_pmf + np.log((size + (m - 1)) / m) + lq
+                    pmf = np.exp(log_pmf)
+                    tail = tail - pmf
+                    m += 1
+                # Past the mode the subtractions leave rounding noise (~1e-15) that no longer falls; the tail is
+                # then bounded by a geometric series: P(NB = j) / P(NB = j - 1) = q (size + j - 1) / j, at most
+                # rho = q max((size + m - 1) / m, 1) for j >= m, so P(NB >= m) <= P(NB = m - 1) rho / (1 - rho)
+                # (no bound, inf, while rho >= 1; fmin passes over the 0/0 of a vanished pmf).
+                rho = q * np.maximum((size + (m - 1)) / m, 1.0)
+                tail = np.fmin(tail, pmf * rho / np.maximum(1.0 - rho, 0.0))
+                term = survive * np.maximum(tail, 0.0)
+                acc += term
+                # done when the term no longer matters, or the tail is at rounding level, or not a number
+                done = ~((term > rtol * acc) & (tail >= 1e-15))
+                if n >= 100_000:
+                    done[:] = True
+                survive = survive * (ba + (n - 1)) / (a + ba + (n - 1))
+                n += 1
+                if done.any():
+                    out[rows[done], i] = acc[done]
+                    keep = ~done
+                    rows, size, lq, q, ba = rows[keep], size[keep], lq[keep], q[keep], ba[keep]
+                    log_pmf, pmf, tail, survive, acc = log_pmf[keep], pmf[keep], tail[keep], survive[keep], acc[keep]
+        return out
 
     def _phase_weights(self, x, t_x, T):
         """Posterior weights of the Erlang phases the customer is in at ``T``, given alive (rows x k)."""

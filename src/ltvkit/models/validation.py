@@ -66,7 +66,7 @@ def cumulative_tracking(model: Any, frequency: Any, recency: Any, T: Any, holdou
     if ends.size == 0 or ends[-1] < horizon - 1e-9:
         ends = np.append(ends, float(horizon))
     times = np.sort(as_float_array("holdout_times", holdout_times))
-    at = getattr(model, "_expected_purchases_at", None)  # P(alive) once for every period end, where it factors
+    at = getattr(model, "expected_purchases_at", None)  # P(alive) once for every period end, where it factors
     per_end = at(ends, groups["x"], groups["tx"], groups["T"]) if at is not None else [
         model.expected_purchases(e, groups["x"], groups["tx"], groups["T"]) for e in ends]
     predicted = [float(np.asarray(p) @ groups["n"]) for p in per_end]
@@ -138,6 +138,14 @@ def compare_models(models: Mapping[str, Any], frequency: Any = None, recency: An
         row: dict[str, Any] = {"model": name, "params": len(model.params_),
                                "log_likelihood": getattr(model, "log_likelihood_", np.nan),
                                "AIC": getattr(model, "AIC_", np.nan), "BIC": getattr(model, "BIC_", np.nan)}
+        lls = getattr(model, "k_log_likelihoods_", None)
+        if lls is not None and len(lls) > 1:
+            # MBG/CNBD-k that chose k: the likelihood of the purchase times includes the litt term (the same
+            # quantity as the others' at k = 1), and k is one parameter more
+            row["params"] += 1
+            row["log_likelihood"] = float(lls[model.k_])
+            row["AIC"] = 2 * row["params"] - 2 * row["log_likelihood"]
+            row["BIC"] = row["params"] * np.log(model.n_customers_) - 2 * row["log_likelihood"]
         if actual is not None and t is not None:
             err = holdout_errors(_spread(model, t, histories, frequency, recency, T), actual)
             row.update({"mae": err["mae"], "rmse": err["rmse"], "bias": err["bias"]})
