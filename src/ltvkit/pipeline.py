@@ -431,7 +431,7 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizo
                 discount_rate: float = 0.10, margin_rate: float | None = None, timing: str = "regular",
                 chunk_size: int = 50_000, reuse: bool = False, compute: bool = True,
                 stale_ok: bool = False, store: bool = True, settings: MarginSettings | None = None,
-                parquet: str | Path | None = None) -> Result | None:
+                parquet: str | Path | None = None, seasonality: str = "auto") -> Result | None:
     """Per-customer BTYD scores (:func:`ltvkit.scoring.score_customers`) stored as ``result_predictions``.
 
     ``predicted_clv`` is margin: spend × ``margin_rate``, by default the shop's margin rate under ``settings``
@@ -454,12 +454,13 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizo
     if margin_rate is None:
         margin_rate = shop_margin_rate(ws, day, settings)
     params = {"model": model, "horizon_days": horizon_days, "discount_rate": discount_rate,
-              "margin_rate": margin_rate, "timing": timing}
+              "margin_rate": margin_rate, "timing": timing, "seasonality": seasonality}
     # the engine summarises the order lines and stores the scores within LTV_PREDICT_MEMORY
     with ws.memory_limit(ws.settings().predict_memory, setting="LTV_PREDICT_MEMORY"):
         scored = scoring.score_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                          margin_rate=margin_rate, as_of=day, chunk_size=chunk_size, timing=timing,
-                                         timing_k=_stored_timing_k(ws) if timing == "regular" else None)
+                                         timing_k=_stored_timing_k(ws) if timing == "regular" else None,
+                                         seasonality=seasonality)
         try:
             tm, gg = scored["transaction_model"], scored["spend_model"]
             details = {"model": scored["model"], "model_chosen_by": scored["model_chosen_by"],
@@ -469,6 +470,7 @@ def predictions(ws: Workspace, as_of: Any = None, *, model: str = "auto", horizo
                        "spend_model": "gamma-gamma" if gg is not None else "mean",
                        "spend_params": ({k: float(v) for k, v in gg.params_.items()} if gg is not None
                                         else {"mean_spend": scored["mean_spend"]}),
+                       "seasonality": scored["seasonality"],
                        "fit_seconds": round(scored["fit_seconds"], 3)}
             if scored.get("timing_k"):
                 details["timing_k"] = scored["timing_k"]
@@ -503,7 +505,8 @@ def _stored_timing_k(ws: Workspace) -> dict[str, Any] | None:
 def predict_customers(ws: Workspace, model: str = "auto", horizon_days: float = 365.0,
                       discount_rate: float = 0.10, margin_rate: float | None = None, as_of: Any = None,
                       chunk_size: int = 50_000, timing: str = "regular", write: bool = True,
-                      settings: MarginSettings | None = None, parquet: str | Path | None = None) -> dict[str, Any]:
+                      settings: MarginSettings | None = None, parquet: str | Path | None = None,
+                      seasonality: str = "auto") -> dict[str, Any]:
     """Score every customer (:func:`predictions`) and return the summary ``ltv predict`` prints.
 
     Writes ``result_predictions`` (``customer_key``, ``p_alive``, ``expected_purchases_30d/90d/365d``,
@@ -512,7 +515,7 @@ def predict_customers(ws: Workspace, model: str = "auto", horizon_days: float = 
     """
     res = predictions(ws, as_of, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                       margin_rate=margin_rate, timing=timing, chunk_size=chunk_size, store=write, settings=settings,
-                      parquet=parquet)
+                      parquet=parquet, seasonality=seasonality)
     assert res is not None
     t = res.data
     totals = t.aggregate(n=t.count(), p=t.p_alive.mean(), e=t.expected_purchases_365d.sum(),
@@ -529,7 +532,22 @@ def predict_customers(ws: Workspace, model: str = "auto", horizon_days: float = 
         "horizon_days": horizon_days, "discount_rate": discount_rate, "margin_rate": res.params["margin_rate"],
         "fit_seconds": d["fit_seconds"], "score_seconds": d["score_seconds"],
         **_choice_summary(d.get("model_choice")),
+        **_seasonality_summary(d.get("seasonality")),
     }
+
+
+def _seasonality_summary(seasonal: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether the seasonal pace was used and why, what it was judged by, and the model days of 30/90/365
+    calendar days (flat keys)."""
+    if not seasonal:
+        return {}
+    out: dict[str, Any] = {"seasonality": "on" if seasonal["used"] else "off",
+                           "seasonality_reason": seasonal["reason"]}
+    for key in ("mae_plain", "mae_seasonal"):
+        if key in seasonal:
+            out[f"seasonal_{key}"] = seasonal[key]
+    out.update({f"seasonal_days_{d}d": v for d, v in seasonal.get("operational_days", {}).items()})
+    return out
 
 
 def _choice_summary(choice: dict[str, Any] | None) -> dict[str, Any]:

@@ -100,22 +100,26 @@ def score_groups(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.n
 def score_group_chunks(model: Any, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, *,
                        horizon_days: float = 365.0, discount_rate: float = 0.10, chunk_size: int = 50_000,
                        as_of: dt.date | None = None, timing_model: Any = None,
-                       timing_frames: Iterator[pd.DataFrame] | None = None) -> Iterator[pa.Table]:
+                       timing_frames: Iterator[pd.DataFrame] | None = None, warp: Any = None) -> Iterator[pa.Table]:
     """The rows of :func:`score_groups` as Arrow tables of at most ``chunk_size`` rows (at least one table,
     empty when there are no rows): memory stays that of a chunk, whatever the number of rows. ``timing_frames``
-    gives the timing columns of each chunk, computed already (by a helper thread)."""
+    gives the timing columns of each chunk, computed already (by a helper thread). ``warp`` (a function of an
+    array of calendar days) gives the model's days for the expected purchases and the discounted purchases
+    (seasonality's operational time); the timing columns stay in calendar days."""
     n = len(frequency)
+    horizons = np.array([30.0, 90.0, 365.0])
+    model_days = warp(horizons) if warp is not None else horizons
     for start in range(0, max(n, 1), chunk_size):
         sl = slice(start, min(start + chunk_size, n))
         x, tx, t = frequency[sl], recency[sl], T[sl]
         cols: dict[str, Any] = {"frequency": x, "recency": tx, "T": t}
         if len(x):
             cols["p_alive"] = model.p_alive(x, tx, t)
-            for days, values in zip((30, 90, 365), model.expected_purchases_at([30.0, 90.0, 365.0], x, tx, t),
-                                    strict=True):
+            for days, values in zip((30, 90, 365), model.expected_purchases_at(model_days, x, tx, t), strict=True):
                 cols[f"expected_purchases_{days}d"] = values
             cols["discounted_purchases"] = discounted_expected_transactions(
-                model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8)
+                model, x, tx, t, annual_discount_rate=discount_rate, horizon=horizon_days, freq="D", nodes=8,
+                warp=warp)
             # next-purchase timing (issue 7)
             if timing_frames is not None:
                 timing = next(timing_frames)
@@ -202,7 +206,8 @@ def groups_fingerprint(groups: dict[str, Any]) -> str:
 def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float = 365.0,
                     discount_rate: float = 0.10, margin_rate: float = 1.0, chunk_size: int = 50_000,
                     as_of: dt.date | None = None, timing_model: Any = None,
-                    timing_k: dict[str, Any] | None = None, litt: bool = False) -> dict[str, Any]:
+                    timing_k: dict[str, Any] | None = None, litt: bool = False,
+                    warp: Any = None) -> dict[str, Any]:
     """Fit ``model`` and Gamma-Gamma on a table of (customer_key, frequency, recency, T, monetary_value) in days
     (a workspace table's name, or an Ibis table on the workspace's engine), score its unique groups in chunks
     and return the per-customer Ibis expression.
@@ -216,7 +221,9 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     ``model`` may also be a function that returns the unfitted model: it is called while the timing model is
     being fitted in a helper thread (:func:`score_customers` chooses the model there). A regularity model
     (MBG/CNBD-k) as ``model`` is fitted on the table's ``litt`` column (``litt=True`` reads it without a timing
-    model); the same model as ``timing_model`` is fitted once and serves as both.
+    model); the same model as ``timing_model`` is fitted once and serves as both. ``warp`` maps calendar days
+    after ``as_of`` to the model's days for the expected purchases and CLV (seasonality; see
+    :func:`score_group_chunks`).
     """
     t0 = time.perf_counter()
     with_litt = timing_model is not None or litt
@@ -281,7 +288,8 @@ def score_rfm_table(ws: Any, rfm_table: Any, model: Any, *, horizon_days: float 
     scored = score_group_chunks(tm, groups["frequency"].astype(float), groups["recency"].astype(float),
                                 groups["T"].astype(float), horizon_days=horizon_days, discount_rate=discount_rate,
                                 chunk_size=chunk_size, as_of=as_of, timing_model=timing_model,
-                                timing_frames=worker if worker is not None and timing_model is not None else None)
+                                timing_frames=worker if worker is not None and timing_model is not None else None,
+                                warp=warp)
     del groups
     # the scores of the distinct rows go to the engine a chunk at a time, and are joined there
     try:
@@ -326,7 +334,8 @@ def _unreported(model: Any) -> Any:
 
 def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, discount_rate: float = 0.10,
                     margin_rate: float = 1.0, as_of: dt.date | None = None, chunk_size: int = 50_000,
-                    timing: str = "regular", timing_k: dict[str, Any] | None = None) -> dict[str, Any]:
+                    timing: str = "regular", timing_k: dict[str, Any] | None = None,
+                    seasonality: str = "auto", calendar: Any = None) -> dict[str, Any]:
     """Fit a transaction model and Gamma-Gamma on the workspace's orders as of ``as_of`` and score every customer.
 
     Stores nothing: returns the per-customer Ibis expression (``expr``, valid until :func:`drop_scoring_tables`)
@@ -353,9 +362,17 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
     timing_k : dict, optional
         The regularity order an earlier run chose and the fingerprint of its data (the result's ``timing_k``):
         reused when the data are the same, so ``k`` is chosen once per shop and data.
+    seasonality : {"auto", "on", "off"}
+        Whether the expected purchases and CLV follow the shop's seasonal pace of repeat buying (weekday, mall
+        campaigns of ``calendar``, month of year; :class:`~ltvkit.models.seasonality.SeasonalProfile`): "auto"
+        (the default) when it lowers the chosen model's holdout MAE, summed over the first 30 and 90 days and
+        the whole holdout of the calibration split, by at least 1%; "on" whenever a profile can be fitted.
+        The result's ``seasonality`` says what was used and why.
     """
     if timing not in ("regular", "model"):
         raise InputError(key="err.unknown_timing", value=timing)
+    if seasonality not in ("auto", "on", "off"):
+        raise InputError(key="err.unknown_seasonality", value=seasonality)
     chosen_by = "option"
     if model != "auto":
         _model(model)
@@ -369,33 +386,62 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
     obs = _observation_end(ws, as_of)
     t0 = time.perf_counter()
     split = None
-    if model == "auto":
+    if model == "auto" or seasonality == "auto":
         try:
             split = holdout_split(ws, obs)
         except InputError:
-            model, chosen_by = "mbgnbd", "default (too little history to validate)"
+            if model == "auto":
+                model, chosen_by = "mbgnbd", "default (too little history to validate)"
+    orders = ws.orders(include_cancelled=False)
+    judge = seasonality == "auto" and split is not None
     # one pass over the orders gives the summary and, for --model auto, its calibration/holdout split
     # litt for the regularity model: the timing's, and MBG/CNBD-k as a transaction model (or a candidate of auto)
     litt = timing == "regular" or model in ("auto", "mbgcnbd")
-    rfm = rfm_summary(ws.orders(include_cancelled=False), observation_end=obs, freq="D", litt=litt, split_at=split)
+    rfm = rfm_summary(orders, observation_end=obs, freq="D", litt=litt, split_at=split,
+                      holdout_windows=SEASONAL_WINDOWS if judge else ())
     rfm_table = ws.engine_table("_ltv_rfm", rfm)
-    chosen: dict[str, Any] = {"model": model, "chosen_by": chosen_by, "choice": None}
+    chosen: dict[str, Any] = {"model": model, "chosen_by": chosen_by, "choice": None, "seasonal": False}
+    seasonal: dict[str, Any] = {"reason": "option"} if seasonality == "off" else {}
 
     def transaction_model() -> Any:
-        # --model auto: the choice on the calibration split, made while the timing model is being fitted
+        # --model auto: the choice on the calibration split, made while the timing model is being fitted; with
+        # --seasonality auto, the seasonal pace judged there too (its profiles fitted here, meanwhile as well)
+        if seasonality != "off":
+            seasonal.update(_seasonal_profiles(orders, obs, split if judge else None, calendar, rfm_table))
+            chosen["seasonal"] = seasonality == "on" and "full" in seasonal
         if split is not None:
+            horizon = float((obs - split).days)
+            operational = None
+            if "calibration" in seasonal:
+                days = sorted({horizon, *(float(d) for d in SEASONAL_WINDOWS if d < horizon)})
+                operational = dict(zip(days, seasonal["calibration"].operational(split, days, seasonal["covariates"]),
+                                       strict=True))
             try:
-                choice = choose_model(_numpy(calibration_groups(rfm_table)), horizon=float((obs - split).days))
+                choice = choose_model(_numpy(calibration_groups(rfm_table)), horizon=horizon,
+                                      models=AUTO_MODELS if chosen["model"] == "auto" else (chosen["model"],),
+                                      operational=operational)
                 choice.update(calibration_end=split.isoformat(), holdout_days=(obs - split).days)
-                chosen.update(model=choice["chosen"], chosen_by="validation", choice=choice)
+                if chosen["model"] == "auto":
+                    chosen.update(model=choice["chosen"], chosen_by="validation", choice=choice)
+                judged = choice.get("seasonality")
+                if judged is not None:
+                    chosen["seasonal"] = judged["mae_seasonal"] < (1 - SEASONAL_MIN_GAIN) * judged["mae_plain"]
+                    seasonal["judged"] = judged
             except (InputError, ConvergenceError):
-                chosen.update(model="mbgnbd", chosen_by="default (too little history to validate)")
+                if chosen["model"] == "auto":
+                    chosen.update(model="mbgnbd", chosen_by="default (too little history to validate)")
         return _unreported(new_model(chosen["model"]))
+
+    def warp(t: np.ndarray) -> np.ndarray:
+        """Calendar days after ``obs`` -> the model's (operational) days, when seasonality is used."""
+        if not chosen["seasonal"]:
+            return np.asarray(t, dtype=float)
+        return seasonal["full"].operational(obs, t, seasonal["covariates"])
 
     scored = score_rfm_table(ws, rfm_table, transaction_model, horizon_days=horizon_days,
                              discount_rate=discount_rate, margin_rate=margin_rate, chunk_size=chunk_size, as_of=obs,
                              timing_model=_unreported(new_model("mbgcnbd")) if timing == "regular" else None,
-                             timing_k=timing_k, litt=litt)
+                             timing_k=timing_k, litt=litt, warp=warp)
     model, chosen_by, choice = chosen["model"], chosen["chosen_by"], chosen["choice"]
     tm, gg, fallback = scored["model"], scored["spend_model"], scored["mean_spend"]
     timing_model = scored["timing_model"]
@@ -405,8 +451,64 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
         "expr": scored["expr"], "model": model, "model_chosen_by": chosen_by, "model_choice": choice, "as_of": obs,
         "unique_rows": int(scored["unique_rows"]), "transaction_model": tm, "spend_model": gg,
         "mean_spend": fallback, "timing_model": timing_name, "timing_k": scored["timing_k"],
+        "seasonality": _seasonality_summary(seasonality, seasonal, chosen["seasonal"], obs, warp),
         "fit_seconds": time.perf_counter() - t0 - scored["score_seconds"], "score_seconds": scored["score_seconds"],
     }
+
+
+#: Windows after the calibration end (days) on which ``--seasonality auto`` judges the seasonal pace, besides the
+#: whole holdout; and the share of the summed MAE it must save to be used.
+SEASONAL_WINDOWS = (30, 90)
+SEASONAL_MIN_GAIN = 0.01
+
+
+def _seasonal_profiles(orders: Any, obs: dt.date, split: dt.date | None, calendar: Any,
+                       rfm: Any = None) -> dict[str, Any]:
+    """The seasonal profile of repeat buying fitted on the history to ``obs`` (``full``) and, given ``split``, on
+    the history to it (``calibration``), with the campaign covariates from the first order to a year after
+    ``obs``; ``reason`` instead when there is too little history for a profile."""
+    from .features.seasonality import calendar_covariates, daily_repeat_series, shop_malls
+    from .models.seasonality import SeasonalProfile
+
+    series = daily_repeat_series(orders, obs, rfm)
+    if series.empty:
+        return {"reason": "too little history"}
+    malls = shop_malls(series)
+    days = pd.date_range(series["day"].min(), pd.Timestamp(obs) + pd.Timedelta(days=400), freq="D")
+    cov = calendar_covariates(days, malls, calendar)
+    out: dict[str, Any] = {"covariates": cov, "malls": malls}
+    try:
+        out["full"] = SeasonalProfile().fit(series, cov)
+        if split is not None:
+            out["calibration"] = SeasonalProfile().fit(series[series["day"] <= pd.Timestamp(split)], cov)
+    except InputError:
+        out.pop("calibration", None)
+        if "full" not in out:
+            return {"reason": "too little history"}
+    return out
+
+
+def _seasonality_summary(option: str, seasonal: dict[str, Any], used: bool, obs: dt.date, warp: Any) -> dict[str, Any]:
+    """What ``score_customers`` reports about seasonality: used or not and why, the judged MAE, the fitted
+    multipliers (exp of each effect) and the operational days of the 30/90/365-day horizons."""
+    out: dict[str, Any] = {"option": option, "used": bool(used)}
+    if "reason" in seasonal:
+        out["reason"] = seasonal["reason"]
+    elif option == "auto":
+        out["reason"] = "validation" if "judged" in seasonal else "no holdout to judge on"
+    else:
+        out["reason"] = "option"
+    if "judged" in seasonal:
+        out.update({k: round(float(v), 6) for k, v in seasonal["judged"].items() if k.startswith("mae_")})
+    if "full" in seasonal:
+        coef = seasonal["full"].coef_
+        out["multipliers"] = {k: round(float(np.exp(v)), 4) for k, v in coef.items()
+                              if k not in ("intercept", "trend", "trend2")}
+        out["malls"] = seasonal["malls"]
+    if used:
+        out["operational_days"] = {int(d): round(float(v), 3) for d, v in
+                                   zip((30, 90, 365), warp(np.array([30.0, 90.0, 365.0])), strict=True)}
+    return out
 
 
 def drop_scoring_tables(ws: Any) -> None:
@@ -450,13 +552,15 @@ def calibration_groups(rfm: Any) -> Any:
     ``split_at`` (customers known at the split only), with their count ``n``: all a holdout MAE needs; and the
     mean ``litt`` before the split when the summary has it (MBG/CNBD-k's likelihood is linear in it)."""
     known = rfm.filter(rfm.T_cal.notnull())
-    cols = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout"]
+    cols = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout",
+            *sorted((c for c in rfm.columns if c.startswith("frequency_holdout_")), key=lambda c: int(c[18:]))]
     extra = {"litt": known.litt_cal.mean()} if "litt_cal" in rfm.columns else {}
     return known.group_by(cols).aggregate(n=known.count(), **extra).order_by(cols)
 
 
 def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[str, ...] = AUTO_MODELS,
-                 max_rows: int = CHOICE_ROWS, random_state: int = 0) -> dict[str, Any]:
+                 max_rows: int = CHOICE_ROWS, random_state: int = 0,
+                 operational: dict[float, float] | None = None) -> dict[str, Any]:
     """The transaction model with the lowest holdout MAE of purchase counts (what :func:`validate_models`
     chooses by), computed on the distinct calibration rows of :func:`calibration_groups`.
 
@@ -468,11 +572,19 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
     any shop; the chosen model is then fitted on all customers by the caller. Returns ``chosen``, ``mae`` per
     model, ``customers`` and ``rows`` (the rows compared). Raises :class:`InputError` when there are too few
     repeat customers to compare, :class:`ConvergenceError` when no model converges.
+
+    ``operational`` (``{days: operational days}`` for ``horizon`` and each ``frequency_holdout_<days>`` window
+    of ``groups``, from :meth:`~ltvkit.models.seasonality.SeasonalProfile.operational`) also judges seasonality:
+    the chosen model's MAE summed over the windows, asked for calendar days and for operational days
+    (``seasonality``: ``mae_plain``, ``mae_seasonal``, ``windows``).
     """
     from .models._base import _weighted_subsample
 
     x, tx, t, h = (np.asarray(groups[c], dtype=float) for c in
                    ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout"))
+    windows = {float(horizon): h}
+    windows.update({float(c[18:]): np.asarray(groups[c], dtype=float) for c in groups
+                    if c.startswith("frequency_holdout_") and float(c[18:]) < horizon})
     w = np.asarray(groups["n"], dtype=float)
     if w.sum() < 10 or float(w @ x) == 0:
         raise InputError(key="err.too_few_repeaters")
@@ -482,8 +594,10 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
     if len(w) > max_rows:
         idx, w = _weighted_subsample(w, max_rows, random_state)
         x, tx, t, h = x[idx], tx[idx], t[idx], h[idx]
+        windows = {days: a[idx] for days, a in windows.items()}
         litt = litt[idx] if litt is not None else None
     mae: dict[str, float] = {}
+    fitted: dict[str, Any] = {}
     for name in models:
         m = new_model(name)
         m._quiet = True  # compared here, not reported: its standard errors do not matter
@@ -503,10 +617,19 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
                           StatisticalWarning, stacklevel=2)
             continue
         mae[name] = float(w @ np.abs(pred - h) / w.sum())
+        fitted[name] = m
     if not mae:
         raise ConvergenceError("No model converged on the calibration data; choose a longer calibration period.")
     chosen = min(mae, key=lambda k: (mae[k], models.index(k)))
-    return {"chosen": chosen, "mae": mae, "customers": int(round(float(groups["n"].sum()))), "rows": int(len(w))}
+    out = {"chosen": chosen, "mae": mae, "customers": int(round(float(groups["n"].sum()))), "rows": int(len(w))}
+    if operational is not None:
+        m, days = fitted[chosen], sorted(windows)
+        plain = m.expected_purchases_at(days, x, tx, t)
+        warped = m.expected_purchases_at([operational[d] for d in days], x, tx, t)
+        err = {kind: float(sum(w @ np.abs(p - windows[d]) for p, d in zip(pred, days, strict=True)) / w.sum())
+               for kind, pred in (("mae_plain", plain), ("mae_seasonal", warped))}
+        out["seasonality"] = {**err, "windows": [int(d) for d in days]}
+    return out
 
 
 def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of: dt.date | str | None = None,

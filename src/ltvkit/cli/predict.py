@@ -56,6 +56,10 @@ def predict(
     timing: Annotated[str, typer.Option(
         "--timing", help="Model of the next-purchase timing columns: regular (MBG/CNBD-k, uses purchase rhythm) "
         "or model (the transaction model).")] = "regular",
+    seasonality: Annotated[str, typer.Option(
+        "--seasonality", help="Follow the shop's seasonal pace of repeat buying (weekday, mall campaigns, month) in "
+        "the expected purchases and CLV: auto (when it lowers the holdout error on this shop's own split), on, "
+        "off.")] = "auto",
     lang: LangOpt = None,
     engine: EngineOpt = None,
     scores_parquet: Annotated[Path | None, typer.Option(
@@ -82,7 +86,8 @@ def predict(
         use_engine(ws, engine)
         summary = predict_customers(ws, model=model, horizon_days=horizon_days, discount_rate=discount_rate,
                                     margin_rate=margin_rate, as_of=parse_date(as_of), timing=timing,
-                                    settings=_margin(margin_config, cost_rate), parquet=scores_parquet)
+                                    settings=_margin(margin_config, cost_rate), parquet=scores_parquet,
+                                    seasonality=seasonality)
         if csv_ or out is not None:
             frame = ws.read_result("predictions").order_by("customer_key").to_pandas()
             emit(frame, csv_=csv_, out=out)

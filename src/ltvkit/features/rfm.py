@@ -76,7 +76,7 @@ def _column(table: ir.Table, name: str, what: str) -> ir.Column:
 def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any = None, freq: str = "D",
                 customer_col: str = "customer_key", datetime_col: str | None = None,
                 monetary_col: str | None = None, freq_multiplier: float = 1.0, litt: bool = False,
-                split_at: Any = None) -> Any:
+                split_at: Any = None, holdout_windows: tuple[int, ...] = ()) -> Any:
     """Summarise transactions into one row per customer (lifetimes' definitions), computed in the engine.
 
     Parameters
@@ -110,6 +110,9 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         gives; null for customers whose first purchase is later) and ``frequency_holdout`` (purchase periods
         after it), and with ``litt`` also ``litt_cal`` (``litt`` before the split). Model choice on a holdout
         uses them without a second summary query.
+    holdout_windows : tuple of int, default ()
+        With ``split_at``, also ``frequency_holdout_<days>``: the purchase periods in the first ``days`` days
+        after the split (seasonality is judged on them).
 
     Returns
     -------
@@ -176,6 +179,9 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         extra["n_cal"] = periods.period.count(where=before)
         extra["last_cal"] = periods.period.max(where=before)
         extra["n_holdout"] = periods.period.count(where=~before)
+        for days in holdout_windows:  # purchase periods in the first ``days`` after the split
+            extra[f"n_holdout_{days}"] = periods.period.count(
+                where=~before & (periods.period <= _period_of(split + dt.timedelta(days=days), freq)))
         if litt:
             extra["litt_cal"] = periods.log_gap.sum(where=before)
     # the first period's amount by arg-min, not a window over each customer's periods: one sort fewer
@@ -193,7 +199,7 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
         T=(ibis.literal(end_idx) - summary.first_period).cast("float64") / mult,
         monetary_value=ibis.cases((summary.n > 1, summary.repeat_amount / (summary.n - 1)), else_=0.0),
         **({"litt": summary.litt.fill_null(0.0)} if litt else {}),
-        **(_split_columns(summary, split_idx, mult, litt) if split is not None else {}),
+        **(_split_columns(summary, split_idx, mult, litt, holdout_windows) if split is not None else {}),
     )
     if money is None:
         summary = summary.drop("monetary_value")
@@ -221,10 +227,14 @@ def rfm_summary(orders: Any, observation_end: Any = None, calibration_end: Any =
     return frame.set_index(customer_col)
 
 
-def _split_columns(summary: ir.Table, split_idx: int, mult: float, litt: bool) -> dict[str, Any]:
+def _split_columns(summary: ir.Table, split_idx: int, mult: float, litt: bool,
+                   windows: tuple[int, ...]) -> dict[str, Any]:
     """The calibration columns of a summary aggregated with ``split_at`` (null before the first purchase)."""
     known = summary.first_period <= split_idx
     extra = {"litt_cal": ibis.cases((known, summary.litt_cal.fill_null(0.0)), else_=ibis.null("float64"))} if litt else {}
+    for days in windows:
+        extra[f"frequency_holdout_{days}"] = ibis.cases((known, summary[f"n_holdout_{days}"].cast("float64")),
+                                                        else_=ibis.null("float64"))
     return {
         "frequency_cal": ibis.cases((known, (summary.n_cal - 1).cast("float64")), else_=ibis.null("float64")),
         "recency_cal": ibis.cases((known, (summary.last_cal - summary.first_period).cast("float64") / mult),

@@ -80,11 +80,13 @@ def customer_lifetime_value(transaction_model: Any, spend_model: Any, frequency:
 
 def discounted_expected_transactions(transaction_model: Any, frequency: Any, recency: Any, T: Any,
                                      annual_discount_rate: float = 0.10, horizon: float | None = None,
-                                     freq: str = "D", nodes: int = 48) -> Any:
+                                     freq: str = "D", nodes: int = 48, warp: Any = None) -> Any:
     """Continuously discounted expected transactions over ``horizon`` periods (infinite: DERT).
 
     ``int_0^H exp(-delta t) dE[X(t) | history]``, with ``delta = log(1 + annual_discount_rate)`` per year,
     computed after the substitution ``u = 1 - exp(-delta t)`` (so an infinite horizon is a finite integral).
+    ``warp`` (a non-decreasing function of an array of periods) gives the model's time for calendar time
+    ``t``: ``E[X(warp(t))]`` is discounted in calendar time (seasonality's operational time; needs a horizon).
 
     Examples
     --------
@@ -105,6 +107,10 @@ def discounted_expected_transactions(transaction_model: Any, frequency: Any, rec
     tt = np.atleast_1d(np.asarray(T, dtype=float))
     x, tx, tt = np.broadcast_arrays(x, tx, tt)
     horizons = times if horizon is None else np.append(times, float(horizon))
+    if warp is not None:
+        if horizon is None:
+            raise InputError("A time warp needs a finite horizon.")
+        horizons = np.asarray(warp(horizons), dtype=float)
     at = getattr(transaction_model, "expected_purchases_at", None)  # all horizons with one P(alive)
     grid = (at(horizons, x, tx, tt) if at is not None else
             [np.asarray(transaction_model.expected_purchases(np.full(x.shape, ti), x, tx, tt), dtype=float)
