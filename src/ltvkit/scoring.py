@@ -407,7 +407,8 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
         # --model auto: the choice on the calibration split, made while the timing model is being fitted; with
         # --seasonality auto, the seasonal pace judged there too (its profiles fitted here, meanwhile as well)
         if seasonality != "off":
-            seasonal.update(_seasonal_profiles(orders, obs, split if judge else None, calendar, rfm_table))
+            seasonal.update(_seasonal_profiles(orders, obs, split if judge else None, calendar, rfm_table,
+                                               ahead_days=max(400.0, horizon_days + 35.0)))
             chosen["seasonal"] = seasonality == "on" and "full" in seasonal
         if split is not None:
             horizon = float((obs - split).days)
@@ -463,10 +464,10 @@ SEASONAL_MIN_GAIN = 0.01
 
 
 def _seasonal_profiles(orders: Any, obs: dt.date, split: dt.date | None, calendar: Any,
-                       rfm: Any = None) -> dict[str, Any]:
+                       rfm: Any = None, ahead_days: float = 400.0) -> dict[str, Any]:
     """The seasonal profile of repeat buying fitted on the history to ``obs`` (``full``) and, given ``split``, on
-    the history to it (``calibration``), with the campaign covariates from the first order to a year after
-    ``obs``; ``reason`` instead when there is too little history for a profile."""
+    the history to it (``calibration``), with the campaign covariates from the first order to ``ahead_days``
+    after ``obs``; ``reason`` instead when there is too little history for a profile."""
     from .features.seasonality import calendar_covariates, daily_repeat_series, shop_malls
     from .models.seasonality import SeasonalProfile
 
@@ -474,7 +475,7 @@ def _seasonal_profiles(orders: Any, obs: dt.date, split: dt.date | None, calenda
     if series.empty:
         return {"reason": "too little history"}
     malls = shop_malls(series)
-    days = pd.date_range(series["day"].min(), pd.Timestamp(obs) + pd.Timedelta(days=400), freq="D")
+    days = pd.date_range(series["day"].min(), pd.Timestamp(obs) + pd.Timedelta(days=int(ahead_days)), freq="D")
     cov = calendar_covariates(days, malls, calendar)
     out: dict[str, Any] = {"covariates": cov, "malls": malls}
     try:
