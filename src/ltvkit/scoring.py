@@ -482,10 +482,10 @@ def _seasonal_profiles(orders: Any, obs: dt.date, split: dt.date | None, calenda
         out["full"] = SeasonalProfile().fit(series, cov)
         if split is not None:
             out["calibration"] = SeasonalProfile().fit(series[series["day"] <= pd.Timestamp(split)], cov)
-    except InputError:
+    except (InputError, ConvergenceError) as exc:
         out.pop("calibration", None)
         if "full" not in out:
-            return {"reason": "too little history"}
+            return {"reason": "too little history" if isinstance(exc, InputError) else "no convergence"}
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InputError
+from ..exceptions import ConvergenceError, InputError
 
 __all__ = ["SeasonalProfile"]
 
@@ -89,6 +89,9 @@ class SeasonalProfile:
             info = X.T @ (X * mu[:, None])
             step = np.linalg.lstsq(info, X.T @ (y - mu), rcond=None)[0]
             beta += step
+            if not np.isfinite(beta).all():
+                raise ConvergenceError("The seasonal profile did not converge (the daily counts leave a "
+                                       "coefficient without bound); predictions go without seasonality.")
             if np.max(np.abs(step)) < 1e-10:
                 break
         names = ["intercept", "trend", "trend2", *(f"weekday_{k}" for k in range(1, 7)), *self.covariates_,
