@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from ltvkit import InputError, Workspace
+from ltvkit.features import rfm_summary
 from ltvkit.features.seasonality import calendar_covariates, daily_repeat_series
 from ltvkit.models.seasonality import SeasonalProfile
 from ltvkit.pipeline import predict_customers
@@ -132,5 +133,8 @@ def test_daily_series_counts_repeat_days_and_exposure():
     assert s["day"].dt.strftime("%m-%d").tolist() == ["01-01", "01-02", "01-03", "01-04"]
     assert s["repeat"].tolist() == [0, 0, 2, 0] and s["new"].tolist() == [1, 1, 0, 0]
     assert s["exposure"].tolist() == [0, 1, 2, 2]
+    # the first days read from the prediction's own summary: the same series
+    rfm = ws.engine_table("_r", rfm_summary(ws.orders(include_cancelled=False), observation_end="2025-01-04"))
+    pd.testing.assert_frame_equal(daily_repeat_series(ws.orders(include_cancelled=False), dt.date(2025, 1, 4), rfm), s)
     with pytest.raises(InputError, match="seasonality"):
         predict_customers(ws, seasonality="yearly")

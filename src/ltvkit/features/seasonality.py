@@ -19,7 +19,8 @@ from ..calendar import MALL_OF_SOURCE, CampaignCalendar
 
 __all__ = ["calendar_covariates", "daily_repeat_series", "shop_malls"]
 
-#: A mall's campaigns are covariates when at least this share of the shop's orders came through it.
+#: A mall's campaigns are covariates when at least this share of the shop's buying days (customer-days per
+#: source) came through it.
 MIN_MALL_SHARE = 0.05
 
 
@@ -50,7 +51,8 @@ def daily_repeat_series(orders: Any, end: dt.date, rfm: Any = None) -> pd.DataFr
     mall = per_day["source"].map(lambda s: MALL_OF_SOURCE.get(str(s)))
     total = float(per_day["n"].sum())
     out_share = {str(m): float(n) / total for m, n in per_day.groupby(mall)["n"].sum().items()}
-    buyers = per_day.groupby(pd.to_datetime(per_day["order_date"]))["n"].sum()  # a day in two sources: twice
+    # a customer who bought through two sources on one day counts twice here (rare; ignored)
+    buyers = per_day.groupby(pd.to_datetime(per_day["order_date"]))["n"].sum()
     new_s = pd.Series(new["new"].to_numpy(float), index=pd.to_datetime(new["first"]))
     index = pd.date_range(buyers.index.min(), pd.Timestamp(end), freq="D")
     buyers = buyers.reindex(index, fill_value=0).astype(float)
