@@ -23,10 +23,22 @@ import yaml
 
 from .exceptions import InputError
 
-__all__ = ["CampaignCalendar", "CampaignWindow", "DayRule", "MALL_OF_SOURCE"]
+__all__ = ["CampaignCalendar", "CampaignWindow", "DayRule", "MALL_OF_SOURCE", "day_pieces"]
 
 MALL_OF_SOURCE = {"rakuten": "rakuten", "yahoo": "yahoo"}
 """Which mall's campaigns apply to orders of a source (own-site sources have none)."""
+
+
+def day_pieces(starts: Any, ends: Any) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
+    """``[start, end)`` intervals cut at midnight: ``(day, start, end)`` pieces, each within one day."""
+    out = []
+    for s, e in zip(starts, ends, strict=True):
+        s, e = pd.Timestamp(s).to_pydatetime(), pd.Timestamp(e).to_pydatetime()
+        while s < e:
+            midnight = dt.datetime.combine(s.date() + dt.timedelta(days=1), dt.time())
+            out.append((s.date(), s, min(e, midnight)))
+            s = midnight
+    return out
 
 
 @dataclass(frozen=True)
@@ -178,13 +190,16 @@ class CampaignCalendar:
         frame = pd.DataFrame(rows, columns=["mall", "name", "kind", "start_at", "end_at", "estimated"])
         return frame.sort_values(["start_at", "mall", "name"], ignore_index=True)
 
-    def intervals(self, start: dt.date, end: dt.date, mall: str) -> pd.DataFrame:
+    def intervals(self, start: dt.date, end: dt.date, mall: str, day_rules: bool | None = None) -> pd.DataFrame:
         """The campaign time of ``mall`` between two dates as disjoint ``[start_at, end_at)`` intervals, sorted.
 
         Windows and day-rule days that overlap or touch are merged, so that a time falls in at most one row: the
         small table that order times are joined against to flag campaign orders (rather than a chain of ORs).
+        ``day_rules`` keeps only the all-day rules (True) or only the windows (False).
         """
         frame = self.to_frame(start, end, mall)
+        if day_rules is not None:
+            frame = frame[(frame["kind"] == "day_rule") == day_rules]
         merged: list[list[dt.datetime]] = []
         for s, e in sorted(zip(frame["start_at"], frame["end_at"], strict=True)):
             s, e = pd.Timestamp(s).to_pydatetime(), pd.Timestamp(e).to_pydatetime()
@@ -194,6 +209,17 @@ class CampaignCalendar:
                 merged.append([s, e])
         return pd.DataFrame({"start_at": pd.Series([m[0] for m in merged], dtype="datetime64[us]"),
                              "end_at": pd.Series([m[1] for m in merged], dtype="datetime64[us]")})
+
+    def hours_per_day(self, start: dt.date, end: dt.date, mall: str, day_rules: bool | None = None) -> pd.Series:
+        """Hours of each day from ``start`` to ``end`` inside campaigns of ``mall`` (of :meth:`intervals`, so an
+        hour counts once however many campaigns cover it), indexed by day."""
+        hours = pd.Series(0.0, index=pd.date_range(start, end, freq="D"))
+        f = self.intervals(start, end, mall, day_rules)
+        for day, s, e in day_pieces(f["start_at"], f["end_at"]):
+            stamp = pd.Timestamp(day)
+            if stamp in hours.index:
+                hours[stamp] += (e - s).total_seconds() / 3600.0
+        return hours
 
     # -- flags ------------------------------------------------------------------------------------------
     def is_campaign(self, when: dt.datetime, mall: str) -> bool:

@@ -460,6 +460,8 @@ def score_customers(ws: Any, model: str = "auto", horizon_days: float = 365.0, d
 #: Windows after the calibration end (days) on which ``--seasonality auto`` judges the seasonal pace, besides the
 #: whole holdout; and the share of the summed MAE it must save to be used.
 SEASONAL_WINDOWS = (30, 90)
+#: The summary's column of the purchases in such a window is this prefix and its days (``rfm_summary``).
+WINDOW_PREFIX = "frequency_holdout_"
 SEASONAL_MIN_GAIN = 0.01
 
 
@@ -554,7 +556,7 @@ def calibration_groups(rfm: Any) -> Any:
     mean ``litt`` before the split when the summary has it (MBG/CNBD-k's likelihood is linear in it)."""
     known = rfm.filter(rfm.T_cal.notnull())
     cols = ["frequency_cal", "recency_cal", "T_cal", "frequency_holdout",
-            *sorted((c for c in rfm.columns if c.startswith("frequency_holdout_")), key=lambda c: int(c[18:]))]
+            *sorted((c for c in rfm.columns if c.startswith(WINDOW_PREFIX)), key=lambda c: int(c[len(WINDOW_PREFIX):]))]
     extra = {"litt": known.litt_cal.mean()} if "litt_cal" in rfm.columns else {}
     return known.group_by(cols).aggregate(n=known.count(), **extra).order_by(cols)
 
@@ -584,8 +586,8 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
     x, tx, t, h = (np.asarray(groups[c], dtype=float) for c in
                    ("frequency_cal", "recency_cal", "T_cal", "frequency_holdout"))
     windows = {float(horizon): h}
-    windows.update({float(c[18:]): np.asarray(groups[c], dtype=float) for c in groups
-                    if c.startswith("frequency_holdout_") and float(c[18:]) < horizon})
+    windows.update({float(c[len(WINDOW_PREFIX):]): np.asarray(groups[c], dtype=float) for c in groups
+                    if c.startswith(WINDOW_PREFIX) and float(c[len(WINDOW_PREFIX):]) < horizon})
     w = np.asarray(groups["n"], dtype=float)
     if w.sum() < 10 or float(w @ x) == 0:
         raise InputError(key="err.too_few_repeaters")

@@ -11,7 +11,7 @@ import pytest
 
 from ltvkit import InputError, Workspace
 from ltvkit.features import rfm_summary
-from ltvkit.features.seasonality import calendar_covariates, daily_repeat_series
+from ltvkit.features.seasonality import calendar_covariates, daily_repeat_series, shop_malls
 from ltvkit.models.seasonality import SeasonalProfile
 from ltvkit.pipeline import predict_customers
 
@@ -121,18 +121,21 @@ def test_predict_uses_a_strong_season_when_it_helps_and_predicts_the_quiet_month
 
 def test_daily_series_counts_repeat_days_and_exposure():
     frame = pd.DataFrame({
-        "source": "generic", "order_id": ["a", "b", "c", "d", "e"], "line_no": 1,
-        "customer_key": ["1", "1", "1", "2", "2"],
+        "source": ["generic"] * 5 + ["rakuten"], "order_id": ["a", "b", "c", "d", "e", "f"], "line_no": 1,
+        "customer_key": ["1", "1", "1", "2", "2", "2"],
         "ordered_at": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 18:00", "2025-01-03 09:00", "2025-01-02 09:00",
-                                      "2025-01-03 09:00"]),
+                                      "2025-01-03 09:00", "2025-01-03 20:00"]),
         "sku": "x", "quantity": 1, "unit_price": 100, "line_amount": 100, "shop_coupon": 0, "mall_coupon": 0,
         "points_used": 0, "shipping_fee": 0, "status": "ordered"})
     ws = Workspace()
     ws.append_order_lines(frame)
     s = daily_repeat_series(ws.orders(include_cancelled=False), dt.date(2025, 1, 4))
     assert s["day"].dt.strftime("%m-%d").tolist() == ["01-01", "01-02", "01-03", "01-04"]
+    # customer 2 bought on 01-03 through two sources: one repeat buyer that day, not two
     assert s["repeat"].tolist() == [0, 0, 2, 0] and s["new"].tolist() == [1, 1, 0, 0]
     assert s["exposure"].tolist() == [0, 1, 2, 2]
+    assert s.attrs["mall_share"] == {"rakuten": pytest.approx(1 / 6), "yahoo": 0.0}
+    assert shop_malls(s) == ["rakuten"]
     # the first days read from the prediction's own summary: the same series
     rfm = ws.engine_table("_r", rfm_summary(ws.orders(include_cancelled=False), observation_end="2025-01-04"))
     pd.testing.assert_frame_equal(daily_repeat_series(ws.orders(include_cancelled=False), dt.date(2025, 1, 4), rfm), s)

@@ -17,7 +17,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from ..calendar import MALL_OF_SOURCE, CampaignCalendar
+from ..calendar import MALL_OF_SOURCE, CampaignCalendar, day_pieces
 from ..exceptions import MissingDataError
 from .margin import MarginSettings, margin_lines
 
@@ -74,12 +74,7 @@ def campaign_windows(calendar: CampaignCalendar, start: dt.date, end: dt.date) -
     rows = []
     for source, mall in sorted(MALL_OF_SOURCE.items()):
         f = calendar.intervals(start, end, mall)
-        for s, e in zip(f["start_at"], f["end_at"], strict=True):
-            s, e = pd.Timestamp(s).to_pydatetime(), pd.Timestamp(e).to_pydatetime()
-            while s < e:
-                midnight = dt.datetime.combine(s.date() + dt.timedelta(days=1), dt.time())
-                rows.append((source, s.date(), s, min(e, midnight)))
-                s = midnight
+        rows += [(source, *piece) for piece in day_pieces(f["start_at"], f["end_at"])]
     frame = pd.DataFrame(rows, columns=["source", "day", "start_at", "end_at"])
     frame["start_at"] = frame["start_at"].astype("datetime64[us]")
     frame["end_at"] = frame["end_at"].astype("datetime64[us]")

@@ -19,25 +19,29 @@ from ..calendar import MALL_OF_SOURCE, CampaignCalendar
 
 __all__ = ["calendar_covariates", "daily_repeat_series", "shop_malls"]
 
-#: A mall's campaigns are covariates when at least this share of the shop's buying days (customer-days per
-#: source) came through it.
+#: A mall's campaigns are covariates when at least this share of the shop's order lines came through it.
 MIN_MALL_SHARE = 0.05
 
 
 def daily_repeat_series(orders: Any, end: dt.date, rfm: Any = None) -> pd.DataFrame:
     """Per calendar day up to ``end`` (every day from the first order, days without orders included):
     ``repeat`` (customers with a repeat purchase day), ``new`` (first purchases) and ``exposure`` (customers
-    whose first purchase was before that day); ``attrs["mall_share"]`` is the share of customer-days per mall
-    (:data:`~ltvkit.calendar.MALL_OF_SOURCE`). ``orders`` is the workspace's valid order lines (Ibis).
+    whose first purchase was before that day); ``attrs["mall_share"]`` is the share of order lines through each
+    mall (:data:`~ltvkit.calendar.MALL_OF_SOURCE`). ``orders`` is the workspace's valid order lines
+    (Ibis).
 
-    Two aggregations, not a window over each customer's days: the buyers per day and source, and the customers
-    per first day; a day's repeat buyers are its buyers less its new ones. An RFM summary in days as of ``end``
-    (``rfm``, an Ibis table with ``T``; e.g. the one prediction made already) gives the first days without a
-    second pass over the orders.
+    Two aggregations, not a window over each customer's days: the buyers per day (and per mall), and the
+    customers per first day; a day's repeat buyers are its buyers less its new ones. An RFM summary in days as of
+    ``end`` (``rfm``, an Ibis table with ``T``; e.g. the one prediction made already) gives the first days without
+    a second pass over the orders.
     """
     valid = orders.filter(orders.order_date <= end)
-    per_day = (valid.group_by(["order_date", "source"]).aggregate(n=valid.customer_key.nunique())
-               .to_pandas())
+    malls = sorted(set(MALL_OF_SOURCE.values()))
+    # the mall shares are of order lines (a threshold needs no distinct count, which would double the query)
+    per_mall = {m: valid.count(where=valid.source.isin([s for s, v in MALL_OF_SOURCE.items() if v == m]))
+                for m in malls}
+    per_day = valid.group_by("order_date").aggregate(n=valid.customer_key.nunique(), lines=valid.count(),
+                                                     **per_mall).to_pandas()
     if rfm is not None:
         new = rfm.group_by("T").aggregate(new=rfm.count()).to_pandas()
         new["first"] = pd.Timestamp(end) - pd.to_timedelta(new["T"], unit="D")
@@ -48,23 +52,21 @@ def daily_repeat_series(orders: Any, end: dt.date, rfm: Any = None) -> pd.DataFr
         out = pd.DataFrame({"day": pd.Series(dtype="datetime64[ns]"), "repeat": [], "new": [], "exposure": []})
         out.attrs["mall_share"] = {}
         return out
-    mall = per_day["source"].map(lambda s: MALL_OF_SOURCE.get(str(s)))
-    total = float(per_day["n"].sum())
-    out_share = {str(m): float(n) / total for m, n in per_day.groupby(mall)["n"].sum().items()}
-    # a customer who bought through two sources on one day counts twice here (rare; ignored)
-    buyers = per_day.groupby(pd.to_datetime(per_day["order_date"]))["n"].sum()
+    total = float(per_day["lines"].sum())
+    share = {m: float(per_day[m].sum()) / total for m in malls}
+    buyers = pd.Series(per_day["n"].to_numpy(float), index=pd.to_datetime(per_day["order_date"]))
     new_s = pd.Series(new["new"].to_numpy(float), index=pd.to_datetime(new["first"]))
     index = pd.date_range(buyers.index.min(), pd.Timestamp(end), freq="D")
-    buyers = buyers.reindex(index, fill_value=0).astype(float)
+    buyers = buyers.reindex(index, fill_value=0.0)
     new_s = new_s.reindex(index, fill_value=0.0)
     out = pd.DataFrame({"day": index, "repeat": (buyers - new_s).to_numpy(), "new": new_s.to_numpy()})
     out["exposure"] = out["new"].cumsum().shift(1, fill_value=0.0)
-    out.attrs["mall_share"] = out_share
+    out.attrs["mall_share"] = share
     return out
 
 
 def shop_malls(series: pd.DataFrame) -> list[str]:
-    """The malls whose campaigns concern the shop: at least :data:`MIN_MALL_SHARE` of its buying days
+    """The malls whose campaigns concern the shop: at least :data:`MIN_MALL_SHARE` of its order lines
     (``attrs["mall_share"]`` of :func:`daily_repeat_series`)."""
     share = series.attrs.get("mall_share", {})
     return sorted(m for m, v in share.items() if v >= MIN_MALL_SHARE)
@@ -81,23 +83,7 @@ def calendar_covariates(days: pd.DatetimeIndex | pd.Series, malls: list[str],
         return out
     start, end = idx.min().date(), idx.max().date()
     for mall in malls:
-        frame = cal.to_frame(start, end, mall)
-        for kind, col in ((True, f"{mall}:day_rule"), (False, f"{mall}:window")):
-            part = frame[(frame["kind"] == "day_rule") == kind]
-            hours = pd.Series(0.0, index=pd.date_range(start, end, freq="D"))
-            # merge overlapping intervals, then spread each over the days it covers
-            spans: list[list[pd.Timestamp]] = []
-            for s, e in sorted(zip(pd.to_datetime(part["start_at"]), pd.to_datetime(part["end_at"]), strict=True)):
-                if spans and s <= spans[-1][1]:
-                    spans[-1][1] = max(spans[-1][1], e)
-                else:
-                    spans.append([s, e])
-            for s, e in spans:
-                day = s.normalize()
-                while day < e:
-                    nxt = day + pd.Timedelta(days=1)
-                    if day in hours.index:
-                        hours[day] += (min(e, nxt) - max(s, day)) / pd.Timedelta(hours=1)
-                    day = nxt
+        for day_rules, col in ((True, f"{mall}:day_rule"), (False, f"{mall}:window")):
+            hours = cal.hours_per_day(start, end, mall, day_rules=day_rules)
             out[col] = np.clip(hours.reindex(idx, fill_value=0.0).to_numpy() / 24.0, 0.0, 1.0)
     return out
