@@ -561,12 +561,13 @@ def _choice_summary(choice: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def validation(ws: Workspace, as_of: Any = None, *, calibration_end: Any = None, reuse: bool = False,
-               compute: bool = True) -> dict[str, Any] | None:
+               compute: bool = True, detail: bool = True) -> dict[str, Any] | None:
     """Calibration/holdout check of the transaction models (:func:`ltvkit.scoring.validate_models`).
 
     Stores the weekly tracking (``result_tracking``) and the model comparison (``result_model_comparison``,
     with a ``chosen`` column) under one run; returns the full validation dict plus ``run``. With ``reuse``, only
-    ``tracking``, ``models`` and ``chosen`` come back from a stored run as of the same day.
+    ``tracking``, ``models`` and ``chosen`` come back from a stored run as of the same day; with ``detail=False``
+    only those are computed (the report: the per-customer errors, Gini, deciles and timing table are skipped).
     """
     day = resolve_as_of(ws, as_of)
     cal = None if calibration_end is None else resolve_as_of(ws, calibration_end)
@@ -583,7 +584,7 @@ def validation(ws: Workspace, as_of: Any = None, *, calibration_end: Any = None,
         return None
     from . import scoring  # the models (and scipy) load only when something is fitted
 
-    result = scoring.validate_models(ws, calibration_end=cal, as_of=day)
+    result = scoring.validate_models(ws, calibration_end=cal, as_of=day, detail=detail)
     models = result["models"].assign(chosen=result["models"]["model"] == result["chosen"])
     result["models"] = models
     result["run"] = None

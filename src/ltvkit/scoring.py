@@ -636,18 +636,23 @@ def choose_model(groups: dict[str, np.ndarray], horizon: float, models: tuple[st
 
 
 def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of: dt.date | str | None = None,
-                    models: tuple[str, ...] = AUTO_MODELS) -> dict[str, Any]:
+                    models: tuple[str, ...] = AUTO_MODELS, detail: bool = True) -> dict[str, Any]:
     """Calibration/holdout validation of the transaction models on the workspace's orders.
 
     Returns model comparison (log-likelihood, AIC, BIC, MAE, RMSE of holdout purchases), per-customer errors,
     weekly cumulative tracking, calibration by frequency bucket, and Gini and decile lift of predicted holdout
-    value, for the model with the lowest holdout MAE (``chosen``).
+    value, for the model with the lowest holdout MAE (``chosen``). With ``detail=False`` only the comparison
+    (``models``, ``chosen``) and the ``tracking`` (what the report shows and the pipeline stores), the same
+    values, without the per-customer parts, the spend model and the timing table.
     """
     ws.require_orders()
     obs = _observation_end(ws, as_of)
     cal = holdout_split(ws, obs, calibration_end)
     orders = ws.orders(include_cancelled=False)
-    rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D", litt=True).to_pandas()
+    rfm = rfm_summary(orders, observation_end=obs, calibration_end=cal, freq="D", litt=True)
+    if not detail:  # the columns the comparison and the tracking read
+        rfm = rfm.select("frequency", "recency", "T", "litt", "frequency_holdout", "duration_holdout")
+    rfm = rfm.to_pandas()
     if len(rfm) < 10 or rfm["frequency"].sum() == 0:
         raise InputError(key="err.too_few_repeaters")
     x, tx, t = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
@@ -665,6 +670,15 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     comparison = compare_models(fitted, x, tx, t, actual=actual, t=horizon)
     chosen = str(comparison.sort_values("mae", kind="stable")["model"].iloc[0])
     best = fitted[chosen]
+    hold = orders.filter((orders.order_date > cal) & (orders.order_date <= obs))
+    cal_customers = orders.filter(orders.order_date <= cal).select("customer_key").distinct()
+    hold = hold.semi_join(cal_customers, "customer_key").select("customer_key", "order_date").distinct()
+    offsets = hold.select(d=hold.order_date.epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()["d"]
+    out = {"calibration_end": cal.isoformat(), "observation_end": obs.isoformat(), "holdout_days": horizon,
+           "customers": int(len(rfm)), "chosen": chosen, "models": comparison,
+           "tracking": cumulative_tracking(best, x, tx, t, offsets.to_numpy(float), horizon, step=7.0)}
+    if not detail:
+        return out
     # the predictions and timing tables on the distinct (frequency, recency, T) rows, then one row per customer
     first, back = distinct_rows(x, tx, t)
     ux, utx, ut = x[first], tx[first], t[first]
@@ -678,10 +692,6 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
     exp_spend = (np.asarray(gg.expected_spend(x, spend)) if gg is not None and gg.params_["q"] > 1
                  else np.full(len(x), spend[repeat].mean() if repeat.any() else 0.0))
     actual_value = actual * rfm["monetary_value_holdout"].to_numpy(float)
-    hold = orders.filter((orders.order_date > cal) & (orders.order_date <= obs))
-    cal_customers = orders.filter(orders.order_date <= cal).select("customer_key").distinct()
-    hold = hold.semi_join(cal_customers, "customer_key").select("customer_key", "order_date").distinct()
-    offsets = hold.select(d=hold.order_date.epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()["d"]
     first_hold = hold.group_by("customer_key").aggregate(
         d=hold.order_date.min().epoch_days() - ibis.literal(cal).epoch_days()).to_pandas()
     actual_days = rfm["customer_key"].map(first_hold.set_index("customer_key")["d"]).to_numpy(float)
@@ -702,11 +712,8 @@ def validate_models(ws: Any, calibration_end: dt.date | str | None = None, as_of
                           StatisticalWarning, stacklevel=2)
     timing = timing_validation_table(timings, actual_days, horizon).reset_index()
     return {
-        "calibration_end": cal.isoformat(), "observation_end": obs.isoformat(), "holdout_days": horizon,
-        "customers": int(len(rfm)), "chosen": chosen,
-        "models": comparison,
+        **out,
         "errors": holdout_errors(predicted, actual),
-        "tracking": cumulative_tracking(best, x, tx, t, offsets.to_numpy(float), horizon, step=7.0),
         "calibration": calibration_by_frequency(x, predicted, actual),
         "gini": gini(predicted * exp_spend, actual_value),
         "deciles": decile_lift(predicted * exp_spend, actual_value),

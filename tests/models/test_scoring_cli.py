@@ -124,6 +124,14 @@ def test_validate_returns_all_tables(ws_path):
     assert out["tracking"]["actual_cumulative"].iloc[-1] == pytest.approx(out["errors"]["actual_total"])
     assert 0 < out["gini"] <= 1
     assert len(out["deciles"]) == 10
+    # the report's lighter call: the same comparison, choice and tracking, without the per-customer parts
+    with Workspace(ws_path, read_only=True) as ws:
+        light = validate_models(ws, calibration_end="1997-09-30", detail=False)
+    assert set(light) == {"calibration_end", "observation_end", "holdout_days", "customers", "chosen", "models",
+                          "tracking"}
+    assert light["chosen"] == out["chosen"] and light["customers"] == out["customers"]
+    pd.testing.assert_frame_equal(light["models"], out["models"])
+    pd.testing.assert_frame_equal(light["tracking"], out["tracking"])
 
 
 def test_cli_predict_csv_and_json(ws_path, capsys, tmp_path):

@@ -63,7 +63,7 @@ TRACK_COLUMNS = ("period_end", "predicted_cumulative", "actual_cumulative")
 def _validation(ws: Workspace, settings: ReportSettings) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Holdout tracking and model comparison as of the report's day: stored ``result_tracking`` and
     ``result_model_comparison``, else :func:`ltvkit.pipeline.validation` when computing is allowed."""
-    result = pipeline.validation(ws, as_of(ws, settings), **reuse(settings))
+    result = pipeline.validation(ws, as_of(ws, settings), detail=False, **reuse(settings))
     if result is None:
         return None, None
     return result["tracking"], result["models"]
