@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     predict_memory: str = _field("1GB", "DuckDB memory limit while `ltv predict` summarises the order lines of a "
                                  "workspace file and stores the scores; the engine's work beyond it spills to "
                                  "disk, so the peak stays under 2 GB at millions of customers.")
+    report_memory: str = _field("1GB", "DuckDB memory limit while `ltv report` (and the dashboard) build the "
+                                "report from a workspace file: the shared order tables and the analyses beyond it "
+                                "spill to disk, so the peak stays near 2 GB at millions of customers.")
     identity_secret: SecretStr | None = _field(None, "Secret key of the keyed hash that turns contact data into "
                                                "pseudonymous customer keys. Set it to share keys across "
                                                "workspaces.", shown="generated per workspace")

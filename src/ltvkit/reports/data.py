@@ -293,7 +293,9 @@ def build_report_data(ws: Workspace, settings: ReportSettings | None = None, *,
     lang = settings.lang
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
-    with shared_order_tables(ws):  # the sections that compute group the lines into orders once
+    # the engine's work (the shared order tables first) within LTV_REPORT_MEMORY; beyond it, it spills to disk
+    with ws.memory_limit(ws.settings().report_memory, setting="LTV_REPORT_MEMORY"), shared_order_tables(ws):
+        # the sections that compute group the lines into orders once
         for key, builder in builders:
             title = t(f"report.sec_{key}", lang)
             if progress is not None:
