@@ -194,3 +194,14 @@ def test_library_warnings_with_source_paths_are_not_printed(shop, monkeypatch, c
         warnings.simplefilter("always")
         rc, _, err = _run(capsys, "info", "-w", shop)
     assert rc == 0 and not shown and "site-packages" not in err
+
+
+def test_a_memory_setting_that_is_not_a_size_is_one_sentence_and_imports_nothing(tmp_path, capsys, monkeypatch):
+    path = write_csv(tmp_path / "r.csv", RAKUTEN_PAY_HEADER, [rakuten_pay_row("o-1", 1)], encoding="cp932")
+    ws = tmp_path / "w.duckdb"
+    monkeypatch.setenv("LTV_IMPORT_MEMORY", "lots")
+    rc, out, err = _run(capsys, "import", path, "-w", ws, "--lang", "ja")
+    assert rc != 0 and "LTV_IMPORT_MEMORY='lots' はメモリの大きさではありません" in err
+    monkeypatch.delenv("LTV_IMPORT_MEMORY")
+    rc, out, err = _run(capsys, "info", "-w", ws, "--json")
+    assert rc == 0 and json.loads(out)["orders"] == 0

@@ -250,6 +250,7 @@ def test_the_report_builds_within_its_engine_memory_limit(shop_ws, monkeypatch):
     assert seen and seen[0].startswith("286.1") and seen[0] != before  # 300 MB in MiB
     assert limit() == before
     monkeypatch.setenv("LTV_REPORT_MEMORY", "lots")
-    with pytest.raises(InputError, match="LTV_REPORT_MEMORY='lots' is not a memory size"):
+    with pytest.raises(InputError, match="LTV_REPORT_MEMORY='lots' is not a memory size") as caught:
         build_report_data(ws, lang="en", builders=[("probe", probe)])
+    assert "LTV_REPORT_MEMORY='lots' はメモリの大きさではありません" in caught.value.localized("ja")
     assert limit() == before and len(seen) == 1

@@ -316,6 +316,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err.unknown_timing": {"ja": "次回購入時期のモデル「{value}」はありません。regular か model を指定してください。", "en": "Unknown timing model '{value}'; use regular or model."},
     "err.unknown_seasonality": {"ja": "季節性の指定「{value}」はありません。auto、on、off のいずれかを指定してください。", "en": "Unknown seasonality '{value}'; use auto, on or off."},
     "err.positive": {"ja": "{option} は正の値にしてください。", "en": "{option} must be positive."},
+    "err.memory_size": {"ja": "{setting}={value} はメモリの大きさではありません。256MB のように書いてください。",
+                        "en": "{setting}={value} is not a memory size; write it like 256MB."},
     "err.margin_rate": {"ja": "--margin-rate は0より大きく1以下にしてください。", "en": "--margin-rate must be in (0, 1]."},
     "err.discount_rate": {"ja": "--discount-rate は正の値（0.1 のような年率）にしてください。", "en": "--discount-rate must be positive (an annual rate such as 0.1)."},
     "err.calibration_end": {"ja": "--calibration-end は最初の注文日（{first}）から {last} までの間にしてください。", "en": "--calibration-end must fall between the first order ({first}) and {last}."},

@@ -240,7 +240,7 @@ class _Import:
         try:
             self.con.execute(f"SET memory_limit = {sql_literal(limit)}")
         except duckdb.Error:
-            raise InputError(f"LTV_IMPORT_MEMORY={limit!r} is not a memory size; write it like 2GB.") from None
+            raise InputError(key="err.memory_size", setting="LTV_IMPORT_MEMORY", value=repr(str(limit))) from None
         return previous
 
     def _drop_temps(self) -> None:

@@ -360,7 +360,7 @@ class Workspace:
             self.con.execute(f"SET memory_limit = {_sql_text(str(limit))}")
         except duckdb.Error:
             self.con.execute(restore)
-            raise InputError(f"{setting}={limit!r} is not a memory size; write it like 256MB.") from None
+            raise InputError(key="err.memory_size", setting=setting, value=repr(str(limit))) from None
         try:
             yield
         finally:
